@@ -1,0 +1,1 @@
+//! Link's view of the MPP wire (work in progress).
