@@ -88,7 +88,7 @@ pub fn split_challenges(value: &str) -> Vec<RawChallenge> {
                 }
                 break;
             }
-            Token::Word(_) => collecting = false,
+            Token::Word => collecting = false,
         }
     }
     challenges
@@ -110,7 +110,7 @@ pub fn decode_field_value(value: &[u8]) -> Cow<'_, str> {
 enum Token<'a> {
     Scheme(&'a str),
     Param(&'a str, Result<Cow<'a, str>, &'static str>),
-    Word(&'a str),
+    Word,
 }
 
 struct Lexer<'a> {
@@ -199,7 +199,7 @@ impl<'a> Lexer<'a> {
         Some(if is_scheme {
             Token::Scheme(word)
         } else {
-            Token::Word(word)
+            Token::Word
         })
     }
 
