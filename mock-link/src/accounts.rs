@@ -1,0 +1,235 @@
+//! Users, their payment methods and shipping addresses, and the merchants that redeem SPTs;
+//! plus the API-host handlers that read them (`/payment-details`, `/userinfo`, `/shipping_addresses`).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::auth::authenticate;
+use crate::error::Result;
+use crate::ids::random_id;
+use crate::server::AppState;
+
+/// The id of the user every mock-link starts with.
+pub const DEFAULT_USER_ID: &str = "usr_default";
+/// The default user's default card.
+pub const DEFAULT_CARD_ID: &str = "csmrpd_default_visa";
+/// The default user's second payment method.
+pub const SECOND_CARD_ID: &str = "csmrpd_default_mastercard";
+/// The secret key of the seeded merchant.
+pub const DEFAULT_MERCHANT_SECRET_KEY: &str = "sk_test_mock_merchant";
+/// The network (business profile) id of the seeded merchant.
+pub const DEFAULT_MERCHANT_NETWORK_ID: &str = "profile_mock_merchant";
+
+/// A Link account holder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: String,
+    pub payment_methods: Vec<PaymentMethod>,
+    pub shipping_addresses: Vec<ShippingAddress>,
+}
+
+/// Card details shown in `GET /payment-details` (never the full number).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CardDetails {
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: u32,
+    pub exp_year: u32,
+}
+
+/// A payment method in the user's wallet (`csmrpd_...`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PaymentMethod {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub is_default: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub card_details: Option<CardDetails>,
+}
+
+/// A postal address in Link's shipping-address shape.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Address {
+    pub name: String,
+    pub line_1: String,
+    pub line_2: String,
+    pub locality: String,
+    pub dependent_locality: String,
+    pub administrative_area: String,
+    pub postal_code: String,
+    pub sorting_code: String,
+    pub country_code: String,
+}
+
+/// A saved shipping address.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShippingAddress {
+    pub id: String,
+    pub is_default: bool,
+    pub nickname: String,
+    pub address: Address,
+}
+
+/// A merchant known to the Stripe subset: its secret key and its network id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Merchant {
+    pub secret_key: String,
+    pub network_id: String,
+}
+
+impl Merchant {
+    /// `sk_test_mock_merchant` on network `profile_mock_merchant`.
+    pub fn default_merchant() -> Self {
+        Self {
+            secret_key: DEFAULT_MERCHANT_SECRET_KEY.into(),
+            network_id: DEFAULT_MERCHANT_NETWORK_ID.into(),
+        }
+    }
+}
+
+impl PaymentMethod {
+    /// A card payment method.
+    pub fn card(id: String, brand: &str, last4: &str, is_default: bool) -> Self {
+        Self {
+            id,
+            kind: "card".into(),
+            is_default,
+            nickname: None,
+            card_details: Some(CardDetails {
+                brand: brand.into(),
+                last4: last4.into(),
+                exp_month: 12,
+                exp_year: 2034,
+            }),
+        }
+    }
+}
+
+impl User {
+    /// Jenny Rosen with a default Visa and a Mastercard.
+    pub fn default_user() -> Self {
+        Self {
+            id: DEFAULT_USER_ID.into(),
+            email: "jenny.rosen@example.com".into(),
+            name: "Jenny Rosen".into(),
+            first_name: "Jenny".into(),
+            last_name: "Rosen".into(),
+            phone: "+15555550100".into(),
+            payment_methods: vec![
+                PaymentMethod::card(DEFAULT_CARD_ID.into(), "visa", "4242", true),
+                PaymentMethod::card(SECOND_CARD_ID.into(), "mastercard", "4444", false),
+            ],
+            shipping_addresses: vec![ShippingAddress {
+                id: "csmrsa_default_home".into(),
+                is_default: true,
+                nickname: "Home".into(),
+                address: Address {
+                    name: "Jenny Rosen".into(),
+                    line_1: "510 Townsend St".into(),
+                    locality: "San Francisco".into(),
+                    administrative_area: "CA".into(),
+                    postal_code: "94103".into(),
+                    country_code: "US".into(),
+                    ..Address::default()
+                },
+            }],
+        }
+    }
+
+    /// A new user with a random id and no payment method or address.
+    pub fn new_empty(email: String, name: String) -> Self {
+        let mut parts = name.splitn(2, ' ');
+        let first_name = parts.next().unwrap_or_default().to_owned();
+        let last_name = parts.next().unwrap_or_default().to_owned();
+        Self {
+            id: random_id("usr_"),
+            email,
+            name,
+            first_name,
+            last_name,
+            phone: "+15555550199".into(),
+            payment_methods: Vec::new(),
+            shipping_addresses: Vec::new(),
+        }
+    }
+
+    /// Adds a payment method; the first one (or one asked to be) becomes the only default.
+    pub fn add_payment_method(&mut self, mut method: PaymentMethod) {
+        if self.payment_methods.is_empty() {
+            method.is_default = true;
+        }
+        if method.is_default {
+            for existing in &mut self.payment_methods {
+                existing.is_default = false;
+            }
+        }
+        self.payment_methods.push(method);
+    }
+
+    /// The user's billing address: the default shipping address, or a placeholder.
+    pub fn billing_address(&self) -> Address {
+        self.shipping_addresses
+            .iter()
+            .find(|address| address.is_default)
+            .or(self.shipping_addresses.first())
+            .map(|address| address.address.clone())
+            .unwrap_or_else(|| Address {
+                name: self.name.clone(),
+                line_1: "1 Test Street".into(),
+                locality: "San Francisco".into(),
+                administrative_area: "CA".into(),
+                postal_code: "94103".into(),
+                country_code: "US".into(),
+                ..Address::default()
+            })
+    }
+
+    /// `GET /userinfo` body.
+    pub fn userinfo(&self) -> Value {
+        json!({
+            "email": self.email,
+            "name": self.name,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "phone": self.phone,
+        })
+    }
+}
+
+/// `GET /payment-details`
+pub async fn list_payment_details(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    let store = state.lock();
+    let user = authenticate(&store, &headers)?;
+    Ok(Json(json!({ "payment_details": user.payment_methods })))
+}
+
+/// `GET /userinfo`
+pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>> {
+    let store = state.lock();
+    let user = authenticate(&store, &headers)?;
+    Ok(Json(user.userinfo()))
+}
+
+/// `GET /shipping_addresses`
+pub async fn list_shipping_addresses(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    let store = state.lock();
+    let user = authenticate(&store, &headers)?;
+    Ok(Json(json!({ "data": user.shipping_addresses })))
+}

@@ -1,0 +1,70 @@
+//! The virtual clock: real time plus an offset that only the control API moves.
+//!
+//! Every expiry in mock-link (device codes, tokens, spend requests, credentials)
+//! is computed from [`Clock::now`], so a test advances the clock instead of sleeping.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Real time shifted forward by an offset.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    offset: Duration,
+}
+
+impl Clock {
+    /// The current virtual time.
+    pub fn now(&self) -> SystemTime {
+        SystemTime::now() + self.offset
+    }
+
+    /// Moves the virtual time forward; time never goes backwards.
+    pub fn advance(&mut self, by: Duration) {
+        self.offset += by;
+    }
+
+    /// How far the virtual clock is ahead of real time.
+    pub fn offset(&self) -> Duration {
+        self.offset
+    }
+}
+
+/// Whole seconds since the Unix epoch (what the wire carries).
+pub fn unix_seconds(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// The instant `seconds` after the Unix epoch (negative values clamp to the epoch).
+pub fn from_unix_seconds(seconds: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(seconds.max(0) as u64)
+}
+
+/// Seconds left until `deadline`, rounded up, zero once it has passed.
+pub fn seconds_until(now: SystemTime, deadline: SystemTime) -> u64 {
+    match deadline.duration_since(now) {
+        Ok(left) => left.as_secs() + u64::from(left.subsec_nanos() > 0),
+        Err(_) => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advancing_moves_now_forward_by_at_least_the_offset() {
+        let mut clock = Clock::default();
+        let before = clock.now();
+        clock.advance(Duration::from_secs(3600));
+        assert!(clock.now().duration_since(before).unwrap() >= Duration::from_secs(3600));
+        assert_eq!(clock.offset(), Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn seconds_until_rounds_up_and_stops_at_zero() {
+        let now = UNIX_EPOCH + Duration::from_secs(100);
+        assert_eq!(seconds_until(now, now + Duration::from_millis(1500)), 2);
+        assert_eq!(seconds_until(now, now - Duration::from_secs(1)), 0);
+    }
+}

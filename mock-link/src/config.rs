@@ -1,0 +1,33 @@
+//! Lifetimes and intervals that a test or a user can tune.
+
+use std::time::Duration;
+
+/// Every lifetime mock-link applies; all are `Duration`s so tests can use fractions of a second.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// How long an access token works after it is issued.
+    pub access_token_lifetime: Duration,
+    /// How long a refresh token can be exchanged.
+    pub refresh_token_lifetime: Duration,
+    /// How long a device code can be approved and polled.
+    pub device_code_lifetime: Duration,
+    /// The minimum time between two polls of `/device/token` (`interval`).
+    pub device_poll_interval: Duration,
+    /// How long a spend request stays open for approval when the caller gives no `expires_at`.
+    pub spend_request_expiry: Duration,
+    /// How long an issued card or SPT stays usable after approval (`valid_until`).
+    pub credential_lifetime: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            access_token_lifetime: Duration::from_secs(3600),
+            refresh_token_lifetime: Duration::from_secs(30 * 24 * 3600),
+            device_code_lifetime: Duration::from_secs(600),
+            device_poll_interval: Duration::from_secs(5),
+            spend_request_expiry: Duration::from_secs(15 * 60),
+            credential_lifetime: Duration::from_secs(3600),
+        }
+    }
+}

@@ -1,0 +1,569 @@
+//! The control API under `/__control`: what a test uses instead of a human and a calendar.
+//! JSON in, JSON out; errors in the API host's shape.
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::accounts::{DEFAULT_USER_ID, Merchant, PaymentMethod, User};
+use crate::auth::{DEFAULT_SCOPE, open_grant, revoke_token};
+use crate::body::parse_json_object;
+use crate::clock::unix_seconds;
+use crate::error::{Error, Result};
+use crate::ids::random_id;
+use crate::server::AppState;
+use crate::spend_requests::state_machine::{Event, Resolution};
+use crate::spend_requests::{SpendRequest, apply_event, expire_due_requests};
+use crate::store::{DeviceDecision, SharedPaymentToken, Store};
+
+pub use crate::request_log::LoggedRequest;
+
+/// One line of the issuer's record: a credential issued, redeemed, or a redemption refused.
+#[derive(Debug, Clone, Serialize)]
+pub struct LedgerEntry {
+    pub at: i64,
+    /// `issued`, `redeemed` or `redemption_refused`.
+    pub event: &'static str,
+    pub credential_type: &'static str,
+    /// The SPT id, or `card ending 1234` (never a full card number).
+    pub credential: String,
+    pub spend_request_id: String,
+    pub network_id: Option<String>,
+    pub amount: i64,
+    pub currency: String,
+    /// The network id of the merchant that tried to redeem.
+    pub merchant_network_id: Option<String>,
+    pub payment_intent: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl LedgerEntry {
+    /// A credential issued on approval.
+    pub fn issued(request: &SpendRequest, credential: String, now: std::time::SystemTime) -> Self {
+        Self {
+            at: unix_seconds(now),
+            event: "issued",
+            credential_type: request.input.credential_type.as_str(),
+            credential,
+            spend_request_id: request.id.clone(),
+            network_id: request.input.network_id.clone(),
+            amount: request.input.amount,
+            currency: request.input.currency.clone(),
+            merchant_network_id: None,
+            payment_intent: None,
+            reason: None,
+        }
+    }
+
+    /// A redemption attempt: `payment_intent` when it succeeded, `reason` when refused.
+    pub fn redemption(
+        spt: &SharedPaymentToken,
+        merchant_network_id: &str,
+        payment_intent: Option<String>,
+        reason: Option<String>,
+        now: std::time::SystemTime,
+    ) -> Self {
+        Self {
+            at: unix_seconds(now),
+            event: if payment_intent.is_some() {
+                "redeemed"
+            } else {
+                "redemption_refused"
+            },
+            credential_type: "shared_payment_token",
+            credential: spt.id.clone(),
+            spend_request_id: spt.spend_request_id.clone(),
+            network_id: Some(spt.network_id.clone()),
+            amount: spt.amount,
+            currency: spt.currency.clone(),
+            merchant_network_id: Some(merchant_network_id.to_owned()),
+            payment_intent,
+            reason,
+        }
+    }
+}
+
+fn parse<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T> {
+    let object = parse_json_object(headers, body)?;
+    serde_json::from_value(Value::Object(object)).map_err(|error| {
+        Error::api(
+            StatusCode::BAD_REQUEST,
+            "parameter_invalid",
+            format!("invalid control request: {error}"),
+        )
+    })
+}
+
+/// Identifies a device code by its phrase or its device code.
+#[derive(Debug, Deserialize)]
+struct DeviceCodeSelector {
+    user_code: Option<String>,
+    device_code: Option<String>,
+    /// Who approves (default: the seeded user).
+    user_id: Option<String>,
+}
+
+fn find_device_code<'a>(
+    store: &'a mut Store,
+    selector: &DeviceCodeSelector,
+) -> Result<&'a mut crate::store::DeviceCode> {
+    let (field, wanted) = match (&selector.user_code, &selector.device_code) {
+        (Some(user_code), _) => ("user_code", user_code.as_str()),
+        (None, Some(device_code)) => ("device_code", device_code.as_str()),
+        (None, None) => return Err(Error::missing_param("user_code")),
+    };
+    store
+        .device_codes
+        .iter_mut()
+        .rev()
+        .find(|code| match field {
+            "user_code" => code.user_code == wanted,
+            _ => code.device_code == wanted,
+        })
+        .ok_or_else(|| Error::not_found("device code", wanted))
+}
+
+/// Approves or denies a device code, as the user would on the verification page.
+pub fn decide_device_code(
+    store: &mut Store,
+    user_code: &str,
+    user_id: Option<&str>,
+    approve: bool,
+) -> Result<Value> {
+    let user_id = user_id.unwrap_or(DEFAULT_USER_ID).to_owned();
+    if approve && store.user(&user_id).is_none() {
+        return Err(Error::not_found("user", &user_id));
+    }
+    let now = store.now();
+    let code = store
+        .device_codes
+        .iter_mut()
+        .rev()
+        .find(|code| code.user_code == user_code)
+        .ok_or_else(|| Error::not_found("device code", user_code))?;
+    decide(code, now, user_id, approve)
+}
+
+fn decide(
+    code: &mut crate::store::DeviceCode,
+    now: std::time::SystemTime,
+    user_id: String,
+    approve: bool,
+) -> Result<Value> {
+    if now >= code.expires_at {
+        return Err(Error::api(
+            StatusCode::BAD_REQUEST,
+            "expired_token",
+            "the device code has expired",
+        ));
+    }
+    if code.decision != DeviceDecision::Pending {
+        return Err(Error::api(
+            StatusCode::BAD_REQUEST,
+            "device_code_already_decided",
+            "the device code was already approved or denied",
+        ));
+    }
+    code.decision = if approve {
+        DeviceDecision::Approved { user_id }
+    } else {
+        DeviceDecision::Denied
+    };
+    Ok(device_code_json(code))
+}
+
+fn device_code_json(code: &crate::store::DeviceCode) -> Value {
+    json!({
+        "user_code": code.user_code,
+        "client_id": code.client_id,
+        "scope": code.scope,
+        "connection_label": code.connection_label,
+        "client_hint": code.client_hint,
+        "authorization_details": code.authorization_details,
+        "decision": code.decision,
+        "polls": code.polls,
+        "expires_at": unix_seconds(code.expires_at),
+    })
+}
+
+async fn device_code_decision(
+    state: AppState,
+    headers: HeaderMap,
+    body: Bytes,
+    approve: bool,
+) -> Result<Json<Value>> {
+    let selector: DeviceCodeSelector = parse(&headers, &body)?;
+    let mut store = state.lock();
+    let user_id = selector.user_id.clone().unwrap_or(DEFAULT_USER_ID.into());
+    if approve && store.user(&user_id).is_none() {
+        return Err(Error::not_found("user", &user_id));
+    }
+    let now = store.now();
+    let code = find_device_code(&mut store, &selector)?;
+    decide(code, now, user_id, approve).map(Json)
+}
+
+async fn approve_device_code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    device_code_decision(state, headers, body, true).await
+}
+
+async fn deny_device_code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    device_code_decision(state, headers, body, false).await
+}
+
+async fn expire_device_code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let selector: DeviceCodeSelector = parse(&headers, &body)?;
+    let mut store = state.lock();
+    let now = store.now();
+    let code = find_device_code(&mut store, &selector)?;
+    code.expires_at = now;
+    Ok(Json(device_code_json(code)))
+}
+
+async fn list_device_codes(State(state): State<AppState>) -> Json<Value> {
+    let store = state.lock();
+    let data: Vec<Value> = store
+        .device_codes
+        .iter()
+        .rev()
+        .map(device_code_json)
+        .collect();
+    Json(json!({ "data": data }))
+}
+
+/// The full spend request as the issuer sees it (credentials included once approved).
+fn spend_request_json(store: &Store, id: &str) -> Result<Value> {
+    let request = store
+        .spend_requests
+        .iter()
+        .find(|request| request.id == id)
+        .ok_or_else(|| Error::not_found("spend request", id))?;
+    Ok(request.to_json(store, true, true))
+}
+
+fn spend_request_event(state: &AppState, id: &str, event: Event) -> Result<Json<Value>> {
+    let mut store = state.lock();
+    apply_event(&mut store, id, event)?;
+    let now = store.now();
+    if event == Event::Expire
+        && let Some(request) = store.spend_request_mut(id)
+    {
+        request.expires_at = now;
+    }
+    spend_request_json(&store, id).map(Json)
+}
+
+async fn get_spend_request(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    let mut store = state.lock();
+    expire_due_requests(&mut store);
+    spend_request_json(&store, &id).map(Json)
+}
+
+async fn approve_spend_request(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    spend_request_event(&state, &id, Event::Approve)
+}
+
+async fn deny_spend_request(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    spend_request_event(&state, &id, Event::Deny)
+}
+
+async fn expire_spend_request(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    spend_request_event(&state, &id, Event::Expire)
+}
+
+async fn complete_spend_request_action(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    spend_request_event(&state, &id, Event::CompleteAction)
+}
+
+#[derive(Debug, Deserialize)]
+struct RequireActionBody {
+    resolution: Resolution,
+}
+
+async fn require_spend_request_action(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let body: RequireActionBody = parse(&headers, &body)?;
+    spend_request_event(&state, &id, Event::RequireAction(body.resolution))
+}
+
+#[derive(Debug, Deserialize)]
+struct AdvanceClockBody {
+    seconds: f64,
+}
+
+fn clock_json(store: &Store) -> Value {
+    json!({
+        "now": unix_seconds(store.now()),
+        "offset_seconds": store.clock.offset().as_secs_f64(),
+    })
+}
+
+async fn advance_clock(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let body: AdvanceClockBody = parse(&headers, &body)?;
+    let by = Duration::try_from_secs_f64(body.seconds)
+        .map_err(|_| Error::invalid_param("seconds", "must be a non-negative number"))?;
+    let mut store = state.lock();
+    store.clock.advance(by);
+    expire_due_requests(&mut store);
+    Ok(Json(clock_json(&store)))
+}
+
+async fn get_clock(State(state): State<AppState>) -> Json<Value> {
+    Json(clock_json(&state.lock()))
+}
+
+async fn request_log(State(state): State<AppState>) -> Json<Value> {
+    let store = state.lock();
+    Json(json!({ "data": store.request_log }))
+}
+
+async fn ledger(State(state): State<AppState>) -> Json<Value> {
+    let store = state.lock();
+    Json(json!({ "data": store.ledger }))
+}
+
+async fn reset(State(state): State<AppState>) -> Json<Value> {
+    state.lock().reset();
+    Json(json!({ "reset": true }))
+}
+
+/// A payment method to seed.
+#[derive(Debug, Deserialize)]
+pub struct NewPaymentMethod {
+    pub id: Option<String>,
+    pub brand: Option<String>,
+    pub last4: Option<String>,
+    #[serde(default)]
+    pub is_default: bool,
+    pub nickname: Option<String>,
+}
+
+impl NewPaymentMethod {
+    fn build(self) -> Result<PaymentMethod> {
+        let last4 = self.last4.unwrap_or_else(|| "4242".into());
+        if last4.len() != 4 || !last4.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::invalid_param("last4", "must be four digits"));
+        }
+        let mut method = PaymentMethod::card(
+            self.id.unwrap_or_else(|| random_id("csmrpd_")),
+            self.brand.as_deref().unwrap_or("visa"),
+            &last4,
+            self.is_default,
+        );
+        method.nickname = self.nickname;
+        Ok(method)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct NewUser {
+    email: Option<String>,
+    name: Option<String>,
+    #[serde(default)]
+    payment_methods: Vec<NewPaymentMethod>,
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let body: NewUser = parse(&headers, &body)?;
+    let mut user = User::new_empty(
+        body.email
+            .unwrap_or_else(|| format!("{}@example.com", random_id("user_"))),
+        body.name.unwrap_or_else(|| "Test User".into()),
+    );
+    for method in body.payment_methods {
+        user.add_payment_method(method.build()?);
+    }
+    let json = serde_json::to_value(&user).unwrap_or(Value::Null);
+    state.lock().users.push(user);
+    Ok(Json(json))
+}
+
+async fn add_payment_method(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let body: NewPaymentMethod = parse(&headers, &body)?;
+    let method = body.build()?;
+    let mut store = state.lock();
+    let user = store
+        .user_mut(&user_id)
+        .ok_or_else(|| Error::not_found("user", &user_id))?;
+    user.add_payment_method(method);
+    Ok(Json(serde_json::to_value(&*user).unwrap_or(Value::Null)))
+}
+
+async fn add_merchant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let merchant: Merchant = parse(&headers, &body)?;
+    if !merchant.secret_key.starts_with("sk_test_") {
+        return Err(Error::invalid_param(
+            "secret_key",
+            "must start with sk_test_",
+        ));
+    }
+    let mut store = state.lock();
+    store
+        .merchants
+        .retain(|existing| existing.secret_key != merchant.secret_key);
+    store.merchants.push(merchant.clone());
+    Ok(Json(serde_json::to_value(merchant).unwrap_or(Value::Null)))
+}
+
+#[derive(Debug, Deserialize)]
+struct IssueTokensBody {
+    user_id: Option<String>,
+    scope: Option<String>,
+}
+
+async fn issue_tokens(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let body: IssueTokensBody = parse(&headers, &body)?;
+    let user_id = body.user_id.unwrap_or(DEFAULT_USER_ID.into());
+    let mut store = state.lock();
+    if store.user(&user_id).is_none() {
+        return Err(Error::not_found("user", &user_id));
+    }
+    let scope = body.scope.unwrap_or(DEFAULT_SCOPE.into());
+    Ok(Json(open_grant(
+        &mut store,
+        &user_id,
+        &scope,
+        "control",
+        Some("control API".into()),
+        Vec::new(),
+    )))
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenBody {
+    token: String,
+}
+
+async fn revoke_tokens(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let body: TokenBody = parse(&headers, &body)?;
+    let found = revoke_token(&mut state.lock(), &body.token);
+    if !found {
+        return Err(Error::not_found("token", "[REDACTED]"));
+    }
+    Ok(Json(json!({ "revoked": true })))
+}
+
+async fn expire_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let body: TokenBody = parse(&headers, &body)?;
+    let mut store = state.lock();
+    let now = store.now();
+    if let Some(access) = store.access_tokens.get_mut(&body.token) {
+        access.expires_at = now;
+    } else if let Some(refresh) = store.refresh_tokens.get_mut(&body.token) {
+        refresh.expires_at = now;
+    } else {
+        return Err(Error::not_found("token", "[REDACTED]"));
+    }
+    Ok(Json(json!({ "expired": true })))
+}
+
+/// The `/__control` routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/__control/reset", post(reset))
+        .route("/__control/clock", get(get_clock))
+        .route("/__control/clock/advance", post(advance_clock))
+        .route("/__control/device_codes", get(list_device_codes))
+        .route("/__control/device_codes/approve", post(approve_device_code))
+        .route("/__control/device_codes/deny", post(deny_device_code))
+        .route("/__control/device_codes/expire", post(expire_device_code))
+        .route("/__control/spend_requests/{id}", get(get_spend_request))
+        .route(
+            "/__control/spend_requests/{id}/approve",
+            post(approve_spend_request),
+        )
+        .route(
+            "/__control/spend_requests/{id}/deny",
+            post(deny_spend_request),
+        )
+        .route(
+            "/__control/spend_requests/{id}/expire",
+            post(expire_spend_request),
+        )
+        .route(
+            "/__control/spend_requests/{id}/require_action",
+            post(require_spend_request_action),
+        )
+        .route(
+            "/__control/spend_requests/{id}/complete_action",
+            post(complete_spend_request_action),
+        )
+        .route("/__control/requests", get(request_log))
+        .route("/__control/ledger", get(ledger))
+        .route("/__control/users", post(create_user))
+        .route(
+            "/__control/users/{id}/payment_methods",
+            post(add_payment_method),
+        )
+        .route("/__control/merchants", post(add_merchant))
+        .route("/__control/tokens", post(issue_tokens))
+        .route("/__control/tokens/revoke", post(revoke_tokens))
+        .route("/__control/tokens/expire", post(expire_token))
+}

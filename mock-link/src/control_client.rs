@@ -1,0 +1,212 @@
+//! A typed client for the control API, for tests that drive a running mock-link.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::spend_requests::state_machine::Resolution;
+
+/// Why a control call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    /// The HTTP exchange itself failed.
+    #[error("control request failed: {0}")]
+    Http(#[from] reqwest::Error),
+    /// mock-link answered with an error status.
+    #[error("control request answered {status}: {body}")]
+    Status { status: u16, body: Value },
+}
+
+/// Talks to `/__control` of one mock-link.
+#[derive(Debug, Clone)]
+pub struct ControlClient {
+    http: reqwest::Client,
+    base_url: String,
+}
+
+impl ControlClient {
+    /// A client for the mock-link at `base_url` (e.g. `http://127.0.0.1:4010`).
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base_url: base_url.into(),
+        }
+    }
+
+    async fn answer(response: reqwest::Response) -> Result<Value, ControlError> {
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if status >= 400 {
+            return Err(ControlError::Status { status, body });
+        }
+        Ok(body)
+    }
+
+    /// `POST /__control{path}` with a JSON body.
+    pub async fn post(&self, path: &str, body: Value) -> Result<Value, ControlError> {
+        let response = self
+            .http
+            .post(format!("{}/__control{path}", self.base_url))
+            .json(&body)
+            .send()
+            .await?;
+        Self::answer(response).await
+    }
+
+    /// `GET /__control{path}`.
+    pub async fn get(&self, path: &str) -> Result<Value, ControlError> {
+        let response = self
+            .http
+            .get(format!("{}/__control{path}", self.base_url))
+            .send()
+            .await?;
+        Self::answer(response).await
+    }
+
+    /// The user approves the device showing `user_code` (as the seeded default user).
+    pub async fn approve_device(&self, user_code: &str) -> Result<Value, ControlError> {
+        self.post("/device_codes/approve", json!({ "user_code": user_code }))
+            .await
+    }
+
+    /// The given user approves the device showing `user_code`.
+    pub async fn approve_device_as(
+        &self,
+        user_code: &str,
+        user_id: &str,
+    ) -> Result<Value, ControlError> {
+        self.post(
+            "/device_codes/approve",
+            json!({ "user_code": user_code, "user_id": user_id }),
+        )
+        .await
+    }
+
+    /// The user denies the device showing `user_code`.
+    pub async fn deny_device(&self, user_code: &str) -> Result<Value, ControlError> {
+        self.post("/device_codes/deny", json!({ "user_code": user_code }))
+            .await
+    }
+
+    /// Makes the device code showing `user_code` expire now.
+    pub async fn expire_device(&self, user_code: &str) -> Result<Value, ControlError> {
+        self.post("/device_codes/expire", json!({ "user_code": user_code }))
+            .await
+    }
+
+    /// The spend request as the issuer sees it, credentials included.
+    pub async fn spend_request(&self, id: &str) -> Result<Value, ControlError> {
+        self.get(&format!("/spend_requests/{id}")).await
+    }
+
+    /// The user approves spend request `id`.
+    pub async fn approve_spend_request(&self, id: &str) -> Result<Value, ControlError> {
+        self.post(&format!("/spend_requests/{id}/approve"), json!({}))
+            .await
+    }
+
+    /// The user denies spend request `id`.
+    pub async fn deny_spend_request(&self, id: &str) -> Result<Value, ControlError> {
+        self.post(&format!("/spend_requests/{id}/deny"), json!({}))
+            .await
+    }
+
+    /// Spend request `id` expires now.
+    pub async fn expire_spend_request(&self, id: &str) -> Result<Value, ControlError> {
+        self.post(&format!("/spend_requests/{id}/expire"), json!({}))
+            .await
+    }
+
+    /// The issuer asks for an extra step on spend request `id`.
+    pub async fn require_action(
+        &self,
+        id: &str,
+        resolution: Resolution,
+    ) -> Result<Value, ControlError> {
+        self.post(
+            &format!("/spend_requests/{id}/require_action"),
+            json!({ "resolution": resolution }),
+        )
+        .await
+    }
+
+    /// The user completes the extra step (e.g. 3-D Secure) on spend request `id`.
+    pub async fn complete_action(&self, id: &str) -> Result<Value, ControlError> {
+        self.post(&format!("/spend_requests/{id}/complete_action"), json!({}))
+            .await
+    }
+
+    /// Moves the virtual clock forward.
+    pub async fn advance_clock(&self, by: Duration) -> Result<Value, ControlError> {
+        self.post("/clock/advance", json!({ "seconds": by.as_secs_f64() }))
+            .await
+    }
+
+    /// The request log, oldest first.
+    pub async fn requests(&self) -> Result<Vec<Value>, ControlError> {
+        Ok(data(self.get("/requests").await?))
+    }
+
+    /// The credential ledger, oldest first.
+    pub async fn ledger(&self) -> Result<Vec<Value>, ControlError> {
+        Ok(data(self.get("/ledger").await?))
+    }
+
+    /// Forgets everything and seeds the defaults again.
+    pub async fn reset(&self) -> Result<Value, ControlError> {
+        self.post("/reset", json!({})).await
+    }
+
+    /// Creates a user; `body` may carry `email`, `name`, `payment_methods`.
+    pub async fn create_user(&self, body: Value) -> Result<Value, ControlError> {
+        self.post("/users", body).await
+    }
+
+    /// Adds a payment method (`brand`, `last4`, `is_default`, `nickname`, `id`) to a user.
+    pub async fn add_payment_method(
+        &self,
+        user_id: &str,
+        body: Value,
+    ) -> Result<Value, ControlError> {
+        self.post(&format!("/users/{user_id}/payment_methods"), body)
+            .await
+    }
+
+    /// Registers a merchant's secret key and network id for `/v1/payment_intents`.
+    pub async fn add_merchant(
+        &self,
+        secret_key: &str,
+        network_id: &str,
+    ) -> Result<Value, ControlError> {
+        self.post(
+            "/merchants",
+            json!({ "secret_key": secret_key, "network_id": network_id }),
+        )
+        .await
+    }
+
+    /// Logs `user_id` in without the device flow; returns the token response.
+    pub async fn issue_tokens(&self, user_id: &str) -> Result<Value, ControlError> {
+        self.post("/tokens", json!({ "user_id": user_id })).await
+    }
+
+    /// Revokes the session `token` belongs to.
+    pub async fn revoke_token(&self, token: &str) -> Result<Value, ControlError> {
+        self.post("/tokens/revoke", json!({ "token": token })).await
+    }
+
+    /// Makes `token` (access or refresh) expire now.
+    pub async fn expire_token(&self, token: &str) -> Result<Value, ControlError> {
+        self.post("/tokens/expire", json!({ "token": token })).await
+    }
+}
+
+fn data(value: Value) -> Vec<Value> {
+    match value {
+        Value::Object(mut object) => match object.remove("data") {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,251 @@
+//! # mock-link: an offline Link for testing Link clients
+//!
+//! mock-link serves Link's auth host (OAuth device flow), API host (spend requests, payment
+//! details, user info), the Stripe `POST /v1/payment_intents` subset a merchant uses to redeem
+//! a shared payment token, a control API for tests under `/__control`, and human pages,
+//! all on one loopback listener. Every expiry runs on a virtual clock, so tests never sleep.
+//!
+//! ## Tutorial
+//!
+//! Start a server, log in with the device flow, approve the device through the control API
+//! (standing in for the human), and call the API with the token:
+//!
+//! ```
+//! use std::time::Duration;
+//! use mock_link::MockLink;
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let link = MockLink::builder()
+//!     .device_poll_interval(Duration::ZERO)
+//!     .start()
+//!     .await?;
+//! let http = reqwest::Client::new();
+//!
+//! // The client asks for a device code...
+//! let code: serde_json::Value = http
+//!     .post(format!("{}/device/code", link.base_url()))
+//!     .form(&[("client_id", "lwlpk_example"), ("client_hint", "tutorial")])
+//!     .send()
+//!     .await?
+//!     .json()
+//!     .await?;
+//! // ...the human approves it (here: the control API)...
+//! link.control()
+//!     .approve_device(code["user_code"].as_str().unwrap())
+//!     .await?;
+//! // ...and the next poll gets tokens.
+//! let tokens: serde_json::Value = http
+//!     .post(format!("{}/device/token", link.base_url()))
+//!     .form(&[
+//!         ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+//!         ("device_code", code["device_code"].as_str().unwrap()),
+//!         ("client_id", "lwlpk_example"),
+//!     ])
+//!     .send()
+//!     .await?
+//!     .json()
+//!     .await?;
+//! let me: serde_json::Value = http
+//!     .get(format!("{}/userinfo", link.base_url()))
+//!     .bearer_auth(tokens["access_token"].as_str().unwrap())
+//!     .send()
+//!     .await?
+//!     .json()
+//!     .await?;
+//! assert_eq!(me["email"], "jenny.rosen@example.com");
+//!
+//! // Expiries follow the virtual clock: one hour later the access token is refused.
+//! link.control().advance_clock(Duration::from_secs(3600)).await?;
+//! let status = http
+//!     .get(format!("{}/userinfo", link.base_url()))
+//!     .bearer_auth(tokens["access_token"].as_str().unwrap())
+//!     .send()
+//!     .await?
+//!     .status();
+//! assert_eq!(status, 401);
+//! link.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The seeded account: user `usr_default` (Jenny Rosen) with a default Visa
+//! `csmrpd_default_visa` and a Mastercard `csmrpd_default_mastercard`; the seeded merchant
+//! has secret key `sk_test_mock_merchant` and network id `profile_mock_merchant`.
+//! See `docs/mock-link.md` for every endpoint and decision.
+
+pub mod accounts;
+pub mod auth;
+mod body;
+pub mod clock;
+pub mod config;
+pub mod control;
+pub mod control_client;
+pub mod error;
+mod ids;
+pub mod pages;
+pub mod request_log;
+pub mod server;
+pub mod spend_requests;
+pub mod store;
+pub mod stripe;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::Config;
+pub use control_client::{ControlClient, ControlError};
+pub use error::Error;
+pub use spend_requests::state_machine::Resolution;
+
+/// Configures and starts a mock-link.
+#[derive(Debug, Clone)]
+pub struct MockLinkBuilder {
+    config: Config,
+    bind: SocketAddr,
+}
+
+impl MockLinkBuilder {
+    /// Replaces the whole configuration.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Access-token lifetime (default 1 h).
+    pub fn access_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.access_token_lifetime = lifetime;
+        self
+    }
+
+    /// Refresh-token lifetime (default 30 days).
+    pub fn refresh_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.refresh_token_lifetime = lifetime;
+        self
+    }
+
+    /// Device-code lifetime (default 10 min).
+    pub fn device_code_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.device_code_lifetime = lifetime;
+        self
+    }
+
+    /// Minimum time between two token polls (default 5 s); faster polls get `slow_down`.
+    pub fn device_poll_interval(mut self, interval: Duration) -> Self {
+        self.config.device_poll_interval = interval;
+        self
+    }
+
+    /// How long an undecided spend request lives without `expires_at` (default 15 min).
+    pub fn spend_request_expiry(mut self, expiry: Duration) -> Self {
+        self.config.spend_request_expiry = expiry;
+        self
+    }
+
+    /// How long issued cards and SPTs stay usable (default 1 h).
+    pub fn credential_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.credential_lifetime = lifetime;
+        self
+    }
+
+    /// The address to listen on (default `127.0.0.1:0`, a free loopback port).
+    pub fn bind(mut self, address: SocketAddr) -> Self {
+        self.bind = address;
+        self
+    }
+
+    /// Binds the listener and serves in a background task.
+    pub async fn start(self) -> std::io::Result<MockLink> {
+        let listener = TcpListener::bind(self.bind).await?;
+        let address = listener.local_addr()?;
+        let base_url = format!("http://{address}");
+        let state = server::AppState {
+            store: Arc::new(Mutex::new(store::Store::new(self.config, base_url.clone()))),
+        };
+        let app = server::router(state.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "mock-link server stopped with an error");
+            }
+        });
+        tracing::info!(%base_url, "mock-link listening");
+        Ok(MockLink {
+            control: ControlClient::new(base_url.clone()),
+            base_url,
+            address,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+}
+
+/// A running mock-link; it stops when shut down or dropped.
+#[derive(Debug)]
+pub struct MockLink {
+    base_url: String,
+    address: SocketAddr,
+    control: ControlClient,
+    state: server::AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl MockLink {
+    /// A builder with the default configuration, bound to `127.0.0.1:0`.
+    pub fn builder() -> MockLinkBuilder {
+        MockLinkBuilder {
+            config: Config::default(),
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`: the auth, API and Stripe base URL alike.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The address the listener is bound to.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The control-API client.
+    pub fn control(&self) -> &ControlClient {
+        &self.control
+    }
+
+    /// Direct access to the shared state (for in-process assertions).
+    pub fn state(&self) -> &server::AppState {
+        &self.state
+    }
+
+    /// Stops accepting connections and waits for the server task to end.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for MockLink {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

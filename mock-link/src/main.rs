@@ -1,0 +1,82 @@
+//! `mock-link`: runs the offline Link on a local port and prints the env exports.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use mock_link::MockLink;
+
+/// An offline Link (Stripe's agent wallet) for testing Link clients.
+#[derive(Debug, Parser)]
+#[command(name = "mock-link", version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1", env = "MOCK_LINK_BIND")]
+    bind: IpAddr,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 4010, env = "MOCK_LINK_PORT")]
+    port: u16,
+    /// Access-token lifetime in seconds (fractions allowed).
+    #[arg(long, default_value_t = 3600.0)]
+    access_token_lifetime: f64,
+    /// Refresh-token lifetime in seconds.
+    #[arg(long, default_value_t = 2_592_000.0)]
+    refresh_token_lifetime: f64,
+    /// Device-code lifetime in seconds.
+    #[arg(long, default_value_t = 600.0)]
+    device_code_lifetime: f64,
+    /// Minimum seconds between two token polls (faster polls get slow_down).
+    #[arg(long, default_value_t = 5.0)]
+    device_poll_interval: f64,
+    /// Seconds an undecided spend request lives when it names no expires_at.
+    #[arg(long, default_value_t = 900.0)]
+    spend_request_expiry: f64,
+    /// Seconds an issued card or SPT stays usable.
+    #[arg(long, default_value_t = 3600.0)]
+    credential_lifetime: f64,
+}
+
+fn seconds(name: &str, value: f64) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(value)
+        .with_context(|| format!("--{name} must be a non-negative number of seconds"))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "mock_link=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let link = MockLink::builder()
+        .bind(SocketAddr::new(args.bind, args.port))
+        .access_token_lifetime(seconds(
+            "access-token-lifetime",
+            args.access_token_lifetime,
+        )?)
+        .refresh_token_lifetime(seconds(
+            "refresh-token-lifetime",
+            args.refresh_token_lifetime,
+        )?)
+        .device_code_lifetime(seconds("device-code-lifetime", args.device_code_lifetime)?)
+        .device_poll_interval(seconds("device-poll-interval", args.device_poll_interval)?)
+        .spend_request_expiry(seconds("spend-request-expiry", args.spend_request_expiry)?)
+        .credential_lifetime(seconds("credential-lifetime", args.credential_lifetime)?)
+        .start()
+        .await
+        .with_context(|| format!("cannot listen on {}:{}", args.bind, args.port))?;
+    let base_url = link.base_url().to_owned();
+    println!("export LINK_AUTH_BASE_URL={base_url}");
+    println!("export LINK_API_BASE_URL={base_url}");
+    println!("# Stripe API base for merchants: {base_url} (secret key sk_test_mock_merchant)");
+    println!("# Control API: {base_url}/__control");
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
+    link.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! The router: auth, API, Stripe, control and page routes side by side on one listener.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{StatusCode, Uri};
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+
+use crate::body::MAX_BODY_BYTES;
+use crate::error::{Error, ErrorShape};
+use crate::store::Store;
+use crate::{accounts, auth, control, pages, request_log, spend_requests, stripe};
+
+/// What every handler shares: the store behind its mutex.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Arc<Mutex<Store>>,
+}
+
+impl AppState {
+    /// Locks the store. A handler never panics while holding it, but if one ever did the
+    /// data is still consistent enough for a test double, so poisoning is ignored.
+    pub fn lock(&self) -> MutexGuard<'_, Store> {
+        self.store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+async fn not_found(uri: Uri) -> impl IntoResponse {
+    let path = uri.path();
+    Error::in_shape(
+        ErrorShape::for_path(path),
+        StatusCode::NOT_FOUND,
+        "resource_missing",
+        &format!("Unrecognized request URL: {path}"),
+    )
+}
+
+async fn method_not_allowed(uri: Uri) -> impl IntoResponse {
+    let path = uri.path();
+    Error::in_shape(
+        ErrorShape::for_path(path),
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        &format!("this method is not allowed on {path}"),
+    )
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/device/code", post(auth::device_code))
+        .route("/device/token", post(auth::token))
+        .route("/device/revoke", post(auth::revoke))
+        .route(
+            "/spend_requests",
+            post(spend_requests::create).get(spend_requests::list),
+        )
+        .route(
+            "/spend_requests/create_delegated",
+            post(spend_requests::create_delegated),
+        )
+        .route(
+            "/spend_requests/{id}",
+            get(spend_requests::retrieve).post(spend_requests::update),
+        )
+        .route("/spend_requests/{id}/cancel", post(spend_requests::cancel))
+        .route(
+            "/spend_requests/{id}/request_approval",
+            post(spend_requests::request_approval),
+        )
+        .route("/payment-details", get(accounts::list_payment_details))
+        .route("/userinfo", get(accounts::userinfo))
+        .route(
+            "/shipping_addresses",
+            get(accounts::list_shipping_addresses),
+        )
+        .route("/v1/payment_intents", post(stripe::payment_intents))
+        .merge(control::routes())
+        .merge(pages::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_log::record,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}

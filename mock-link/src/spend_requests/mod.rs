@@ -1,0 +1,497 @@
+//! Spend requests on the API host: create, create_delegated, update, retrieve, list, cancel,
+//! request_approval. The rules of which status may follow which live in [`state_machine`];
+//! field validation in [`validation`]; issued cards and SPTs in [`credentials`].
+
+pub mod credentials;
+pub mod state_machine;
+pub mod validation;
+
+use std::time::SystemTime;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{Map, Value, json};
+
+use crate::auth::authenticated_user_id;
+use crate::body::{parse_json_object, parse_query};
+use crate::clock::{from_unix_seconds, unix_seconds};
+use crate::control::LedgerEntry;
+use crate::error::{Error, Result};
+use crate::ids::{random_id, random_secret};
+use crate::server::AppState;
+use crate::store::{SharedPaymentToken, Store};
+use credentials::{CardCredential, issue_card};
+use state_machine::{Event, Resolution, State as Status, TransitionError, transition};
+use validation::{CredentialType, SpendRequestInput, validate};
+
+/// The extra step asked of the user while a request is `requires_action`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NextAction {
+    pub kind: String,
+    pub display_message: String,
+    pub expires_at: SystemTime,
+}
+
+/// One spend request and everything that happened to it.
+#[derive(Debug, Clone)]
+pub struct SpendRequest {
+    pub id: String,
+    pub user_id: String,
+    /// The body fields as last accepted (create, then merged updates).
+    pub fields: Map<String, Value>,
+    pub input: SpendRequestInput,
+    pub state: Status,
+    pub next_action: Option<NextAction>,
+    pub created_at: SystemTime,
+    pub updated_at: SystemTime,
+    pub expires_at: SystemTime,
+    pub card: Option<CardCredential>,
+    pub shared_payment_token: Option<String>,
+    pub payment_intent: Option<String>,
+}
+
+impl SpendRequest {
+    fn approval_url(&self, base_url: &str) -> String {
+        format!("{base_url}/approve/{}", self.id)
+    }
+
+    /// The wire object; credentials only when asked for and only once approved.
+    pub fn to_json(&self, store: &Store, include_card: bool, include_spt: bool) -> Value {
+        let input = &self.input;
+        let status_details = match (self.state, &self.next_action) {
+            (Status::RequiresAction(resolution), Some(action)) => json!({
+                "requires_action": {
+                    "next_action": {
+                        "type": action.kind,
+                        "resolution": resolution,
+                        "display_message": action.display_message,
+                        "action_url": format!("{}/three_d_secure/{}", store.base_url, self.id),
+                        "expires_at": unix_seconds(action.expires_at),
+                    }
+                }
+            }),
+            _ => Value::Null,
+        };
+        let payment_status_details = match &self.payment_intent {
+            Some(payment_intent) => json!({ "payment_intent": payment_intent }),
+            None => Value::Null,
+        };
+        let mut object = json!({
+            "id": self.id,
+            "object": "spend_request",
+            "status": self.state.status(),
+            "merchant_name": input.merchant_name,
+            "merchant_url": input.merchant_url,
+            "context": input.context,
+            "amount": input.amount,
+            "currency": input.currency,
+            "line_items": input.line_items,
+            "totals": input.totals,
+            "payment_details": input.payment_details,
+            "credential_type": input.credential_type,
+            "network_id": input.network_id,
+            "card_brand": input.card_brand,
+            "card_last4": input.card_last4,
+            "approval_url": self.approval_url(&store.base_url),
+            "status_details": status_details,
+            "payment_status_details": payment_status_details,
+            "metadata": input.metadata,
+            "test": input.test,
+            "approval_details": input.approval_details,
+            "execution_method": input.execution_method,
+            "merchant_account_id": input.merchant_account_id,
+            "expires_at": unix_seconds(self.expires_at),
+            "created_at": unix_seconds(self.created_at),
+            "updated_at": unix_seconds(self.updated_at),
+        });
+        let shows_credential = self.state.shows_credential();
+        if include_card
+            && shows_credential
+            && let Some(card) = &self.card
+        {
+            object["card"] = serde_json::to_value(card).unwrap_or(Value::Null);
+        }
+        if include_spt
+            && shows_credential
+            && let Some(spt) = self
+                .shared_payment_token
+                .as_ref()
+                .and_then(|id| store.shared_payment_tokens.get(id))
+        {
+            object["shared_payment_token"] = json!({
+                "id": spt.id,
+                "valid_until": unix_seconds(spt.valid_until),
+            });
+        }
+        object
+    }
+}
+
+/// Marks every open request whose `expires_at` has passed as `expired`.
+pub fn expire_due_requests(store: &mut Store) {
+    let now = store.now();
+    for request in &mut store.spend_requests {
+        if request.state.is_open()
+            && now >= request.expires_at
+            && let Ok(next) = transition(request.state, Event::Expire)
+        {
+            request.state = next;
+            request.next_action = None;
+            request.updated_at = now;
+        }
+    }
+}
+
+/// The 400 an API caller gets for a refused transition.
+pub fn transition_error(error: TransitionError) -> Error {
+    Error::api(
+        StatusCode::BAD_REQUEST,
+        "invalid_spend_request_state",
+        error.to_string(),
+    )
+    .with_extra("status", Value::String(error.from.status().into()))
+}
+
+/// Applies `event` to request `id` with its side effects (credentials on approval,
+/// ledger entries). The caller has checked ownership.
+pub fn apply_event(store: &mut Store, id: &str, event: Event) -> Result<Status> {
+    expire_due_requests(store);
+    let now = store.now();
+    let credential_lifetime = store.config.credential_lifetime;
+    let next_action_lifetime = store.config.spend_request_expiry;
+    let index = store
+        .spend_requests
+        .iter()
+        .position(|request| request.id == id)
+        .ok_or_else(|| Error::not_found("spend request", id))?;
+    let current = store.spend_requests[index].state;
+    let next = transition(current, event).map_err(transition_error)?;
+    let became_approved = next == Status::Approved && current != Status::Approved;
+    {
+        let request = &mut store.spend_requests[index];
+        request.state = next;
+        request.updated_at = now;
+        request.next_action = match next {
+            Status::RequiresAction(resolution) => Some(NextAction {
+                kind: match resolution {
+                    Resolution::AutoResume => "three_d_secure".into(),
+                    _ => "issuer_action".into(),
+                },
+                display_message: match resolution {
+                    Resolution::AutoResume => {
+                        "Complete 3-D Secure authentication to continue.".into()
+                    }
+                    Resolution::CreateNewSpendRequest => {
+                        "This request cannot continue; create a new spend request.".into()
+                    }
+                    Resolution::CreateNewSpendRequestAfterCompletion => {
+                        "Complete the requested step, then create a new spend request.".into()
+                    }
+                },
+                expires_at: now + next_action_lifetime,
+            }),
+            _ => None,
+        };
+    }
+    if became_approved {
+        issue_credential(store, index, now, credential_lifetime);
+    }
+    Ok(next)
+}
+
+fn issue_credential(
+    store: &mut Store,
+    index: usize,
+    now: SystemTime,
+    lifetime: std::time::Duration,
+) {
+    let valid_until = now + lifetime;
+    let request = store.spend_requests[index].clone();
+    let entry = match request.input.credential_type {
+        CredentialType::Card => {
+            let (brand, billing) = store
+                .user(&request.user_id)
+                .map(|user| {
+                    (
+                        request
+                            .input
+                            .card_brand
+                            .clone()
+                            .unwrap_or_else(|| "visa".into()),
+                        user.billing_address(),
+                    )
+                })
+                .unwrap_or_else(|| ("visa".into(), Default::default()));
+            let card = issue_card(&brand, billing, now, unix_seconds(valid_until));
+            let last4 = card.number[card.number.len() - 4..].to_owned();
+            store.spend_requests[index].card = Some(card);
+            LedgerEntry::issued(&request, format!("card ending {last4}"), now)
+        }
+        CredentialType::SharedPaymentToken => {
+            let spt = SharedPaymentToken {
+                id: random_secret("spt_"),
+                spend_request_id: request.id.clone(),
+                network_id: request.input.network_id.clone().unwrap_or_default(),
+                amount: request.input.amount,
+                currency: request.input.currency.clone(),
+                valid_until,
+                redeemed_by: None,
+            };
+            let entry = LedgerEntry::issued(&request, spt.id.clone(), now);
+            store.spend_requests[index].shared_payment_token = Some(spt.id.clone());
+            store.shared_payment_tokens.insert(spt.id.clone(), spt);
+            entry
+        }
+    };
+    tracing::info!(spend_request = %request.id, "credential issued");
+    store.ledger.push(entry);
+}
+
+fn owned_request_index(store: &Store, user_id: &str, id: &str) -> Result<usize> {
+    store
+        .spend_requests
+        .iter()
+        .position(|request| request.id == id && request.user_id == user_id)
+        .ok_or_else(|| Error::not_found("spend request", id))
+}
+
+fn create_spend_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+    delegated: bool,
+) -> Result<Json<Value>> {
+    let fields = parse_json_object(headers, body)?;
+    let mut store = state.lock();
+    let user_id = authenticated_user_id(&store, headers)?;
+    expire_due_requests(&mut store);
+    let now = store.now();
+    let methods = store
+        .user(&user_id)
+        .map(|user| user.payment_methods.clone())
+        .unwrap_or_default();
+    let input = validate(&fields, &methods, unix_seconds(now))?;
+    if delegated && input.approval_details.is_none() {
+        return Err(Error::missing_param("approval_details"));
+    }
+    let key = input.duplicate_key();
+    if let Some(existing) = store.spend_requests.iter().find(|request| {
+        request.user_id == user_id
+            && request.state.is_open()
+            && request.input.duplicate_key() == key
+    }) {
+        let existing_json = existing.to_json(&store, false, false);
+        return Err(Error::api(
+            StatusCode::TOO_MANY_REQUESTS,
+            "spend_request_rate_limited",
+            format!(
+                "an identical spend request ({}) is still open; retrieve it instead of creating another",
+                existing.id
+            ),
+        )
+        .with_extra("duplicate_spend_request", existing_json));
+    }
+    let expires_at = input
+        .expires_at
+        .map(from_unix_seconds)
+        .unwrap_or(now + store.config.spend_request_expiry);
+    let request_approval = input.request_approval;
+    let request = SpendRequest {
+        id: random_id("lsrq_"),
+        user_id,
+        fields,
+        input,
+        state: Status::Created,
+        next_action: None,
+        created_at: now,
+        updated_at: now,
+        expires_at,
+        card: None,
+        shared_payment_token: None,
+        payment_intent: None,
+    };
+    let id = request.id.clone();
+    store.spend_requests.push(request);
+    if delegated {
+        apply_event(&mut store, &id, Event::ApproveProgrammatically)?;
+    } else if request_approval {
+        apply_event(&mut store, &id, Event::RequestApproval)?;
+    }
+    let body = store
+        .spend_requests
+        .iter()
+        .find(|request| request.id == id)
+        .map(|request| request.to_json(&store, false, false))
+        .unwrap_or(Value::Null);
+    tracing::info!(spend_request = %id, delegated, "spend request created");
+    Ok(Json(body))
+}
+
+/// `POST /spend_requests`
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    create_spend_request(&state, &headers, &body, false)
+}
+
+/// `POST /spend_requests/create_delegated`
+pub async fn create_delegated(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    create_spend_request(&state, &headers, &body, true)
+}
+
+/// `POST /spend_requests/{id}`: changes fields while the request is not yet decided.
+pub async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let patch = parse_json_object(&headers, &body)?;
+    let mut store = state.lock();
+    let user_id = authenticated_user_id(&store, &headers)?;
+    expire_due_requests(&mut store);
+    let index = owned_request_index(&store, &user_id, &id)?;
+    let current = store.spend_requests[index].state;
+    transition(current, Event::Edit).map_err(transition_error)?;
+    let mut merged = store.spend_requests[index].fields.clone();
+    for (key, value) in patch {
+        if key == "request_approval" {
+            continue;
+        }
+        merged.insert(key, value);
+    }
+    let methods = store
+        .user(&user_id)
+        .map(|user| user.payment_methods.clone())
+        .unwrap_or_default();
+    let now = store.now();
+    let input = validate(&merged, &methods, unix_seconds(now))?;
+    let request = &mut store.spend_requests[index];
+    if let Some(expires_at) = input.expires_at {
+        request.expires_at = from_unix_seconds(expires_at);
+    }
+    request.fields = merged;
+    request.input = input;
+    request.updated_at = now;
+    let request = store.spend_requests[index].clone();
+    Ok(Json(request.to_json(&store, false, false)))
+}
+
+/// `GET /spend_requests/{id}?include=card,shared_payment_token`
+pub async fn retrieve(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    let query = parse_query(query.as_deref())?;
+    let mut include_card = false;
+    let mut include_spt = false;
+    for (key, value) in &query.pairs {
+        if key != "include" && key != "include[]" {
+            continue;
+        }
+        for item in value
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+        {
+            match item {
+                "card" => include_card = true,
+                "shared_payment_token" => include_spt = true,
+                other => {
+                    return Err(Error::invalid_param(
+                        "include",
+                        format!("unknown value '{other}' (card, shared_payment_token)"),
+                    ));
+                }
+            }
+        }
+    }
+    let mut store = state.lock();
+    let user_id = authenticated_user_id(&store, &headers)?;
+    expire_due_requests(&mut store);
+    let index = owned_request_index(&store, &user_id, &id)?;
+    let request = &store.spend_requests[index];
+    Ok(Json(request.to_json(&store, include_card, include_spt)))
+}
+
+/// `GET /spend_requests[?include_history=true]`: newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    let query = parse_query(query.as_deref())?;
+    let include_history = match query.get("include_history") {
+        None => false,
+        Some("true" | "1") => true,
+        Some("false" | "0") => false,
+        Some(_) => {
+            return Err(Error::invalid_param(
+                "include_history",
+                "must be true or false",
+            ));
+        }
+    };
+    let mut store = state.lock();
+    let user_id = authenticated_user_id(&store, &headers)?;
+    expire_due_requests(&mut store);
+    let data: Vec<Value> = store
+        .spend_requests
+        .iter()
+        .rev()
+        .filter(|request| request.user_id == user_id)
+        .filter(|request| include_history || !request.state.is_history())
+        .map(|request| request.to_json(&store, false, false))
+        .collect();
+    Ok(Json(
+        json!({ "object": "list", "data": data, "has_more": false }),
+    ))
+}
+
+fn apply_owned_event(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    event: Event,
+) -> Result<(Value, String)> {
+    let mut store = state.lock();
+    let user_id = authenticated_user_id(&store, headers)?;
+    owned_request_index(&store, &user_id, id)?;
+    apply_event(&mut store, id, event)?;
+    let index = owned_request_index(&store, &user_id, id)?;
+    let request = &store.spend_requests[index];
+    Ok((
+        request.to_json(&store, false, false),
+        request.approval_url(&store.base_url),
+    ))
+}
+
+/// `POST /spend_requests/{id}/cancel`
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    let (object, _) = apply_owned_event(&state, &headers, &id, Event::Cancel)?;
+    Ok(Json(object))
+}
+
+/// `POST /spend_requests/{id}/request_approval` → `{id, approval_link}`
+pub async fn request_approval(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    let (_, approval_link) = apply_owned_event(&state, &headers, &id, Event::RequestApproval)?;
+    Ok(Json(json!({ "id": id, "approval_link": approval_link })))
+}

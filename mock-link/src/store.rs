@@ -1,0 +1,169 @@
+//! Everything mock-link remembers, in one place behind one mutex.
+
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::accounts::{Merchant, User};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::control::{LedgerEntry, LoggedRequest};
+use crate::spend_requests::SpendRequest;
+
+/// Where a device authorization stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum DeviceDecision {
+    /// The user has not acted yet.
+    Pending,
+    /// The user approved; the next poll gets tokens for this user.
+    Approved { user_id: String },
+    /// The user denied.
+    Denied,
+    /// Tokens were handed out; the device code is spent.
+    Redeemed,
+}
+
+/// One `POST /device/code` and what became of it.
+#[derive(Debug, Clone)]
+pub struct DeviceCode {
+    pub device_code: String,
+    pub user_code: String,
+    pub client_id: String,
+    pub scope: String,
+    pub connection_label: Option<String>,
+    pub client_hint: Option<String>,
+    pub authorization_details: Vec<Value>,
+    pub created_at: SystemTime,
+    pub expires_at: SystemTime,
+    pub decision: DeviceDecision,
+    pub last_polled_at: Option<SystemTime>,
+    pub polls: u32,
+}
+
+/// A login session: every access and refresh token descending from one device approval.
+/// Revoking any of its tokens revokes the whole grant.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub user_id: String,
+    pub scope: String,
+    pub client_id: String,
+    pub connection_label: Option<String>,
+    pub authorization_details: Vec<Value>,
+    pub revoked: bool,
+}
+
+/// An issued access token.
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    pub grant_id: String,
+    pub expires_at: SystemTime,
+}
+
+/// An issued refresh token; it works once (rotation).
+#[derive(Debug, Clone)]
+pub struct RefreshToken {
+    pub grant_id: String,
+    pub expires_at: SystemTime,
+    pub used: bool,
+}
+
+/// A shared payment token issued for an approved SPT spend request.
+#[derive(Debug, Clone)]
+pub struct SharedPaymentToken {
+    pub id: String,
+    pub spend_request_id: String,
+    pub network_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub valid_until: SystemTime,
+    /// The PaymentIntent that redeemed it, once redeemed.
+    pub redeemed_by: Option<String>,
+}
+
+/// A stored Stripe answer, replayed for a repeated `Idempotency-Key`.
+#[derive(Debug, Clone)]
+pub struct StoredResponse {
+    pub request_fingerprint: String,
+    pub status: u16,
+    pub body: Value,
+}
+
+/// All state of one mock-link instance.
+#[derive(Debug)]
+pub struct Store {
+    pub config: Config,
+    pub clock: Clock,
+    /// The base URL the server listens on, used to build verification and approval URLs.
+    pub base_url: String,
+    pub users: Vec<User>,
+    pub merchants: Vec<Merchant>,
+    pub device_codes: Vec<DeviceCode>,
+    pub grants: HashMap<String, Grant>,
+    pub access_tokens: HashMap<String, AccessToken>,
+    pub refresh_tokens: HashMap<String, RefreshToken>,
+    pub spend_requests: Vec<SpendRequest>,
+    pub shared_payment_tokens: HashMap<String, SharedPaymentToken>,
+    /// Keyed by (secret key, idempotency key).
+    pub idempotency: HashMap<(String, String), StoredResponse>,
+    pub request_log: Vec<LoggedRequest>,
+    pub ledger: Vec<LedgerEntry>,
+}
+
+impl Store {
+    /// A store holding the seeded default user and merchant.
+    pub fn new(config: Config, base_url: String) -> Self {
+        let mut store = Self {
+            config,
+            clock: Clock::default(),
+            base_url,
+            users: Vec::new(),
+            merchants: Vec::new(),
+            device_codes: Vec::new(),
+            grants: HashMap::new(),
+            access_tokens: HashMap::new(),
+            refresh_tokens: HashMap::new(),
+            spend_requests: Vec::new(),
+            shared_payment_tokens: HashMap::new(),
+            idempotency: HashMap::new(),
+            request_log: Vec::new(),
+            ledger: Vec::new(),
+        };
+        store.seed_defaults();
+        store
+    }
+
+    /// Forgets everything (including the clock offset) and seeds the defaults again.
+    pub fn reset(&mut self) {
+        *self = Self::new(self.config.clone(), self.base_url.clone());
+    }
+
+    fn seed_defaults(&mut self) {
+        self.users.push(User::default_user());
+        self.merchants.push(Merchant::default_merchant());
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+
+    /// The user with this id.
+    pub fn user(&self, user_id: &str) -> Option<&User> {
+        self.users.iter().find(|user| user.id == user_id)
+    }
+
+    /// The user with this id, mutably.
+    pub fn user_mut(&mut self, user_id: &str) -> Option<&mut User> {
+        self.users.iter_mut().find(|user| user.id == user_id)
+    }
+
+    /// The spend request with this id, whoever owns it.
+    pub fn spend_request_mut(&mut self, id: &str) -> Option<&mut SpendRequest> {
+        self.spend_requests
+            .iter_mut()
+            .find(|request| request.id == id)
+    }
+}

@@ -1,0 +1,333 @@
+//! The Stripe subset merchants use to redeem an SPT: `POST /v1/payment_intents`
+//! (form-encoded, secret key as Bearer or Basic username, `Idempotency-Key` replay).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde_json::{Map, Value, json};
+
+use crate::body::{Form, parse_form};
+use crate::clock::unix_seconds;
+use crate::control::LedgerEntry;
+use crate::error::{Error, ErrorShape};
+use crate::ids::random_id;
+use crate::server::AppState;
+use crate::spend_requests::expire_due_requests;
+use crate::spend_requests::state_machine::{Event, transition};
+use crate::store::{Store, StoredResponse};
+
+/// The secret key a request authenticates with: `Bearer sk_...` or Basic with the key as username.
+fn secret_key(headers: &HeaderMap) -> Result<String, Error> {
+    let missing = || {
+        Error::Stripe {
+        status: StatusCode::UNAUTHORIZED,
+        kind: "invalid_request_error",
+        code: "api_key_missing".into(),
+        message: "You did not provide an API key. Use Authorization: Bearer sk_test_... or HTTP Basic with the key as username.".into(),
+        param: None,
+    }
+    };
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .ok_or_else(missing)?;
+    if let Some(key) = value.strip_prefix("Bearer ") {
+        return Ok(key.trim().to_owned());
+    }
+    if let Some(encoded) = value.strip_prefix("Basic ") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or_else(missing)?;
+        let username = decoded.split(':').next().unwrap_or_default();
+        return Ok(username.to_owned());
+    }
+    Err(missing())
+}
+
+fn masked(key: &str) -> String {
+    let tail: String = key
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("sk_****{tail}")
+}
+
+fn required<'a>(form: &'a Form, param: &str) -> Result<&'a str, Error> {
+    form.non_empty(param).ok_or_else(|| {
+        Error::stripe(
+            "parameter_missing",
+            format!("Missing required param: {param}."),
+            Some(param),
+        )
+    })
+}
+
+fn metadata(form: &Form) -> Map<String, Value> {
+    form.pairs
+        .iter()
+        .filter_map(|(key, value)| {
+            key.strip_prefix("metadata[")
+                .and_then(|rest| rest.strip_suffix(']'))
+                .map(|name| (name.to_owned(), Value::String(value.clone())))
+        })
+        .collect()
+}
+
+/// Validates and redeems; everything under one lock so an SPT is redeemed at most once.
+fn create_payment_intent(
+    store: &mut Store,
+    merchant_network_id: &str,
+    form: &Form,
+) -> Result<Value, Error> {
+    let amount_text = required(form, "amount")?;
+    let amount: i64 = amount_text
+        .parse()
+        .ok()
+        .filter(|amount| *amount > 0)
+        .ok_or_else(|| {
+            Error::stripe(
+                "parameter_invalid_integer",
+                "Invalid positive integer: amount.",
+                Some("amount"),
+            )
+        })?;
+    let currency = required(form, "currency")?.to_ascii_lowercase();
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_lowercase()) {
+        return Err(Error::stripe(
+            "parameter_invalid",
+            format!("Invalid currency: {currency}."),
+            Some("currency"),
+        ));
+    }
+    let spt_id = required(form, "shared_payment_granted_token")?.to_owned();
+    match form.get("confirm") {
+        Some("true") => {}
+        _ => {
+            return Err(Error::stripe(
+                "parameter_invalid",
+                "mock-link only supports confirm=true with shared_payment_granted_token.",
+                Some("confirm"),
+            ));
+        }
+    }
+    expire_due_requests(store);
+    let now = store.now();
+    let param = Some("shared_payment_granted_token");
+    let spt = store
+        .shared_payment_tokens
+        .get(&spt_id)
+        .cloned()
+        .ok_or_else(|| {
+            Error::stripe(
+                "resource_missing",
+                "No such shared payment granted token.",
+                param,
+            )
+        })?;
+    let request_state = store
+        .spend_requests
+        .iter()
+        .find(|request| request.id == spt.spend_request_id)
+        .map(|request| request.state);
+    let refusal = if spt.redeemed_by.is_some() {
+        Some(Error::stripe(
+            "token_already_used",
+            "This shared payment granted token has already been used.",
+            param,
+        ))
+    } else if now >= spt.valid_until {
+        Some(Error::stripe(
+            "shared_payment_granted_token_expired",
+            "This shared payment granted token has expired.",
+            param,
+        ))
+    } else if request_state.is_none_or(|state| transition(state, Event::Redeem).is_err()) {
+        Some(Error::stripe(
+            "shared_payment_granted_token_invalid",
+            "This shared payment granted token is no longer usable (its spend request is not approved).",
+            param,
+        ))
+    } else if spt.network_id != merchant_network_id {
+        Some(Error::stripe(
+            "shared_payment_granted_token_network_mismatch",
+            "This shared payment granted token was issued for another network (business profile).",
+            param,
+        ))
+    } else if currency != spt.currency {
+        Some(Error::stripe(
+            "shared_payment_granted_token_currency_mismatch",
+            format!(
+                "This shared payment granted token is for {}, not {currency}.",
+                spt.currency
+            ),
+            Some("currency"),
+        ))
+    } else if amount > spt.amount {
+        Some(Error::stripe(
+            "amount_too_large",
+            format!("The amount exceeds the approved amount of {}.", spt.amount),
+            Some("amount"),
+        ))
+    } else {
+        None
+    };
+    if let Some(error) = refusal {
+        let reason = match &error {
+            Error::Stripe { code, .. } => code.clone(),
+            other => other.to_string(),
+        };
+        store.ledger.push(LedgerEntry::redemption(
+            &spt,
+            merchant_network_id,
+            None,
+            Some(reason),
+            now,
+        ));
+        return Err(error);
+    }
+    let payment_intent_id = random_id("pi_");
+    if let Some(stored) = store.shared_payment_tokens.get_mut(&spt_id) {
+        stored.redeemed_by = Some(payment_intent_id.clone());
+    }
+    if let Some(request) = store.spend_request_mut(&spt.spend_request_id) {
+        if let Ok(next) = transition(request.state, Event::Redeem) {
+            request.state = next;
+        }
+        request.payment_intent = Some(payment_intent_id.clone());
+        request.updated_at = now;
+    }
+    store.ledger.push(LedgerEntry::redemption(
+        &spt,
+        merchant_network_id,
+        Some(payment_intent_id.clone()),
+        None,
+        now,
+    ));
+    tracing::info!(payment_intent = %payment_intent_id, "shared payment token redeemed");
+    Ok(json!({
+        "id": payment_intent_id,
+        "object": "payment_intent",
+        "amount": amount,
+        "amount_capturable": 0,
+        "amount_received": amount,
+        "capture_method": "automatic",
+        "confirmation_method": "automatic",
+        "created": unix_seconds(now),
+        "currency": currency,
+        "description": form.get("description"),
+        "latest_charge": random_id("ch_"),
+        "livemode": false,
+        "metadata": metadata(form),
+        "payment_method": random_id("pm_"),
+        "payment_method_types": ["card", "link"],
+        "shared_payment_granted_token": spt_id,
+        "status": "succeeded",
+    }))
+}
+
+/// `POST /v1/payment_intents`
+pub async fn payment_intents(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let key = match secret_key(&headers) {
+        Ok(key) => key,
+        Err(error) => return error.into_response(),
+    };
+    let form = match parse_form(&headers, &body, ErrorShape::Stripe) {
+        Ok(form) => form,
+        Err(error) => return error.into_response(),
+    };
+    let idempotency_key = headers
+        .get("idempotency-key")
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| !value.is_empty())
+        .map(str::to_owned);
+    let fingerprint = String::from_utf8_lossy(&body).into_owned();
+    let mut store = state.lock();
+    let Some(merchant) = store
+        .merchants
+        .iter()
+        .find(|merchant| merchant.secret_key == key)
+        .cloned()
+    else {
+        return Error::Stripe {
+            status: StatusCode::UNAUTHORIZED,
+            kind: "invalid_request_error",
+            code: "api_key_invalid".into(),
+            message: format!("Invalid API Key provided: {}", masked(&key)),
+            param: None,
+        }
+        .into_response();
+    };
+    let mut replayed = false;
+    let (status, body) = match idempotency_key.as_ref().and_then(|idempotency_key| {
+        store
+            .idempotency
+            .get(&(key.clone(), idempotency_key.clone()))
+    }) {
+        Some(stored) if stored.request_fingerprint != fingerprint => {
+            let error = Error::Stripe {
+                status: StatusCode::BAD_REQUEST,
+                kind: "idempotency_error",
+                code: "idempotency_key_in_use".into(),
+                message: "Keys for idempotent requests can only be used with the same parameters they were first used with.".into(),
+                param: None,
+            };
+            (error.status(), error.body())
+        }
+        Some(stored) => {
+            replayed = true;
+            (
+                StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK),
+                stored.body.clone(),
+            )
+        }
+        None => {
+            let (status, body) =
+                match create_payment_intent(&mut store, &merchant.network_id, &form) {
+                    Ok(body) => (StatusCode::OK, body),
+                    Err(error) => (error.status(), error.body()),
+                };
+            if let Some(idempotency_key) = &idempotency_key {
+                store.idempotency.insert(
+                    (key.clone(), idempotency_key.clone()),
+                    StoredResponse {
+                        request_fingerprint: fingerprint,
+                        status: status.as_u16(),
+                        body: body.clone(),
+                    },
+                );
+            }
+            (status, body)
+        }
+    };
+    drop(store);
+    let mut response = (status, Json(body)).into_response();
+    let response_headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&random_id("req_")) {
+        response_headers.insert("request-id", value);
+    }
+    if let Some(idempotency_key) = idempotency_key
+        && let Ok(value) = HeaderValue::from_str(&idempotency_key)
+    {
+        response_headers.insert("idempotency-key", value);
+    }
+    if replayed {
+        response_headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    if let Some(version) = headers.get("stripe-version") {
+        response_headers.insert("stripe-version", version.clone());
+    }
+    response
+}
