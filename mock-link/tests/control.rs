@@ -1,0 +1,218 @@
+//! The control API: request log with redaction, reset, seeding, error shapes for unknown routes.
+
+mod common;
+
+use common::{Api, read, spt_request, start, with};
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[tokio::test]
+async fn the_request_log_records_calls_with_secrets_redacted() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let created = api
+        .create(with(spt_request(), json!({"request_approval": true})))
+        .await;
+    let id = created["id"].as_str().unwrap();
+    let approved = link.control().approve_spend_request(id).await.unwrap();
+    let spt = approved["shared_payment_token"]["id"].as_str().unwrap();
+    api.get(&format!(
+        "/spend_requests/{id}?include=shared_payment_token"
+    ))
+    .await;
+    reqwest::Client::new()
+        .post(format!("{}/v1/payment_intents", link.base_url()))
+        .bearer_auth("sk_test_mock_merchant")
+        .form(&[
+            ("amount", "2500"),
+            ("currency", "usd"),
+            ("shared_payment_granted_token", spt),
+            ("confirm", "true"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    reqwest::Client::new()
+        .post(format!("{}/device/revoke", link.base_url()))
+        .form(&[("token", api.access_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+
+    let log = link.control().requests().await.unwrap();
+    let summary: Vec<(String, String, u64)> = log
+        .iter()
+        .map(|entry| {
+            (
+                entry["method"].as_str().unwrap().to_owned(),
+                entry["path"].as_str().unwrap().to_owned(),
+                entry["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("POST".into(), "/spend_requests".into(), 200),
+            ("GET".into(), format!("/spend_requests/{id}"), 200),
+            ("POST".into(), "/v1/payment_intents".into(), 200),
+            ("POST".into(), "/device/revoke".into(), 200),
+        ]
+    );
+    assert_eq!(log[0]["body"]["amount"], 2500);
+    assert_eq!(log[0]["headers"]["authorization"], "Bearer [REDACTED]");
+    assert_eq!(log[1]["query"], "include=shared_payment_token");
+    assert_eq!(log[2]["body"]["shared_payment_granted_token"], "[REDACTED]");
+    assert_eq!(log[2]["body"]["amount"], "2500");
+    assert_eq!(log[3]["body"]["token"], "[REDACTED]");
+    let everything = serde_json::to_string(&log).unwrap();
+    assert!(!everything.contains(spt), "SPT leaked into the log");
+    assert!(!everything.contains(&api.access_token), "token leaked");
+    assert!(
+        !everything.contains("sk_test_mock_merchant"),
+        "secret key leaked"
+    );
+}
+
+#[tokio::test]
+async fn reset_forgets_requests_users_and_the_clock() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    api.create(common::card_request()).await;
+    let user = link.control().create_user(json!({})).await.unwrap();
+    link.control()
+        .advance_clock(std::time::Duration::from_secs(100))
+        .await
+        .unwrap();
+    link.control().reset().await.unwrap();
+    let clock = link.control().get("/clock").await.unwrap();
+    assert_eq!(clock["offset_seconds"], 0.0);
+    assert!(link.control().requests().await.unwrap().is_empty());
+    // Tokens are gone too.
+    let (status, _) = api.get("/spend_requests").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        link.control()
+            .issue_tokens(user["id"].as_str().unwrap())
+            .await
+            .is_err()
+    );
+    let fresh = Api::default_user(&link).await;
+    let (_, list) = fresh.get("/spend_requests?include_history=true").await;
+    assert_eq!(list["data"], json!([]));
+}
+
+#[tokio::test]
+async fn control_errors_are_json_and_name_the_problem() {
+    let link = start().await;
+    let missing = link.control().approve_spend_request("lsrq_nope").await;
+    match missing {
+        Err(mock_link::ControlError::Status { status, body }) => {
+            assert_eq!(status, 404);
+            assert_eq!(body["error"]["code"], "resource_missing");
+        }
+        other => panic!("expected a 404, got {other:?}"),
+    }
+    let bad = link
+        .control()
+        .post("/clock/advance", json!({"seconds": "soon"}))
+        .await;
+    assert!(matches!(
+        bad,
+        Err(mock_link::ControlError::Status { status: 400, .. })
+    ));
+    let negative = link
+        .control()
+        .post("/clock/advance", json!({"seconds": -1.0}))
+        .await;
+    assert!(matches!(
+        negative,
+        Err(mock_link::ControlError::Status { status: 400, .. })
+    ));
+    let bad_key = link.control().add_merchant("pk_live_x", "profile_x").await;
+    assert!(matches!(
+        bad_key,
+        Err(mock_link::ControlError::Status { status: 400, .. })
+    ));
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_in_the_host_shape() {
+    let link = start().await;
+    let http = reqwest::Client::new();
+    let (status, body) = read(
+        http.get(format!("{}/nope", link.base_url()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "resource_missing");
+
+    let (status, body) = read(
+        http.get(format!("{}/device/code", link.base_url()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(body["error"], "invalid_request");
+
+    let (status, body) = read(
+        http.get(format!("{}/v1/charges", link.base_url()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["type"], "invalid_request_error");
+}
+
+#[tokio::test]
+async fn device_codes_can_be_approved_for_another_user() {
+    let link = start().await;
+    let user = link
+        .control()
+        .create_user(json!({"email": "second@example.com"}))
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let (_, code) = read(
+        http.post(format!("{}/device/code", link.base_url()))
+            .form(&[("client_id", common::CLIENT_ID)])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    link.control()
+        .approve_device_as(
+            code["user_code"].as_str().unwrap(),
+            user["id"].as_str().unwrap(),
+        )
+        .await
+        .unwrap();
+    let (_, tokens) = read(
+        http.post(format!("{}/device/token", link.base_url()))
+            .form(&[
+                ("grant_type", common::DEVICE_GRANT),
+                ("device_code", code["device_code"].as_str().unwrap()),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let (_, me) = read(
+        http.get(format!("{}/userinfo", link.base_url()))
+            .bearer_auth(tokens["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(me["email"], "second@example.com");
+}
