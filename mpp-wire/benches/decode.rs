@@ -81,8 +81,11 @@ fn scaling(c: &mut Criterion) {
 /// Inputs built to trip a quadratic scan: runs of bare words, of schemes, of
 /// escapes, of whitespace before `=`. Each at 16 and 64 KiB: linear means the
 /// 64 KiB time is about four times the 16 KiB one.
+/// Makes an input of about the given number of bytes.
+type Shape = fn(usize) -> String;
+
 fn pathological(c: &mut Criterion) {
-    let shapes: [(&str, fn(usize) -> String); 4] = [
+    let shapes: [(&str, Shape); 4] = [
         ("words", |n| "a,".repeat(n / 2)),
         ("schemes", |n| "Payment ".repeat(n / 8)),
         ("escapes", |n| {
