@@ -1,0 +1,269 @@
+//! The human pages: plain HTML forms a person (or a headless browser) can submit.
+
+mod common;
+
+use common::{Api, CLIENT_ID, DEVICE_GRANT, card_request, read, start, with};
+use mock_link::Resolution;
+use reqwest::StatusCode;
+use serde_json::json;
+
+async fn page(url: String) -> (StatusCode, String) {
+    let response = reqwest::get(url).await.unwrap();
+    let status = response.status();
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    (status, response.text().await.unwrap())
+}
+
+async fn submit(url: String, form: &[(&str, &str)]) -> (StatusCode, String) {
+    let response = reqwest::Client::new()
+        .post(url)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn verification_page_shows_the_phrase_escapes_labels_and_approves() {
+    let link = start().await;
+    let http = reqwest::Client::new();
+    let (_, code) = read(
+        http.post(format!("{}/device/code", link.base_url()))
+            .form(&[
+                ("client_id", CLIENT_ID),
+                ("connection_label", "<script>alert(1)</script> on laptop"),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let user_code = code["user_code"].as_str().unwrap();
+
+    let (status, entry) = page(format!("{}/verify", link.base_url())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(entry.contains("<form method=\"get\" action=\"/verify\""));
+
+    let (status, html) = page(
+        code["verification_uri_complete"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(user_code));
+    assert!(html.contains("&lt;script&gt;"), "label is escaped");
+    assert!(!html.contains("<script>alert"));
+    assert!(html.contains("value=\"approve\""));
+
+    let (status, done) = submit(
+        format!("{}/verify", link.base_url()),
+        &[("user_code", user_code), ("decision", "approve")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(done.contains("Approved"));
+    let (status, tokens) = read(
+        http.post(format!("{}/device/token", link.base_url()))
+            .form(&[
+                ("grant_type", DEVICE_GRANT),
+                ("device_code", code["device_code"].as_str().unwrap()),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+
+    // The phrase is used up now.
+    let (status, _) = page(
+        code["verification_uri_complete"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::GONE);
+}
+
+#[tokio::test]
+async fn verification_page_deny_and_unknown_phrase() {
+    let link = start().await;
+    let (_, code) = read(
+        reqwest::Client::new()
+            .post(format!("{}/device/code", link.base_url()))
+            .form(&[("client_id", CLIENT_ID)])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let (status, html) = submit(
+        format!("{}/verify", link.base_url()),
+        &[
+            ("user_code", code["user_code"].as_str().unwrap()),
+            ("decision", "deny"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Denied"));
+    let codes = link.control().get("/device_codes").await.unwrap();
+    assert_eq!(codes["data"][0]["decision"]["status"], "denied");
+
+    let (status, _) = page(format!("{}/verify?code=no-such-phrase", link.base_url())).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = submit(
+        format!("{}/verify", link.base_url()),
+        &[("user_code", "x"), ("decision", "maybe")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn approval_page_shows_the_purchase_and_approves_it() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let created = api
+        .create(with(
+            card_request(),
+            json!({
+                "request_approval": true,
+                "merchant_name": "Trail & <Shoes>",
+                "totals": [{"type": "total", "display_text": "Total due", "amount": 4999}],
+            }),
+        ))
+        .await;
+    let id = created["id"].as_str().unwrap();
+    let (status, html) = page(created["approval_url"].as_str().unwrap().to_owned()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Trail &amp; &lt;Shoes&gt;"));
+    assert!(html.contains("49.99 USD"));
+    assert!(html.contains("Trail shoe"));
+    assert!(html.contains("Total due"));
+    assert!(html.contains(common::CONTEXT));
+    assert!(html.contains("visa ending 4242"));
+
+    let (status, done) = submit(
+        created["approval_url"].as_str().unwrap().to_owned(),
+        &[("decision", "approve")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(done.contains("approved"));
+    let (_, body) = api.get(&format!("/spend_requests/{id}?include=card")).await;
+    assert_eq!(body["status"], "approved");
+    assert!(body["card"]["number"].is_string());
+
+    // Nothing left to decide.
+    let (_, html) = page(created["approval_url"].as_str().unwrap().to_owned()).await;
+    assert!(!html.contains("value=\"approve\""));
+    let (status, _) = submit(
+        created["approval_url"].as_str().unwrap().to_owned(),
+        &[("decision", "deny")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn approval_page_denies() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let created = api
+        .create(with(card_request(), json!({"request_approval": true})))
+        .await;
+    let (status, _) = submit(
+        created["approval_url"].as_str().unwrap().to_owned(),
+        &[("decision", "deny")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, body) = api
+        .get(&format!(
+            "/spend_requests/{}",
+            created["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(body["status"], "denied");
+    let (status, _) = page(format!("{}/approve/lsrq_unknown", link.base_url())).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn three_d_secure_page_completes_the_action() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let created = api
+        .create(with(card_request(), json!({"request_approval": true})))
+        .await;
+    let id = created["id"].as_str().unwrap();
+    let (status, _) = page(format!("{}/three_d_secure/{id}", link.base_url())).await;
+    assert_eq!(status, StatusCode::CONFLICT, "no action required yet");
+    link.control()
+        .require_action(id, Resolution::AutoResume)
+        .await
+        .unwrap();
+    let (_, body) = api.get(&format!("/spend_requests/{id}")).await;
+    let action_url = body["status_details"]["requires_action"]["next_action"]["action_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, html) = page(action_url.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Complete authentication"));
+    let (status, done) = submit(action_url, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    let (_, body) = api.get(&format!("/spend_requests/{id}")).await;
+    assert_eq!(body["status"], "approved");
+}
+
+#[tokio::test]
+async fn add_payment_method_page_adds_a_card_to_the_wallet() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let (status, html) = page(format!("{}/payment-methods/add", link.base_url())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("name=\"last4\""));
+    let (status, done) = submit(
+        format!("{}/payment-methods/add", link.base_url()),
+        &[
+            ("user_id", "usr_default"),
+            ("brand", "amex"),
+            ("last4", "0005"),
+            ("nickname", "Work card"),
+            ("is_default", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    let (_, body) = api.get("/payment-details").await;
+    let methods = body["payment_details"].as_array().unwrap();
+    assert_eq!(methods.len(), 3);
+    let added = methods
+        .iter()
+        .find(|m| m["nickname"] == "Work card")
+        .unwrap();
+    assert_eq!(added["card_details"]["brand"], "amex");
+    assert_eq!(added["is_default"], true);
+    assert_eq!(
+        methods.iter().filter(|m| m["is_default"] == true).count(),
+        1
+    );
+
+    let (status, _) = submit(
+        format!("{}/payment-methods/add", link.base_url()),
+        &[("last4", "12")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
