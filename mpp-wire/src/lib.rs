@@ -9,7 +9,9 @@
 //!   the `WWW-Authenticate` values of a 402, with errors that name the field;
 //! - [`StripeChallenge::spt_credential`]: the credential that pays it with a
 //!   shared payment token;
-//! - [`problem`]: the Problem Details types merchants answer with.
+//! - [`problem`]: the Problem Details types merchants answer with;
+//! - [`issue`]: the merchant's side, binding and writing a challenge for any
+//!   credential header.
 //!
 //! ```
 //! use mpp_wire::select_stripe_challenge;
@@ -35,6 +37,7 @@
 pub mod auth_params;
 pub mod challenge;
 pub mod credential;
+pub mod issue;
 pub mod problem;
 
 pub use challenge::{DecodeError, MAX_HEADER_BYTES, StripeChallenge, select_stripe_challenge};
@@ -42,5 +45,6 @@ pub use credential::{
     CredentialError, ReceiptError, format_credential, format_receipt, parse_credential,
     parse_receipt, spt_of, stripe_receipt,
 };
+pub use issue::{bound_challenge_id, format_challenge};
 pub use mpp;
 pub use problem::{Problem, ProblemType};
