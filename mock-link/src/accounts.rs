@@ -60,6 +60,7 @@ pub struct PaymentMethod {
 
 /// A postal address in Link's shipping-address shape.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Address {
     pub name: String,
     pub line_1: String,

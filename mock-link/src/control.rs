@@ -12,12 +12,12 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::accounts::{DEFAULT_USER_ID, Merchant, PaymentMethod, User};
+use crate::accounts::{DEFAULT_USER_ID, Merchant};
 use crate::auth::{DEFAULT_SCOPE, open_grant, revoke_token};
 use crate::body::parse_json_object;
 use crate::clock::unix_seconds;
 use crate::error::{Error, Result};
-use crate::ids::random_id;
+use crate::seed::{NewPaymentMethod, Seed, SeedUser};
 use crate::server::AppState;
 use crate::spend_requests::state_machine::{Event, Resolution};
 use crate::spend_requests::{SpendRequest, apply_event, expire_due_requests};
@@ -369,59 +369,28 @@ async fn reset(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "reset": true }))
 }
 
-/// A payment method to seed.
-#[derive(Debug, Deserialize)]
-pub struct NewPaymentMethod {
-    pub id: Option<String>,
-    pub brand: Option<String>,
-    pub last4: Option<String>,
-    #[serde(default)]
-    pub is_default: bool,
-    pub nickname: Option<String>,
-}
-
-impl NewPaymentMethod {
-    fn build(self) -> Result<PaymentMethod> {
-        let last4 = self.last4.unwrap_or_else(|| "4242".into());
-        if last4.len() != 4 || !last4.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Error::invalid_param("last4", "must be four digits"));
-        }
-        let mut method = PaymentMethod::card(
-            self.id.unwrap_or_else(|| random_id("csmrpd_")),
-            self.brand.as_deref().unwrap_or("visa"),
-            &last4,
-            self.is_default,
-        );
-        method.nickname = self.nickname;
-        Ok(method)
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct NewUser {
-    email: Option<String>,
-    name: Option<String>,
-    #[serde(default)]
-    payment_methods: Vec<NewPaymentMethod>,
-}
-
 async fn create_user(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>> {
-    let body: NewUser = parse(&headers, &body)?;
-    let mut user = User::new_empty(
-        body.email
-            .unwrap_or_else(|| format!("{}@example.com", random_id("user_"))),
-        body.name.unwrap_or_else(|| "Test User".into()),
-    );
-    for method in body.payment_methods {
-        user.add_payment_method(method.build()?);
-    }
+    let body: SeedUser = parse(&headers, &body)?;
+    let user = body.build()?;
     let json = serde_json::to_value(&user).unwrap_or(Value::Null);
-    state.lock().users.push(user);
+    let mut store = state.lock();
+    store.users.retain(|existing| existing.id != user.id);
+    store.users.push(user);
     Ok(Json(json))
+}
+
+async fn apply_seed(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let seed: Seed = parse(&headers, &body)?;
+    let users = seed.apply(&mut state.lock())?;
+    Ok(Json(json!({ "users": users, "merchants": seed.merchants })))
 }
 
 async fn add_payment_method(
@@ -557,6 +526,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/__control/requests", get(request_log))
         .route("/__control/ledger", get(ledger))
+        .route("/__control/seed", post(apply_seed))
         .route("/__control/users", post(create_user))
         .route(
             "/__control/users/{id}/payment_methods",

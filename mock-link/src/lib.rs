@@ -85,6 +85,7 @@ pub mod error;
 mod ids;
 pub mod pages;
 pub mod request_log;
+pub mod seed;
 pub mod server;
 pub mod spend_requests;
 pub mod store;
@@ -101,6 +102,7 @@ use tokio::task::JoinHandle;
 pub use config::Config;
 pub use control_client::{ControlClient, ControlError};
 pub use error::Error;
+pub use seed::Seed;
 pub use spend_requests::state_machine::Resolution;
 
 /// Configures and starts a mock-link.
@@ -108,6 +110,7 @@ pub use spend_requests::state_machine::Resolution;
 pub struct MockLinkBuilder {
     config: Config,
     bind: SocketAddr,
+    seed: Seed,
 }
 
 impl MockLinkBuilder {
@@ -153,6 +156,12 @@ impl MockLinkBuilder {
         self
     }
 
+    /// Extra users, payment methods and merchants, kept across control-API resets.
+    pub fn seed(mut self, seed: Seed) -> Self {
+        self.seed = seed;
+        self
+    }
+
     /// The address to listen on (default `127.0.0.1:0`, a free loopback port).
     pub fn bind(mut self, address: SocketAddr) -> Self {
         self.bind = address;
@@ -160,12 +169,17 @@ impl MockLinkBuilder {
     }
 
     /// Binds the listener and serves in a background task.
+    /// Fails when the address cannot be bound or the seed is invalid.
     pub async fn start(self) -> std::io::Result<MockLink> {
         let listener = TcpListener::bind(self.bind).await?;
         let address = listener.local_addr()?;
         let base_url = format!("http://{address}");
+        let store =
+            store::Store::new(self.config, base_url.clone(), self.seed).map_err(|error| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, error.to_string())
+            })?;
         let state = server::AppState {
-            store: Arc::new(Mutex::new(store::Store::new(self.config, base_url.clone()))),
+            store: Arc::new(Mutex::new(store)),
         };
         let app = server::router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -208,6 +222,7 @@ impl MockLink {
         MockLinkBuilder {
             config: Config::default(),
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            seed: Seed::default(),
         }
     }
 

@@ -1,11 +1,12 @@
 //! `mock-link`: runs the offline Link on a local port and prints the env exports.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use mock_link::MockLink;
+use mock_link::{MockLink, Seed};
 
 /// An offline Link (Stripe's agent wallet) for testing Link clients.
 #[derive(Debug, Parser)]
@@ -35,6 +36,9 @@ struct Args {
     /// Seconds an issued card or SPT stays usable.
     #[arg(long, default_value_t = 3600.0)]
     credential_lifetime: f64,
+    /// JSON file with extra users, payment methods and merchants (see docs/mock-link.md).
+    #[arg(long, value_name = "FILE")]
+    seed: Option<PathBuf>,
 }
 
 fn seconds(name: &str, value: f64) -> anyhow::Result<Duration> {
@@ -52,7 +56,17 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    let seed = match &args.seed {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read seed file {}", path.display()))?;
+            Seed::from_json(&text)
+                .with_context(|| format!("seed file {} is not a valid seed", path.display()))?
+        }
+        None => Seed::default(),
+    };
     let link = MockLink::builder()
+        .seed(seed)
         .bind(SocketAddr::new(args.bind, args.port))
         .access_token_lifetime(seconds(
             "access-token-lifetime",

@@ -10,6 +10,8 @@ use crate::accounts::{Merchant, User};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::control::{LedgerEntry, LoggedRequest};
+use crate::error::Error;
+use crate::seed::Seed;
 use crate::spend_requests::SpendRequest;
 
 /// Where a device authorization stands.
@@ -110,11 +112,13 @@ pub struct Store {
     pub idempotency: HashMap<(String, String), StoredResponse>,
     pub request_log: Vec<LoggedRequest>,
     pub ledger: Vec<LedgerEntry>,
+    /// Applied on top of the defaults at start and after every reset.
+    pub seed: Seed,
 }
 
 impl Store {
-    /// A store holding the seeded default user and merchant.
-    pub fn new(config: Config, base_url: String) -> Self {
+    /// A store holding the default user and merchant plus `seed`.
+    pub fn new(config: Config, base_url: String, seed: Seed) -> Result<Self, Error> {
         let mut store = Self {
             config,
             clock: Clock::default(),
@@ -130,14 +134,32 @@ impl Store {
             idempotency: HashMap::new(),
             request_log: Vec::new(),
             ledger: Vec::new(),
+            seed,
         };
         store.seed_defaults();
-        store
+        let seed = store.seed.clone();
+        seed.apply(&mut store)?;
+        Ok(store)
     }
 
     /// Forgets everything (including the clock offset) and seeds the defaults again.
     pub fn reset(&mut self) {
-        *self = Self::new(self.config.clone(), self.base_url.clone());
+        let fresh = Self::new(
+            self.config.clone(),
+            self.base_url.clone(),
+            self.seed.clone(),
+        );
+        match fresh {
+            Ok(fresh) => *self = fresh,
+            // The seed was applied once at start, so it cannot fail now; keep the defaults anyway.
+            Err(_) => {
+                let mut defaults =
+                    Self::new(self.config.clone(), self.base_url.clone(), Seed::default())
+                        .expect("the empty seed always applies");
+                defaults.seed = self.seed.clone();
+                *self = defaults;
+            }
+        }
     }
 
     fn seed_defaults(&mut self) {

@@ -216,3 +216,80 @@ async fn device_codes_can_be_approved_for_another_user() {
     .await;
     assert_eq!(me["email"], "second@example.com");
 }
+
+#[tokio::test]
+async fn a_builder_seed_adds_users_and_merchants_and_survives_reset() {
+    let seed = mock_link::Seed::from_json(
+        r#"{
+            "users": [{
+                "id": "usr_alice", "email": "alice@example.com", "name": "Alice Example",
+                "payment_methods": [{"id": "csmrpd_alice_mc", "brand": "mastercard", "last4": "5555"}],
+                "shipping_addresses": [{"name": "Alice Example", "line_1": "1 Main St", "country_code": "US"}]
+            }],
+            "merchants": [{"secret_key": "sk_test_shop", "network_id": "profile_shop"}]
+        }"#,
+    )
+    .unwrap();
+    let link = mock_link::MockLink::builder()
+        .seed(seed)
+        .start()
+        .await
+        .unwrap();
+    link.control().reset().await.unwrap();
+    let alice = Api::login(&link, "usr_alice").await;
+    let (_, methods) = alice.get("/payment-details").await;
+    assert_eq!(methods["payment_details"][0]["id"], "csmrpd_alice_mc");
+    assert_eq!(methods["payment_details"][0]["is_default"], true);
+    let (_, addresses) = alice.get("/shipping_addresses").await;
+    assert_eq!(addresses["data"][0]["address"]["line_1"], "1 Main St");
+    // The seeded merchant key is known (an unknown SPT, not an unknown key).
+    let (status, body) = read(
+        reqwest::Client::new()
+            .post(format!("{}/v1/payment_intents", link.base_url()))
+            .bearer_auth("sk_test_shop")
+            .form(&[
+                ("amount", "1"),
+                ("currency", "usd"),
+                ("shared_payment_granted_token", "spt_x"),
+                ("confirm", "true"),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "resource_missing");
+}
+
+#[tokio::test]
+async fn invalid_seeds_are_refused() {
+    assert!(mock_link::Seed::from_json(r#"{"users": [{"emial": "typo"}]}"#).is_err());
+    let bad = mock_link::Seed::from_json(r#"{"users": [{"payment_methods": [{"last4": "12"}]}]}"#)
+        .unwrap();
+    assert!(
+        mock_link::MockLink::builder()
+            .seed(bad)
+            .start()
+            .await
+            .is_err()
+    );
+    let link = start().await;
+    let refused = link
+        .control()
+        .post(
+            "/seed",
+            json!({"merchants": [{"secret_key": "pk_x", "network_id": "p"}]}),
+        )
+        .await;
+    assert!(matches!(
+        refused,
+        Err(mock_link::ControlError::Status { status: 400, .. })
+    ));
+    let added = link
+        .control()
+        .post("/seed", json!({"users": [{"id": "usr_bob"}]}))
+        .await
+        .unwrap();
+    assert_eq!(added["users"][0]["id"], "usr_bob");
+}

@@ -1,0 +1,66 @@
+//! The `mock-link` binary prints the exports a user pastes and serves at that address.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+#[tokio::test]
+async fn the_binary_prints_exports_and_serves_device_codes() {
+    let seed = std::env::temp_dir().join(format!("mock-link-seed-{}.json", std::process::id()));
+    std::fs::write(
+        &seed,
+        r#"{"users": [{"id": "usr_cli", "email": "cli@example.com"}]}"#,
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mock-link"))
+        .args(["--port", "0", "--device-poll-interval", "0.5", "--seed"])
+        .arg(&seed)
+        .env("RUST_LOG", "off")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let auth = lines.next().unwrap().unwrap();
+    let api = lines.next().unwrap().unwrap();
+    let base_url = auth
+        .strip_prefix("export LINK_AUTH_BASE_URL=")
+        .expect("first line exports the auth base")
+        .to_owned();
+    assert_eq!(api, format!("export LINK_API_BASE_URL={base_url}"));
+    assert!(base_url.starts_with("http://127.0.0.1:"));
+
+    let code: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base_url}/device/code"))
+        .form(&[("client_id", "lwlpk_cli")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        code["interval"], 1,
+        "0.5 s rounds up to a whole second on the wire"
+    );
+    let approved = reqwest::Client::new()
+        .post(format!("{base_url}/__control/device_codes/approve"))
+        .json(&serde_json::json!({"user_code": code["user_code"], "user_id": "usr_cli"}))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(approved, 200, "the seeded user exists");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::remove_file(seed).ok();
+}
+
+#[test]
+fn a_bad_seed_file_stops_the_binary_with_an_error() {
+    let output = Command::new(env!("CARGO_BIN_EXE_mock-link"))
+        .args(["--port", "0", "--seed", "/nonexistent/seed.json"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("seed"));
+}
