@@ -17,6 +17,7 @@ use crate::auth::{DEFAULT_SCOPE, open_grant, revoke_token};
 use crate::body::parse_json_object;
 use crate::clock::unix_seconds;
 use crate::error::{Error, Result};
+use crate::faults::ArmedFault;
 use crate::seed::{NewPaymentMethod, Seed, SeedUser};
 use crate::server::AppState;
 use crate::spend_requests::state_machine::{Event, Resolution};
@@ -493,6 +494,27 @@ async fn expire_token(
     Ok(Json(json!({ "expired": true })))
 }
 
+async fn arm_fault(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let fault: ArmedFault = parse(&headers, &body)?;
+    fault.validate()?;
+    let mut store = state.lock();
+    store.faults.push(fault);
+    Ok(Json(json!({ "data": store.faults })))
+}
+
+async fn list_faults(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "data": state.lock().faults }))
+}
+
+async fn clear_faults(State(state): State<AppState>) -> Json<Value> {
+    state.lock().faults.clear();
+    Json(json!({ "data": [] }))
+}
+
 /// The `/__control` routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -523,6 +545,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/__control/spend_requests/{id}/complete_action",
             post(complete_spend_request_action),
+        )
+        .route(
+            "/__control/faults",
+            post(arm_fault).get(list_faults).delete(clear_faults),
         )
         .route("/__control/requests", get(request_log))
         .route("/__control/ledger", get(ledger))

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::faults::ArmedFault;
 use crate::spend_requests::state_machine::Resolution;
 
 /// Why a control call failed.
@@ -193,6 +194,15 @@ impl ControlClient {
     /// Revokes the session `token` belongs to.
     pub async fn revoke_token(&self, token: &str) -> Result<Value, ControlError> {
         self.post("/tokens/revoke", json!({ "token": token })).await
+    }
+
+    /// Arms a fault for the next `fault.count` matching calls.
+    pub async fn inject_fault(&self, fault: &ArmedFault) -> Result<Value, ControlError> {
+        self.post(
+            "/faults",
+            serde_json::to_value(fault).unwrap_or(Value::Null),
+        )
+        .await
     }
 
     /// Makes `token` (access or refresh) expire now.

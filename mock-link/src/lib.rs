@@ -82,6 +82,7 @@ pub mod config;
 pub mod control;
 pub mod control_client;
 pub mod error;
+pub mod faults;
 mod ids;
 pub mod pages;
 pub mod request_log;

@@ -2,6 +2,7 @@
 //! recorded by a middleware that also enforces the body-size limit.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -14,6 +15,7 @@ use serde_json::Value;
 use crate::body::MAX_BODY_BYTES;
 use crate::clock::unix_seconds;
 use crate::error::{Error, ErrorShape};
+use crate::faults;
 use crate::server::AppState;
 
 /// The replacement text for a secret.
@@ -178,9 +180,27 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         status: 0,
     });
     let method = parts.method.clone();
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    let fault = if logged {
+        faults::take(&mut state.lock().faults, &method, &path)
+    } else {
+        None
+    };
+    let injected = fault
+        .as_ref()
+        .and_then(|fault| faults::response(fault, &path));
+    if let Some(faults::Fault::Latency { millis }) = fault {
+        tokio::time::sleep(Duration::from_millis(millis)).await;
+    }
+    let response = match injected {
+        Some(response) => {
+            tracing::info!(%method, path = %redact_text(&path), "injected fault");
+            response
+        }
+        None => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+    };
     tracing::info!(%method, path = %redact_text(&path), status = response.status().as_u16(), "request");
     if let Some(mut entry) = entry.take() {
         entry.status = response.status().as_u16();

@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::control::{LedgerEntry, LoggedRequest};
 use crate::error::Error;
+use crate::faults::ArmedFault;
 use crate::seed::Seed;
 use crate::spend_requests::SpendRequest;
 
@@ -114,6 +115,8 @@ pub struct Store {
     pub ledger: Vec<LedgerEntry>,
     /// Applied on top of the defaults at start and after every reset.
     pub seed: Seed,
+    /// Faults armed for upcoming calls.
+    pub faults: Vec<ArmedFault>,
 }
 
 impl Store {
@@ -135,6 +138,7 @@ impl Store {
             request_log: Vec::new(),
             ledger: Vec::new(),
             seed,
+            faults: Vec::new(),
         };
         store.seed_defaults();
         let seed = store.seed.clone();
