@@ -9,11 +9,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use serde_json::{Map, Value, json};
 
-use crate::accounts::User;
+use crate::accounts::{DEFAULT_USER_ID, User};
 use crate::body::{Form, parse_form};
 use crate::clock::seconds_until;
 use crate::error::{Error, ErrorShape, Result};
 use crate::ids::{random_id, random_index, random_secret};
+use crate::scripts::DeviceOutcome;
 use crate::server::AppState;
 use crate::store::{AccessToken, DeviceCode, DeviceDecision, Grant, RefreshToken, Store};
 
@@ -112,6 +113,7 @@ pub async fn device_code(
         decision: DeviceDecision::Pending,
         last_polled_at: None,
         polls: 0,
+        script: store.device_scripts.pop_front(),
     };
     let verification_uri = format!("{}/verify", store.base_url);
     let body = json!({
@@ -247,6 +249,24 @@ fn device_code_grant(store: &mut Store, form: &Form) -> Result<Value> {
                 interval.as_secs_f64()
             ),
         ));
+    }
+    if code.decision == DeviceDecision::Pending
+        && let Some(script) = code.script.clone()
+        && code.polls > script.after_polls
+    {
+        code.script = None;
+        match script.outcome {
+            DeviceOutcome::Approve => {
+                code.decision = DeviceDecision::Approved {
+                    user_id: script.user_id.unwrap_or_else(|| DEFAULT_USER_ID.into()),
+                };
+            }
+            DeviceOutcome::Deny => code.decision = DeviceDecision::Denied,
+            DeviceOutcome::Expire => {
+                code.expires_at = now;
+                return Err(Error::oauth("expired_token", "the device code has expired"));
+            }
+        }
     }
     match code.decision.clone() {
         DeviceDecision::Pending => Err(Error::oauth(

@@ -18,6 +18,7 @@ use crate::body::parse_json_object;
 use crate::clock::unix_seconds;
 use crate::error::{Error, Result};
 use crate::faults::ArmedFault;
+use crate::scripts::{DeviceScript, MAGIC_PAYMENT_METHODS, SpendRequestScript};
 use crate::seed::{NewPaymentMethod, Seed, SeedUser};
 use crate::server::AppState;
 use crate::spend_requests::state_machine::{Event, Resolution};
@@ -515,6 +516,68 @@ async fn clear_faults(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "data": [] }))
 }
 
+async fn script_next_device_code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let script: DeviceScript = parse(&headers, &body)?;
+    let mut store = state.lock();
+    if let Some(user_id) = &script.user_id
+        && store.user(user_id).is_none()
+    {
+        return Err(Error::not_found("user", user_id));
+    }
+    store.device_scripts.push_back(script);
+    Ok(Json(scripts_json(&store)))
+}
+
+async fn script_next_spend_request(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let script: SpendRequestScript = parse(&headers, &body)?;
+    let mut store = state.lock();
+    store.spend_request_scripts.push_back(script);
+    Ok(Json(scripts_json(&store)))
+}
+
+async fn script_spend_request(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let script: SpendRequestScript = parse(&headers, &body)?;
+    let mut store = state.lock();
+    let request = store
+        .spend_request_mut(&id)
+        .ok_or_else(|| Error::not_found("spend request", &id))?;
+    request.script = Some(script);
+    request.polls = 0;
+    spend_request_json(&store, &id).map(Json)
+}
+
+fn scripts_json(store: &Store) -> Value {
+    json!({
+        "device_codes": store.device_scripts,
+        "spend_requests": store.spend_request_scripts,
+    })
+}
+
+async fn list_scripts(State(state): State<AppState>) -> Json<Value> {
+    Json(scripts_json(&state.lock()))
+}
+
+async fn magic_inputs() -> Json<Value> {
+    let data: Vec<Value> = MAGIC_PAYMENT_METHODS
+        .iter()
+        .map(|(id, effect)| json!({ "payment_details": id, "effect": effect }))
+        .collect();
+    Json(json!({ "data": data }))
+}
+
 /// The `/__control` routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -550,6 +613,20 @@ pub fn routes() -> Router<AppState> {
             "/__control/faults",
             post(arm_fault).get(list_faults).delete(clear_faults),
         )
+        .route("/__control/scripts", get(list_scripts))
+        .route(
+            "/__control/scripts/device_codes",
+            post(script_next_device_code),
+        )
+        .route(
+            "/__control/scripts/spend_requests",
+            post(script_next_spend_request),
+        )
+        .route(
+            "/__control/spend_requests/{id}/script",
+            post(script_spend_request),
+        )
+        .route("/__control/magic", get(magic_inputs))
         .route("/__control/requests", get(request_log))
         .route("/__control/ledger", get(ledger))
         .route("/__control/seed", post(apply_seed))

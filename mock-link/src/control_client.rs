@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::faults::ArmedFault;
+use crate::scripts::{DeviceScript, SpendRequestScript};
 use crate::spend_requests::state_machine::Resolution;
 
 /// Why a control call failed.
@@ -201,6 +202,43 @@ impl ControlClient {
         self.post(
             "/faults",
             serde_json::to_value(fault).unwrap_or(Value::Null),
+        )
+        .await
+    }
+
+    /// Decides the next device code created ahead of time.
+    pub async fn script_next_device_code(
+        &self,
+        script: &DeviceScript,
+    ) -> Result<Value, ControlError> {
+        self.post(
+            "/scripts/device_codes",
+            serde_json::to_value(script).unwrap_or(Value::Null),
+        )
+        .await
+    }
+
+    /// Decides the next spend request created ahead of time.
+    pub async fn script_next_spend_request(
+        &self,
+        script: &SpendRequestScript,
+    ) -> Result<Value, ControlError> {
+        self.post(
+            "/scripts/spend_requests",
+            serde_json::to_value(script).unwrap_or(Value::Null),
+        )
+        .await
+    }
+
+    /// Attaches a script to an existing spend request (its poll count starts again at 0).
+    pub async fn script_spend_request(
+        &self,
+        id: &str,
+        script: &SpendRequestScript,
+    ) -> Result<Value, ControlError> {
+        self.post(
+            &format!("/spend_requests/{id}/script"),
+            serde_json::to_value(script).unwrap_or(Value::Null),
         )
         .await
     }

@@ -86,6 +86,7 @@ pub mod faults;
 mod ids;
 pub mod pages;
 pub mod request_log;
+pub mod scripts;
 pub mod seed;
 pub mod server;
 pub mod spend_requests;

@@ -1,6 +1,6 @@
 //! Everything mock-link remembers, in one place behind one mutex.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::control::{LedgerEntry, LoggedRequest};
 use crate::error::Error;
 use crate::faults::ArmedFault;
+use crate::scripts::{DeviceScript, SpendRequestScript};
 use crate::seed::Seed;
 use crate::spend_requests::SpendRequest;
 
@@ -44,6 +45,8 @@ pub struct DeviceCode {
     pub decision: DeviceDecision,
     pub last_polled_at: Option<SystemTime>,
     pub polls: u32,
+    /// An outcome decided ahead of time.
+    pub script: Option<DeviceScript>,
 }
 
 /// A login session: every access and refresh token descending from one device approval.
@@ -84,6 +87,8 @@ pub struct SharedPaymentToken {
     pub valid_until: SystemTime,
     /// The PaymentIntent that redeemed it, once redeemed.
     pub redeemed_by: Option<String>,
+    /// Redemptions declined so far (magic payment methods).
+    pub declined_attempts: u32,
 }
 
 /// A stored Stripe answer, replayed for a repeated `Idempotency-Key`.
@@ -117,6 +122,10 @@ pub struct Store {
     pub seed: Seed,
     /// Faults armed for upcoming calls.
     pub faults: Vec<ArmedFault>,
+    /// Scripts for the next device codes created, first first.
+    pub device_scripts: VecDeque<DeviceScript>,
+    /// Scripts for the next spend requests created, first first.
+    pub spend_request_scripts: VecDeque<SpendRequestScript>,
 }
 
 impl Store {
@@ -139,6 +148,8 @@ impl Store {
             ledger: Vec::new(),
             seed,
             faults: Vec::new(),
+            device_scripts: VecDeque::new(),
+            spend_request_scripts: VecDeque::new(),
         };
         store.seed_defaults();
         let seed = store.seed.clone();

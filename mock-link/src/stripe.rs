@@ -14,6 +14,7 @@ use crate::clock::unix_seconds;
 use crate::control::LedgerEntry;
 use crate::error::{Error, ErrorShape};
 use crate::ids::random_id;
+use crate::scripts::magic_declines;
 use crate::server::AppState;
 use crate::spend_requests::expire_due_requests;
 use crate::spend_requests::state_machine::{Event, transition};
@@ -193,6 +194,33 @@ fn create_payment_intent(
             now,
         ));
         return Err(error);
+    }
+    let payment_method = store
+        .spend_requests
+        .iter()
+        .find(|request| request.id == spt.spend_request_id)
+        .map(|request| request.input.payment_details.clone())
+        .unwrap_or_default();
+    if let Some(declines) = magic_declines(&payment_method)
+        && spt.declined_attempts < declines
+    {
+        if let Some(stored) = store.shared_payment_tokens.get_mut(&spt_id) {
+            stored.declined_attempts += 1;
+        }
+        store.ledger.push(LedgerEntry::redemption(
+            &spt,
+            merchant_network_id,
+            None,
+            Some("card_declined".into()),
+            now,
+        ));
+        return Err(Error::Stripe {
+            status: StatusCode::PAYMENT_REQUIRED,
+            kind: "card_error",
+            code: "card_declined".into(),
+            message: "Your card was declined.".into(),
+            param: None,
+        });
     }
     let payment_intent_id = random_id("pi_");
     if let Some(stored) = store.shared_payment_tokens.get_mut(&spt_id) {

@@ -20,6 +20,7 @@ use crate::clock::{from_unix_seconds, unix_seconds};
 use crate::control::LedgerEntry;
 use crate::error::{Error, Result};
 use crate::ids::{random_id, random_secret};
+use crate::scripts::{SpendRequestScript, magic_on_approval_request};
 use crate::server::AppState;
 use crate::store::{SharedPaymentToken, Store};
 use credentials::{CardCredential, issue_card};
@@ -50,6 +51,10 @@ pub struct SpendRequest {
     pub card: Option<CardCredential>,
     pub shared_payment_token: Option<String>,
     pub payment_intent: Option<String>,
+    /// An outcome decided ahead of time, applied on a later retrieve.
+    pub script: Option<SpendRequestScript>,
+    /// How many times the owner retrieved it (drives scripts).
+    pub polls: u32,
 }
 
 impl SpendRequest {
@@ -198,7 +203,51 @@ pub fn apply_event(store: &mut Store, id: &str, event: Event) -> Result<Status> 
     if became_approved {
         issue_credential(store, index, now, credential_lifetime);
     }
+    if event == Event::RequestApproval && current == Status::Created {
+        let payment_method = store.spend_requests[index].input.payment_details.clone();
+        let (follow_up, script) = magic_on_approval_request(&payment_method);
+        if script.is_some() {
+            store.spend_requests[index].script = script;
+        }
+        if let Some(follow_up) = follow_up {
+            return apply_event(store, id, follow_up);
+        }
+    }
     Ok(next)
+}
+
+/// Counts a retrieve of request `index` and applies its script when it is due and allowed.
+fn run_script_on_poll(store: &mut Store, index: usize) {
+    let request = &mut store.spend_requests[index];
+    request.polls += 1;
+    let Some(script) = request.script else {
+        return;
+    };
+    if request.polls <= script.after_polls {
+        return;
+    }
+    let id = request.id.clone();
+    let event = script.outcome.event();
+    match apply_event(store, &id, event) {
+        Ok(_) => {
+            let now = store.now();
+            if let Some(request) = store.spend_request_mut(&id) {
+                request.script = None;
+                if event == Event::Expire {
+                    request.expires_at = now;
+                }
+            }
+        }
+        // Not allowed yet (e.g. approve while still `created`): keep waiting, unless the
+        // request is over, when the script can never apply.
+        Err(_) => {
+            if let Some(request) = store.spend_request_mut(&id)
+                && !request.state.is_open()
+            {
+                request.script = None;
+            }
+        }
+    }
 }
 
 fn issue_credential(
@@ -238,6 +287,7 @@ fn issue_credential(
                 currency: request.input.currency.clone(),
                 valid_until,
                 redeemed_by: None,
+                declined_attempts: 0,
             };
             let entry = LedgerEntry::issued(&request, spt.id.clone(), now);
             store.spend_requests[index].shared_payment_token = Some(spt.id.clone());
@@ -311,6 +361,8 @@ fn create_spend_request(
         card: None,
         shared_payment_token: None,
         payment_intent: None,
+        script: store.spend_request_scripts.pop_front(),
+        polls: 0,
     };
     let id = request.id.clone();
     store.spend_requests.push(request);
@@ -420,6 +472,7 @@ pub async fn retrieve(
     let user_id = authenticated_user_id(&store, &headers)?;
     expire_due_requests(&mut store);
     let index = owned_request_index(&store, &user_id, &id)?;
+    run_script_on_poll(&mut store, index);
     let request = &store.spend_requests[index];
     Ok(Json(request.to_json(&store, include_card, include_spt)))
 }

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::accounts::PaymentMethod;
 use crate::error::{Error, Result};
+use crate::scripts::is_magic_payment_method;
 
 /// The largest amount a spend request may carry, in the currency's smallest unit.
 pub const MAX_AMOUNT: i64 = 500_000;
@@ -301,23 +302,30 @@ pub fn validate(
     now: i64,
 ) -> Result<SpendRequestInput> {
     let payment_details = required_string(fields, "payment_details")?;
-    let method = payment_methods
+    let magic_method;
+    let method = match payment_methods
         .iter()
         .find(|method| method.id == payment_details)
-        .ok_or_else(|| {
-            if payment_methods.is_empty() {
-                Error::invalid_param(
-                    "payment_details",
-                    "this account has no payment method; add one first",
-                )
-                .with_extra("no_payment_method", Value::Bool(true))
-            } else {
-                Error::invalid_param(
-                    "payment_details",
-                    format!("no payment method '{payment_details}' on this account"),
-                )
-            }
-        })?;
+    {
+        Some(method) => method,
+        None if is_magic_payment_method(&payment_details) => {
+            magic_method = PaymentMethod::card(payment_details.clone(), "visa", "0000", false);
+            &magic_method
+        }
+        None if payment_methods.is_empty() => {
+            return Err(Error::invalid_param(
+                "payment_details",
+                "this account has no payment method; add one first",
+            )
+            .with_extra("no_payment_method", Value::Bool(true)));
+        }
+        None => {
+            return Err(Error::invalid_param(
+                "payment_details",
+                format!("no payment method '{payment_details}' on this account"),
+            ));
+        }
+    };
 
     let credential_type = match optional_string(fields, "credential_type")?.as_deref() {
         None | Some("card") => CredentialType::Card,

@@ -1,0 +1,171 @@
+//! Scripted behaviour: outcomes decided ahead of time, applied after N polls, so a test (or a
+//! person without the control API at hand) does not have to act at the right moment.
+//!
+//! A script is queued for the *next* device code or spend request created, or attached to an
+//! existing spend request. Magic payment-method ids ([`MAGIC_PAYMENT_METHODS`]) script outcomes
+//! without any control call.
+
+use serde::{Deserialize, Serialize};
+
+use crate::spend_requests::state_machine::{Event, Resolution};
+
+/// What happens to a device code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceOutcome {
+    Approve,
+    Deny,
+    Expire,
+}
+
+/// A device-code outcome applied on the poll after `after_polls` polls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceScript {
+    pub outcome: DeviceOutcome,
+    /// Polls answered `authorization_pending` first (default 0: the first poll decides).
+    #[serde(default)]
+    pub after_polls: u32,
+    /// Who approves (default: the seeded user).
+    pub user_id: Option<String>,
+}
+
+/// What happens to a spend request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum SpendOutcome {
+    Approve,
+    Deny,
+    Expire,
+    RequireAction { resolution: Resolution },
+    CompleteAction,
+}
+
+impl SpendOutcome {
+    /// The state-machine event this outcome is.
+    pub fn event(self) -> Event {
+        match self {
+            Self::Approve => Event::Approve,
+            Self::Deny => Event::Deny,
+            Self::Expire => Event::Expire,
+            Self::RequireAction { resolution } => Event::RequireAction(resolution),
+            Self::CompleteAction => Event::CompleteAction,
+        }
+    }
+}
+
+/// A spend-request outcome applied on the retrieve after `after_polls` retrieves, once the
+/// request is in a state that allows it (an `approve` waits for `pending_approval`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpendRequestScript {
+    #[serde(flatten)]
+    pub outcome: SpendOutcome,
+    #[serde(default)]
+    pub after_polls: u32,
+}
+
+/// Payment-method ids that any account may use and that script the outcome.
+pub const MAGIC_PAYMENT_METHODS: &[(&str, &str)] = &[
+    (
+        "csmrpd_magic_approve",
+        "approved as soon as approval is requested",
+    ),
+    (
+        "csmrpd_magic_deny",
+        "denied as soon as approval is requested",
+    ),
+    (
+        "csmrpd_magic_expire",
+        "expired as soon as approval is requested",
+    ),
+    (
+        "csmrpd_magic_3ds",
+        "requires_action (auto_resume, 3-D Secure) when approval is requested; approved on the next retrieve",
+    ),
+    (
+        "csmrpd_magic_new_request",
+        "requires_action (create_new_spend_request) when approval is requested",
+    ),
+    (
+        "csmrpd_magic_decline",
+        "approved as soon as approval is requested; every SPT redemption is declined (402 card_declined)",
+    ),
+    (
+        "csmrpd_magic_decline_once",
+        "approved as soon as approval is requested; the first SPT redemption is declined, the next succeeds",
+    ),
+];
+
+/// Whether `id` is a magic payment-method id.
+pub fn is_magic_payment_method(id: &str) -> bool {
+    MAGIC_PAYMENT_METHODS.iter().any(|(magic, _)| *magic == id)
+}
+
+/// The events a magic payment method triggers right after approval is requested, and the
+/// script it leaves behind.
+pub fn magic_on_approval_request(id: &str) -> (Option<Event>, Option<SpendRequestScript>) {
+    match id {
+        "csmrpd_magic_approve" | "csmrpd_magic_decline" | "csmrpd_magic_decline_once" => {
+            (Some(Event::Approve), None)
+        }
+        "csmrpd_magic_deny" => (Some(Event::Deny), None),
+        "csmrpd_magic_expire" => (Some(Event::Expire), None),
+        "csmrpd_magic_3ds" => (
+            Some(Event::RequireAction(Resolution::AutoResume)),
+            Some(SpendRequestScript {
+                outcome: SpendOutcome::CompleteAction,
+                after_polls: 0,
+            }),
+        ),
+        "csmrpd_magic_new_request" => (
+            Some(Event::RequireAction(Resolution::CreateNewSpendRequest)),
+            None,
+        ),
+        _ => (None, None),
+    }
+}
+
+/// How many redemptions of an SPT from this payment method are declined before one succeeds
+/// (`None`: never declined, `Some(u32::MAX)`: always).
+pub fn magic_declines(payment_method: &str) -> Option<u32> {
+    match payment_method {
+        "csmrpd_magic_decline" => Some(u32::MAX),
+        "csmrpd_magic_decline_once" => Some(1),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spend_scripts_read_from_flat_json() {
+        let script: SpendRequestScript = serde_json::from_str(
+            r#"{"outcome": "require_action", "resolution": "auto_resume", "after_polls": 2}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            script.outcome,
+            SpendOutcome::RequireAction {
+                resolution: Resolution::AutoResume
+            }
+        );
+        assert_eq!(script.after_polls, 2);
+        let approve: SpendRequestScript =
+            serde_json::from_str(r#"{"outcome": "approve"}"#).unwrap();
+        assert_eq!(approve.after_polls, 0);
+        assert_eq!(approve.outcome.event(), Event::Approve);
+    }
+
+    #[test]
+    fn every_magic_id_does_something() {
+        for (id, _) in MAGIC_PAYMENT_METHODS {
+            assert!(is_magic_payment_method(id));
+            assert!(magic_on_approval_request(id).0.is_some(), "{id}");
+        }
+        assert!(!is_magic_payment_method("csmrpd_default_visa"));
+        assert_eq!(magic_declines("csmrpd_magic_decline_once"), Some(1));
+        assert_eq!(magic_declines("csmrpd_default_visa"), None);
+    }
+}
