@@ -34,6 +34,39 @@ pub struct User {
     pub phone: String,
     pub payment_methods: Vec<PaymentMethod>,
     pub shipping_addresses: Vec<ShippingAddress>,
+    /// Bank accounts (sources besides the cards).
+    #[serde(default)]
+    pub bank_accounts: Vec<BankAccount>,
+    /// Account history served by `GET /transactions`, newest first.
+    #[serde(skip)]
+    pub transactions: Vec<Transaction>,
+}
+
+/// A linked bank account: a source with a balance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BankAccount {
+    pub id: String,
+    pub institution_name: String,
+    pub last4: String,
+    pub available: i64,
+    pub currency: String,
+}
+
+/// One transaction in the account history.
+#[derive(Debug, Clone, Serialize)]
+pub struct Transaction {
+    pub id: String,
+    pub object: &'static str,
+    /// Negative for money out.
+    pub amount: i64,
+    pub currency: String,
+    pub description: String,
+    pub category: String,
+    /// `card`, `bank_transfer` or `agent`.
+    pub origin: String,
+    pub source: String,
+    pub created: i64,
+    pub status: &'static str,
 }
 
 /// Card details shown in `GET /payment-details` (never the full number).
@@ -117,6 +150,45 @@ impl PaymentMethod {
     }
 }
 
+/// 30 transactions over 30 days (from 2026-01-30 back), newest first, ids `txn_default_01`...
+fn default_transactions() -> Vec<Transaction> {
+    const KINDS: [(&str, &str, &str, &str); 5] = [
+        ("Corner Grocery", "groceries", "card", "src_default_visa"),
+        ("Noodle Bar", "dining", "card", "src_default_mastercard"),
+        ("Rail Pass", "travel", "agent", "src_default_visa"),
+        (
+            "Paycheck",
+            "income",
+            "bank_transfer",
+            "src_default_checking",
+        ),
+        ("Book Shop", "shopping", "agent", "src_default_mastercard"),
+    ];
+    const LAST_DAY: i64 = 1_769_731_200; // 2026-01-30T00:00:00Z
+    (1..=30)
+        .map(|index: i64| {
+            let (description, category, origin, source) = KINDS[(index as usize - 1) % KINDS.len()];
+            let amount = if category == "income" {
+                250_000
+            } else {
+                -(1_000 + index * 137)
+            };
+            Transaction {
+                id: format!("txn_default_{index:02}"),
+                object: "transaction",
+                amount,
+                currency: "usd".into(),
+                description: description.into(),
+                category: category.into(),
+                origin: origin.into(),
+                source: source.into(),
+                created: LAST_DAY - (index - 1) * 86_400,
+                status: "posted",
+            }
+        })
+        .collect()
+}
+
 impl User {
     /// Jenny Rosen with a default Visa and a Mastercard.
     pub fn default_user() -> Self {
@@ -145,6 +217,14 @@ impl User {
                     ..Address::default()
                 },
             }],
+            bank_accounts: vec![BankAccount {
+                id: "src_default_checking".into(),
+                institution_name: "Test Bank".into(),
+                last4: "6789".into(),
+                available: 125_000,
+                currency: "usd".into(),
+            }],
+            transactions: default_transactions(),
         }
     }
 
@@ -162,6 +242,8 @@ impl User {
             phone: "+15555550199".into(),
             payment_methods: Vec::new(),
             shipping_addresses: Vec::new(),
+            bank_accounts: Vec::new(),
+            transactions: Vec::new(),
         }
     }
 

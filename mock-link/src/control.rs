@@ -570,6 +570,10 @@ async fn list_scripts(State(state): State<AppState>) -> Json<Value> {
     Json(scripts_json(&state.lock()))
 }
 
+async fn agent_observations(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "data": state.lock().agent_observations }))
+}
+
 async fn magic_inputs() -> Json<Value> {
     let data: Vec<Value> = MAGIC_PAYMENT_METHODS
         .iter()
@@ -627,6 +631,7 @@ pub fn routes() -> Router<AppState> {
             post(script_spend_request),
         )
         .route("/__control/magic", get(magic_inputs))
+        .route("/__control/agent_observations", get(agent_observations))
         .route("/__control/requests", get(request_log))
         .route("/__control/ledger", get(ledger))
         .route("/__control/seed", post(apply_seed))

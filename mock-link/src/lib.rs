@@ -76,6 +76,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod balances;
 mod body;
 pub mod clock;
 pub mod config;
@@ -84,6 +85,7 @@ pub mod control_client;
 pub mod error;
 pub mod faults;
 mod ids;
+pub mod observations;
 pub mod pages;
 pub mod request_log;
 pub mod scripts;

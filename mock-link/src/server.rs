@@ -12,7 +12,9 @@ use axum::routing::{get, post};
 use crate::body::MAX_BODY_BYTES;
 use crate::error::{Error, ErrorShape};
 use crate::store::Store;
-use crate::{accounts, auth, control, pages, request_log, spend_requests, stripe};
+use crate::{
+    accounts, auth, balances, control, observations, pages, request_log, spend_requests, stripe,
+};
 
 /// What every handler shares: the store behind its mutex.
 #[derive(Clone, Debug)]
@@ -79,6 +81,10 @@ pub fn router(state: AppState) -> Router {
             "/shipping_addresses",
             get(accounts::list_shipping_addresses),
         )
+        .route("/sources", get(balances::list_sources))
+        .route("/balances", get(balances::list_balances))
+        .route("/transactions", get(balances::list_transactions))
+        .route("/agent_observations", post(observations::create))
         .route("/v1/payment_intents", post(stripe::payment_intents))
         .merge(control::routes())
         .merge(pages::routes())

@@ -126,6 +126,8 @@ pub struct Store {
     pub device_scripts: VecDeque<DeviceScript>,
     /// Scripts for the next spend requests created, first first.
     pub spend_request_scripts: VecDeque<SpendRequestScript>,
+    /// Reports sent to `POST /agent_observations`.
+    pub agent_observations: Vec<Value>,
 }
 
 impl Store {
@@ -150,6 +152,7 @@ impl Store {
             faults: Vec::new(),
             device_scripts: VecDeque::new(),
             spend_request_scripts: VecDeque::new(),
+            agent_observations: Vec::new(),
         };
         store.seed_defaults();
         let seed = store.seed.clone();

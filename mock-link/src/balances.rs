@@ -1,0 +1,291 @@
+//! Sources (cards and bank accounts), their balances, and the transaction history, each a
+//! cursor-paginated list: `limit` 1-100 (default 10), `starting_after`, `ending_before`.
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use serde_json::{Value, json};
+
+use crate::accounts::User;
+use crate::auth::authenticate;
+use crate::body::{Form, parse_query};
+use crate::error::{Error, Result};
+use crate::server::AppState;
+
+/// The most items one page may hold.
+pub const MAX_LIMIT: usize = 100;
+const DEFAULT_LIMIT: usize = 10;
+
+/// The source id of a card payment method (`csmrpd_x` → `src_x`).
+pub fn card_source_id(payment_method_id: &str) -> String {
+    format!(
+        "src_{}",
+        payment_method_id
+            .strip_prefix("csmrpd_")
+            .unwrap_or(payment_method_id)
+    )
+}
+
+fn sources(user: &User) -> Vec<Value> {
+    let cards = user.payment_methods.iter().filter_map(|method| {
+        let card = method.card_details.as_ref()?;
+        Some(json!({
+            "id": card_source_id(&method.id),
+            "object": "source",
+            "type": "card",
+            "display_name": format!("{} ending {}", card.brand, card.last4),
+            "last4": card.last4,
+            "payment_method": method.id,
+        }))
+    });
+    let banks = user.bank_accounts.iter().map(|bank| {
+        json!({
+            "id": bank.id,
+            "object": "source",
+            "type": "bank_account",
+            "display_name": format!("{} ending {}", bank.institution_name, bank.last4),
+            "last4": bank.last4,
+            "institution_name": bank.institution_name,
+        })
+    });
+    cards.chain(banks).collect()
+}
+
+fn balances(user: &User) -> Vec<Value> {
+    let cards = user
+        .payment_methods
+        .iter()
+        .filter(|m| m.card_details.is_some())
+        .map(|method| {
+            json!({
+                "object": "balance",
+                "source": card_source_id(&method.id),
+                "type": "available_credit",
+                "available": {"amount": 500_000, "currency": "usd"},
+            })
+        });
+    let banks = user.bank_accounts.iter().map(|bank| {
+        json!({
+            "object": "balance",
+            "source": bank.id,
+            "type": "cash",
+            "available": {"amount": bank.available, "currency": bank.currency},
+        })
+    });
+    cards.chain(banks).collect()
+}
+
+/// Reads `limit`, `starting_after`, `ending_before`.
+struct Page {
+    limit: usize,
+    starting_after: Option<String>,
+    ending_before: Option<String>,
+}
+
+impl Page {
+    fn from_query(query: &Form) -> Result<Self> {
+        let limit = match query.get("limit") {
+            None => DEFAULT_LIMIT,
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|limit| (1..=MAX_LIMIT).contains(limit))
+                .ok_or_else(|| {
+                    Error::invalid_param(
+                        "limit",
+                        format!("must be an integer from 1 to {MAX_LIMIT}"),
+                    )
+                })?,
+        };
+        let starting_after = query.non_empty("starting_after").map(str::to_owned);
+        let ending_before = query.non_empty("ending_before").map(str::to_owned);
+        if starting_after.is_some() && ending_before.is_some() {
+            return Err(Error::invalid_param(
+                "ending_before",
+                "cannot be combined with starting_after",
+            ));
+        }
+        Ok(Self {
+            limit,
+            starting_after,
+            ending_before,
+        })
+    }
+
+    /// One page of `items` (already in list order, each with an `id` or `source` key).
+    fn apply(&self, items: Vec<Value>) -> Result<Value> {
+        let key_of = |item: &Value| {
+            item.get("id")
+                .or_else(|| item.get("source"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .unwrap_or_default()
+        };
+        let position = |cursor: &str, param: &str| {
+            items
+                .iter()
+                .position(|item| key_of(item) == cursor)
+                .ok_or_else(|| {
+                    Error::invalid_param(param, format!("no item '{cursor}' in this list"))
+                })
+        };
+        let (page, has_more) = if let Some(cursor) = &self.starting_after {
+            let start = position(cursor, "starting_after")? + 1;
+            let end = (start + self.limit).min(items.len());
+            (items[start..end].to_vec(), end < items.len())
+        } else if let Some(cursor) = &self.ending_before {
+            let end = position(cursor, "ending_before")?;
+            let start = end.saturating_sub(self.limit);
+            (items[start..end].to_vec(), start > 0)
+        } else {
+            let end = self.limit.min(items.len());
+            (items[..end].to_vec(), end < items.len())
+        };
+        Ok(json!({ "object": "list", "data": page, "has_more": has_more }))
+    }
+}
+
+/// `GET /sources`
+pub async fn list_sources(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    let page = Page::from_query(&parse_query(query.as_deref())?)?;
+    let store = state.lock();
+    let user = authenticate(&store, &headers)?;
+    page.apply(sources(user)).map(Json)
+}
+
+/// `GET /balances`
+pub async fn list_balances(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    let page = Page::from_query(&parse_query(query.as_deref())?)?;
+    let store = state.lock();
+    let user = authenticate(&store, &headers)?;
+    page.apply(balances(user)).map(Json)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_index = (month + 9) % 12;
+    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// A date as unix seconds: an integer, or `YYYY-MM-DD` (midnight UTC).
+fn parse_date(param: &str, text: &str) -> Result<i64> {
+    if let Ok(seconds) = text.parse::<i64>() {
+        return Ok(seconds);
+    }
+    let parts: Vec<&str> = text.split('-').collect();
+    if let [year, month, day] = parts.as_slice()
+        && year.len() == 4
+        && let (Ok(year), Ok(month), Ok(day)) = (
+            year.parse::<i64>(),
+            month.parse::<i64>(),
+            day.parse::<i64>(),
+        )
+        && (1..=12).contains(&month)
+        && (1..=31).contains(&day)
+    {
+        return Ok(days_from_civil(year, month, day) * 86_400);
+    }
+    Err(Error::invalid_param(
+        param,
+        "must be unix seconds or a YYYY-MM-DD date",
+    ))
+}
+
+/// `GET /transactions` with `start_date`, `end_date` (inclusive day), `category`, `origin`,
+/// `sources[]` filters and cursor pagination.
+pub async fn list_transactions(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    let query = parse_query(query.as_deref())?;
+    let page = Page::from_query(&query)?;
+    let start = query
+        .non_empty("start_date")
+        .map(|text| parse_date("start_date", text))
+        .transpose()?;
+    let end = query
+        .non_empty("end_date")
+        .map(|text| {
+            // A bare date covers the whole day.
+            parse_date("end_date", text).map(|seconds| {
+                if text.contains('-') {
+                    seconds + 86_399
+                } else {
+                    seconds
+                }
+            })
+        })
+        .transpose()?;
+    if let (Some(start), Some(end)) = (start, end)
+        && start > end
+    {
+        return Err(Error::invalid_param(
+            "end_date",
+            "must not be before start_date",
+        ));
+    }
+    let origin = query.non_empty("origin");
+    if let Some(origin) = origin
+        && !matches!(origin, "card" | "bank_transfer" | "agent")
+    {
+        return Err(Error::invalid_param(
+            "origin",
+            "must be card, bank_transfer or agent",
+        ));
+    }
+    let category = query.non_empty("category");
+    let wanted_sources: Vec<&str> = query
+        .pairs
+        .iter()
+        .filter(|(key, _)| key == "sources[]" || key == "sources")
+        .flat_map(|(_, value)| value.split(','))
+        .filter(|value| !value.is_empty())
+        .collect();
+    let store = state.lock();
+    let user = authenticate(&store, &headers)?;
+    let items: Vec<Value> = user
+        .transactions
+        .iter()
+        .filter(|txn| start.is_none_or(|start| txn.created >= start))
+        .filter(|txn| end.is_none_or(|end| txn.created <= end))
+        .filter(|txn| origin.is_none_or(|origin| txn.origin == origin))
+        .filter(|txn| category.is_none_or(|category| txn.category == category))
+        .filter(|txn| wanted_sources.is_empty() || wanted_sources.contains(&txn.source.as_str()))
+        .map(|txn| serde_json::to_value(txn).unwrap_or(Value::Null))
+        .collect();
+    page.apply(items).map(Json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates_convert_to_unix_days() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2026, 1, 30) * 86_400, 1_769_731_200);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+    }
+
+    #[test]
+    fn dates_parse_as_seconds_or_days_and_refuse_junk() {
+        assert_eq!(parse_date("d", "86400").unwrap(), 86_400);
+        assert_eq!(parse_date("d", "1970-01-02").unwrap(), 86_400);
+        assert!(parse_date("d", "2026-13-01").is_err());
+        assert!(parse_date("d", "yesterday").is_err());
+    }
+}

@@ -1,0 +1,93 @@
+//! `POST /agent_observations`: what an agent reports about a merchant (the `report` command).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde_json::{Map, Value, json};
+
+use crate::auth::authenticated_user_id;
+use crate::body::parse_json_object;
+use crate::clock::unix_seconds;
+use crate::error::{Error, Result};
+use crate::ids::random_id;
+use crate::server::AppState;
+
+/// The longest free-form `context`.
+pub const MAX_CONTEXT_CHARS: usize = 500;
+const OUTCOMES: &[&str] = &["success", "blocked", "abandoned"];
+
+fn optional_string(body: &Map<String, Value>, key: &str) -> Result<Option<String>> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(_) => Err(Error::invalid_param(key, "must be a string")),
+    }
+}
+
+/// `POST /agent_observations`
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let body = parse_json_object(&headers, &body)?;
+    let mut store = state.lock();
+    let user_id = authenticated_user_id(&store, &headers)?;
+    let domain = optional_string(&body, "domain")?
+        .filter(|domain| !domain.trim().is_empty())
+        .ok_or_else(|| Error::missing_param("domain"))?;
+    if domain.contains(char::is_whitespace) || domain.contains('/') {
+        return Err(Error::invalid_param("domain", "must be a bare domain name"));
+    }
+    let outcome =
+        optional_string(&body, "outcome")?.ok_or_else(|| Error::missing_param("outcome"))?;
+    if !OUTCOMES.contains(&outcome.as_str()) {
+        return Err(Error::invalid_param(
+            "outcome",
+            "must be success, blocked or abandoned",
+        ));
+    }
+    let spend_request_id = optional_string(&body, "spend_request_id")?;
+    if let Some(id) = &spend_request_id
+        && !store
+            .spend_requests
+            .iter()
+            .any(|request| &request.id == id && request.user_id == user_id)
+    {
+        return Err(Error::invalid_param(
+            "spend_request_id",
+            format!("no spend request '{id}' on this account"),
+        ));
+    }
+    let tags = match body.get("tags") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(tags)) if tags.iter().all(Value::is_string) => tags.clone(),
+        Some(_) => return Err(Error::invalid_param("tags", "must be an array of strings")),
+    };
+    let step = optional_string(&body, "step")?;
+    let context = optional_string(&body, "context")?;
+    if let Some(context) = &context
+        && context.chars().count() > MAX_CONTEXT_CHARS
+    {
+        return Err(Error::invalid_param(
+            "context",
+            format!("must be at most {MAX_CONTEXT_CHARS} characters"),
+        ));
+    }
+    let observation = json!({
+        "id": random_id("aobs_"),
+        "object": "agent_observation",
+        "domain": domain,
+        "outcome": outcome,
+        "spend_request_id": spend_request_id,
+        "tags": tags,
+        "step": step,
+        "context": context,
+        "created_at": unix_seconds(store.now()),
+    });
+    let mut recorded = observation.clone();
+    recorded["user_id"] = Value::String(user_id);
+    store.agent_observations.push(recorded);
+    Ok(Json(observation))
+}
