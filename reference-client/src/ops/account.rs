@@ -1,0 +1,28 @@
+//! `user-info retrieve`, `shipping-address list`.
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::args::NoArgs;
+use crate::error::Result;
+use crate::link::Link;
+use crate::output::Emit;
+
+/// `user-info retrieve`.
+pub async fn user_info(link: &Link, _args: NoArgs, out: &mut dyn Emit) -> Result<()> {
+    out.emit(link.api(Method::GET, "/userinfo", &[], None).await?);
+    Ok(())
+}
+
+/// `shipping-address list`.
+pub async fn shipping_addresses(link: &Link, _args: NoArgs, out: &mut dyn Emit) -> Result<()> {
+    let body = link
+        .api(Method::GET, "/shipping_addresses", &[], None)
+        .await?;
+    out.emit(
+        body.get("data")
+            .cloned()
+            .unwrap_or(Value::Array(Vec::new())),
+    );
+    Ok(())
+}

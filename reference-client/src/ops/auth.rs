@@ -1,0 +1,253 @@
+//! `auth login`, `auth status`, `auth logout`.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::args::{LoginArgs, NoArgs, StatusArgs};
+use crate::error::{ClientError, Result, codes};
+use crate::link::{Link, TokenPoll, Tokens};
+use crate::ops::Poller;
+use crate::output::Emit;
+use crate::sanitize::clean_text;
+use crate::session::{PendingLogin, Session};
+
+/// Default seconds between polls when the server names none.
+const DEFAULT_INTERVAL: f64 = 5.0;
+
+fn authenticated(link: &Link) -> Value {
+    let session = link.session();
+    let mut out = json!({
+        "authenticated": true,
+        "credentials_path": link.config().credentials_path.display().to_string(),
+    });
+    if let Some(t) = &session.token_type {
+        out["token_type"] = json!(t);
+    }
+    if let Some(s) = &session.scope {
+        out["scope"] = json!(s);
+    }
+    if let Some(token) = &session.access_token {
+        out["access_token"] = json!(shorten(token));
+    }
+    out
+}
+
+/// The first characters of a token: enough to tell two apart, not to use one.
+fn shorten(token: &str) -> String {
+    let head: String = token.chars().take(8).collect();
+    format!("{head}...")
+}
+
+fn store_tokens(link: &Link, tokens: Tokens) -> Result<()> {
+    link.store_session(Session {
+        access_token: Some(tokens.access_token),
+        refresh_token: tokens.refresh_token,
+        token_type: tokens.token_type.or(Some("Bearer".into())),
+        scope: tokens.scope,
+        pending_login: None,
+    })
+}
+
+/// Polls the token endpoint until the user acts; stores the tokens.
+async fn poll_login(link: &Link, pending: &PendingLogin, mut poller: Poller) -> Result<()> {
+    loop {
+        poller.wait().await?;
+        poller.attempt()?;
+        match link.poll_device_token(&pending.device_code).await {
+            Ok(TokenPoll::Granted(tokens)) => return store_tokens(link, tokens),
+            Ok(TokenPoll::Pending) => {}
+            // RFC 8628 §3.5: add 5 seconds to the interval for this and later polls.
+            Ok(TokenPoll::SlowDown) => poller.slow_down(Duration::from_secs(5)),
+            Err(e) => {
+                if matches!(e.code.as_str(), codes::ACCESS_DENIED | codes::LOGIN_EXPIRED) {
+                    let mut session = link.session();
+                    session.pending_login = None;
+                    if session.is_logged_in() {
+                        link.store_session(session)?;
+                    } else {
+                        link.clear_session()?;
+                    }
+                }
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// `auth login`.
+pub async fn login(link: &Link, args: LoginArgs, out: &mut dyn Emit) -> Result<()> {
+    if link.session().is_logged_in() {
+        let mut status = authenticated(link);
+        status["message"] =
+            json!("already logged in; run `link-ref auth logout` to switch accounts");
+        out.emit(status);
+        return Ok(());
+    }
+    let client_name = args.client_name.unwrap_or_else(|| "link-ref".into());
+    let code = link.device_code(&client_name).await?;
+    let server_interval = code
+        .interval
+        .filter(|i| *i > 0.0)
+        .unwrap_or(DEFAULT_INTERVAL);
+    let pending = PendingLogin {
+        device_code: code.device_code.clone(),
+        phrase: clean_text(&code.user_code),
+        verification_url: clean_text(
+            code.verification_uri_complete
+                .as_deref()
+                .unwrap_or(&code.verification_uri),
+        ),
+        interval: server_interval,
+    };
+    let mut first = json!({
+        "verification_url": pending.verification_url,
+        "phrase": pending.phrase,
+        "instruction": "Open the verification URL, check that it shows this phrase, and approve.",
+    });
+    if args.interval == Some(0.0) {
+        // Hand the polling to `auth status`, which reads the code from the session file.
+        let mut session = link.session();
+        session.pending_login = Some(pending);
+        link.store_session(session)?;
+        first["_next"] = json!({
+            "command": format!("auth status --interval {} --max-attempts 60", server_interval.max(1.0)),
+            "poll_interval_seconds": server_interval,
+            "until": "authenticated is true",
+        });
+        out.emit(first);
+        return Ok(());
+    }
+    out.emit(first);
+    let interval = args
+        .interval
+        .unwrap_or(server_interval)
+        .max(server_interval);
+    let poller = Poller::new(
+        interval,
+        args.timeout,
+        args.max_attempts,
+        "the login to be approved",
+    )?;
+    poll_login(link, &pending, poller).await?;
+    out.emit(authenticated(link));
+    Ok(())
+}
+
+/// `auth status`.
+pub async fn status(link: &Link, args: StatusArgs, out: &mut dyn Emit) -> Result<()> {
+    let session = link.session();
+    if session.is_logged_in() {
+        let mut status = authenticated(link);
+        if let Some(update) = update_check(link).await {
+            status["update"] = update;
+        }
+        out.emit(status);
+        return Ok(());
+    }
+    let credentials_path = link.config().credentials_path.display().to_string();
+    let Some(pending) = session.pending_login.clone() else {
+        out.emit(json!({"authenticated": false, "credentials_path": credentials_path}));
+        return Ok(());
+    };
+    // A login is pending: poll once now, or keep polling with --interval.
+    let keep_polling = args.interval.is_some_and(|i| i > 0.0);
+    let result = if keep_polling {
+        let interval = args.interval.unwrap_or(pending.interval).max(0.0);
+        let poller = Poller::new(
+            interval,
+            args.timeout,
+            args.max_attempts,
+            "the login to be approved",
+        )?;
+        poll_login(link, &pending, poller).await.map(|()| true)
+    } else {
+        match link.poll_device_token(&pending.device_code).await {
+            Ok(TokenPoll::Granted(tokens)) => store_tokens(link, tokens).map(|()| true),
+            Ok(TokenPoll::Pending | TokenPoll::SlowDown) => Ok(false),
+            Err(e) => {
+                // Denied or expired: the pending code is useless now.
+                link.clear_session()?;
+                Err(e)
+            }
+        }
+    };
+    if result? {
+        out.emit(authenticated(link));
+    } else {
+        out.emit(json!({
+            "authenticated": false,
+            "pending": true,
+            "verification_url": pending.verification_url,
+            "phrase": pending.phrase,
+            "credentials_path": credentials_path,
+        }));
+    }
+    Ok(())
+}
+
+/// `auth logout`: revokes both tokens at Link, then forgets the session.
+pub async fn logout(link: &Link, _args: NoArgs, out: &mut dyn Emit) -> Result<()> {
+    let session = link.session();
+    let mut revoked = Vec::new();
+    let mut revoke_error: Option<ClientError> = None;
+    for token in [&session.access_token, &session.refresh_token]
+        .into_iter()
+        .flatten()
+    {
+        match link.revoke(token).await {
+            Ok(()) => revoked.push(()),
+            Err(e) => revoke_error = Some(e),
+        }
+    }
+    link.clear_session()?;
+    let mut result = json!({
+        "authenticated": false,
+        "logged_out": true,
+        "was_logged_in": session.is_logged_in(),
+        "credentials_path": link.config().credentials_path.display().to_string(),
+        "revoked": revoke_error.is_none() && session.is_logged_in(),
+    });
+    if let Some(e) = revoke_error {
+        result["warning"] = json!(format!(
+            "the local session is gone, but Link could not revoke the token: {}",
+            e.message
+        ));
+    }
+    out.emit(result);
+    Ok(())
+}
+
+/// Reads `LINK_UPDATE_FEED` (plain text version, or JSON with `version` or
+/// `latest`); an `update` object when it names a newer version. Failures are
+/// silent: an update check never breaks `auth status`.
+async fn update_check(link: &Link) -> Option<Value> {
+    let feed = link.config().update_feed.as_deref()?;
+    let response = link.http().get(feed).send().await.ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let text = response.text().await.ok()?;
+    let latest = match serde_json::from_str::<Value>(&text) {
+        Ok(v) => v
+            .get("version")
+            .or_else(|| v.get("latest"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)?,
+        Err(_) => text.trim().to_owned(),
+    };
+    let latest = clean_text(latest.trim_start_matches('v'));
+    let current = env!("CARGO_PKG_VERSION");
+    (version_key(&latest)? > version_key(current)?).then(|| {
+        json!({
+            "current": current,
+            "latest": latest,
+            "update_command": "cargo install --locked --git https://github.com/link-harness/link-harness reference-client",
+        })
+    })
+}
+
+fn version_key(v: &str) -> Option<Vec<u64>> {
+    let core = v.split(['-', '+']).next()?;
+    core.split('.').map(|p| p.parse().ok()).collect()
+}

@@ -1,0 +1,465 @@
+//! `mpp decode` and `mpp pay`: the 402 flow on top of the shared MPP wire
+//! layer (`mpp-wire`), with the client-safety rules: no credential across a
+//! cross-origin redirect, a refreshed challenge must keep its terms, the
+//! caller's `Authorization` is replaced, never doubled, and an SPT only goes
+//! to the network it was approved for.
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, StatusCode, Url};
+use serde_json::{Value, json};
+
+use mpp_wire::{DecodeError, StripeChallenge, select_stripe_challenge};
+
+use crate::args::{CreateArgs, DecodeArgs, PayArgs};
+use crate::error::{ClientError, Result, codes};
+use crate::link::{Link, network_error};
+use crate::ops::Poller;
+use crate::ops::spend_requests::{create_request, parse_amount, wait_for_terminal};
+use crate::output::Emit;
+use crate::sanitize::{clean_json, clean_text};
+
+/// Redirects followed within one origin before giving up.
+const MAX_REDIRECTS: usize = 5;
+
+/// Maps a decoding failure to the client's error codes.
+pub fn decode_error(error: &DecodeError) -> ClientError {
+    match error {
+        DecodeError::NoPaymentChallenge | DecodeError::NoStripeChallenge { .. } => {
+            ClientError::new(
+                codes::NO_STRIPE_CHALLENGE,
+                format!("not supported by Link: {error}"),
+            )
+        }
+        DecodeError::InvalidField { field, .. } => {
+            ClientError::new(codes::INVALID_CHALLENGE, clean_text(&error.to_string()))
+                .with("field", field.clone())
+        }
+        DecodeError::TooLarge { .. } => {
+            ClientError::new(codes::INVALID_CHALLENGE, error.to_string())
+        }
+        DecodeError::Expired { .. } => ClientError::new(
+            codes::CHALLENGE_EXPIRED,
+            format!("{error}: ask the merchant for a new one (probe the URL again)"),
+        ),
+    }
+}
+
+/// The decoded view printed by `mpp decode`.
+pub fn decoded_view(challenge: &StripeChallenge) -> Value {
+    clean_json(serde_json::to_value(challenge).unwrap_or_default())
+}
+
+/// `mpp decode`.
+pub async fn decode(args: DecodeArgs, out: &mut dyn Emit) -> Result<()> {
+    let challenge = select_stripe_challenge(args.challenge.iter().map(String::as_bytes))
+        .map_err(|e| decode_error(&e))?;
+    out.emit(decoded_view(&challenge));
+    Ok(())
+}
+
+/// One HTTP request to a merchant, re-sendable.
+#[derive(Debug, Clone)]
+struct Call {
+    method: Method,
+    url: Url,
+    headers: HeaderMap,
+    body: Option<String>,
+}
+
+/// A merchant's answer.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn www_authenticate(&self) -> Vec<&[u8]> {
+        self.headers
+            .get_all(reqwest::header::WWW_AUTHENTICATE)
+            .iter()
+            .map(HeaderValue::as_bytes)
+            .collect()
+    }
+
+    /// `{status, headers, body, receipt?}`, everything the merchant wrote cleaned of control characters.
+    fn to_json(&self) -> Value {
+        let mut headers = serde_json::Map::new();
+        for name in self.headers.keys() {
+            let values: Vec<String> = self
+                .headers
+                .get_all(name)
+                .iter()
+                .map(|v| clean_text(&String::from_utf8_lossy(v.as_bytes())))
+                .collect();
+            headers.insert(clean_text(name.as_str()), json!(values.join(", ")));
+        }
+        let text = String::from_utf8_lossy(&self.body);
+        let body = serde_json::from_str::<Value>(&text)
+            .unwrap_or_else(|_| Value::String(text.into_owned()));
+        let mut out =
+            json!({"status": self.status.as_u16(), "headers": headers, "body": clean_json(body)});
+        if let Some(value) = self
+            .headers
+            .get("payment-receipt")
+            .and_then(|v| v.to_str().ok())
+        {
+            out["receipt"] = match mpp_wire::parse_receipt(value) {
+                Ok(receipt) => clean_json(serde_json::to_value(receipt).unwrap_or_default()),
+                Err(e) => json!({"error": clean_text(&e.to_string())}),
+            };
+        }
+        out
+    }
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// Sends `call`, following redirects within its origin only. A redirect to
+/// another origin is refused: the credential (or the next step's) must never
+/// reach a host the user did not name.
+async fn send(
+    link: &Link,
+    call: &Call,
+    credential: Option<(&HeaderName, &HeaderValue)>,
+) -> Result<Answer> {
+    let mut current = call.clone();
+    for _ in 0..=MAX_REDIRECTS {
+        let mut request = link
+            .http()
+            .request(current.method.clone(), current.url.clone())
+            .headers(current.headers.clone());
+        if let Some((name, value)) = credential {
+            request = request.header(name, value);
+        }
+        if let Some(body) = &current.body {
+            request = request.body(body.clone());
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| network_error(current.url.as_str(), &e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let location = headers
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok());
+        if status.is_redirection()
+            && let Some(location) = location
+        {
+            let target = current.url.join(location).map_err(|_| {
+                ClientError::new(
+                    codes::INVALID_RESPONSE,
+                    "the merchant redirected to an unreadable Location",
+                )
+            })?;
+            if !same_origin(&call.url, &target) {
+                return Err(ClientError::new(
+                    codes::CROSS_ORIGIN_REDIRECT,
+                    format!(
+                        "{} redirected to another origin ({}): not followed, no payment sent there",
+                        clean_text(call.url.as_str()),
+                        clean_text(target.origin().ascii_serialization().as_str())
+                    ),
+                )
+                .with("location", clean_text(target.as_str())));
+            }
+            if matches!(status.as_u16(), 301..=303) {
+                current.method = Method::GET;
+                current.body = None;
+            }
+            current.url = target;
+            continue;
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| network_error(current.url.as_str(), &e))?
+            .to_vec();
+        return Ok(Answer {
+            status,
+            headers,
+            body,
+        });
+    }
+    Err(ClientError::new(
+        codes::INVALID_RESPONSE,
+        format!("more than {MAX_REDIRECTS} redirects"),
+    ))
+}
+
+fn build_call(args: &PayArgs) -> Result<Call> {
+    let url = Url::parse(&args.url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| {
+            ClientError::invalid_input(format!("{:?} is not an http(s) URL", args.url))
+        })?;
+    let method = match &args.method {
+        Some(m) => Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+            .map_err(|_| ClientError::invalid_input(format!("{m:?} is not an HTTP method")))?,
+        None if args.data.is_some() => Method::POST,
+        None => Method::GET,
+    };
+    let mut headers = HeaderMap::new();
+    for raw in &args.headers {
+        let (name, value) = raw.split_once(':').ok_or_else(|| {
+            ClientError::invalid_input(format!("header {raw:?} is not `Name: value`"))
+        })?;
+        let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+            ClientError::invalid_input(format!("{:?} is not a header name", name.trim()))
+        })?;
+        let value = HeaderValue::from_str(value.trim()).map_err(|_| {
+            ClientError::invalid_input(format!("the value of header {name} is not valid"))
+        })?;
+        headers.append(name, value);
+    }
+    if args.data.is_some() && !headers.contains_key(reqwest::header::CONTENT_TYPE) {
+        headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    Ok(Call {
+        method,
+        url,
+        headers,
+        body: args.data.clone(),
+    })
+}
+
+/// The terms a refreshed challenge must keep (a new id, expiry or key order is fine).
+fn terms(c: &StripeChallenge) -> Value {
+    json!({
+        "amount": c.amount(),
+        "currency": c.currency(),
+        "network_id": c.network_id,
+        "intent": c.intent,
+        "realm": c.realm,
+        "payment_method_types": c.request_json.get("methodDetails").and_then(|d| d.get("paymentMethodTypes")),
+        "digest": c.digest,
+        "opaque": c.challenge.opaque.as_ref().map(|o| o.raw().to_owned()),
+        "credential_header": c.credential_header,
+    })
+}
+
+fn payable_challenge(answer: &Answer) -> Result<StripeChallenge> {
+    let challenge =
+        select_stripe_challenge(answer.www_authenticate()).map_err(|e| decode_error(&e))?;
+    challenge
+        .ensure_payable(time::OffsetDateTime::now_utc())
+        .map_err(|e| decode_error(&e))?;
+    Ok(challenge)
+}
+
+/// The SPT of an approved spend request, checked against the challenge.
+fn spt_for(request: &Value, challenge: &StripeChallenge) -> Result<String> {
+    let id = request
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or("the spend request");
+    let field = |k: &str| request.get(k).and_then(Value::as_str).unwrap_or_default();
+    if field("credential_type") != "shared_payment_token" {
+        return Err(ClientError::new(
+            codes::WRONG_CREDENTIAL_TYPE,
+            format!(
+                "{id} has credential type {:?}: mpp pay needs a shared_payment_token spend request",
+                field("credential_type")
+            ),
+        ));
+    }
+    if field("status") != "approved" {
+        return Err(ClientError::new(
+            codes::SPEND_REQUEST_NOT_APPROVED,
+            format!(
+                "{id} is {:?}, not approved: nothing was sent to the merchant",
+                field("status")
+            ),
+        ));
+    }
+    if field("network_id") != challenge.network_id {
+        return Err(ClientError::new(
+            codes::NETWORK_MISMATCH,
+            format!(
+                "{id} was approved for network {:?} but the merchant's challenge names {:?}: the token is not sent",
+                field("network_id"),
+                clean_text(&challenge.network_id)
+            ),
+        ));
+    }
+    let approved = request.get("amount").and_then(Value::as_u64).unwrap_or(0);
+    let asked: u64 = challenge.amount().parse().unwrap_or(u64::MAX);
+    if asked > approved {
+        return Err(ClientError::new(
+            codes::AMOUNT_MISMATCH,
+            format!(
+                "the merchant asks {asked} but {id} approved at most {approved}: the token is not sent"
+            ),
+        ));
+    }
+    if !field("currency").eq_ignore_ascii_case(challenge.currency()) {
+        return Err(ClientError::new(
+            codes::AMOUNT_MISMATCH,
+            format!(
+                "the merchant asks in {:?} but {id} is in {:?}",
+                clean_text(challenge.currency()),
+                field("currency")
+            ),
+        ));
+    }
+    let token = request.get("shared_payment_token");
+    token
+        .and_then(|t| t.get("id"))
+        .or(token)
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            ClientError::new(
+                codes::INVALID_RESPONSE,
+                format!("{id} is approved but Link returned no shared payment token"),
+            )
+        })
+}
+
+fn default_context(call: &Call, challenge: &StripeChallenge) -> String {
+    let what = challenge
+        .description
+        .as_deref()
+        .map(clean_text)
+        .unwrap_or_else(|| "the requested resource".into());
+    format!(
+        "Machine payment of {} {} (smallest unit) to {} for {} at {}, requested by an agent through an HTTP 402 challenge. Approve only if you expect this purchase.",
+        challenge.amount(),
+        challenge.currency().to_ascii_uppercase(),
+        clean_text(&challenge.realm),
+        what,
+        clean_text(call.url.as_str()),
+    )
+}
+
+/// `mpp pay <url>`.
+pub async fn pay(link: &Link, args: PayArgs, out: &mut dyn Emit) -> Result<()> {
+    let mut call = build_call(&args)?;
+    let wanted_amount = args.amount.as_deref().map(parse_amount).transpose()?;
+
+    let probe = send(link, &call, None).await?;
+    if probe.status != StatusCode::PAYMENT_REQUIRED {
+        out.emit(probe.to_json());
+        return Ok(());
+    }
+    let mut challenge = payable_challenge(&probe)?;
+    if let Some(amount) = wanted_amount
+        && amount.to_string() != challenge.amount()
+    {
+        return Err(ClientError::new(
+            codes::AMOUNT_MISMATCH,
+            format!(
+                "--amount {amount} differs from the challenge's amount {}: nothing created",
+                clean_text(challenge.amount())
+            ),
+        ));
+    }
+
+    let include = vec!["shared_payment_token".to_owned()];
+    let request = match &args.spend_request_id {
+        Some(id) => crate::ops::spend_requests::fetch(link, id, &include).await?,
+        None => {
+            let created = create_request(
+                link,
+                &CreateArgs {
+                    payment_method_id: args.payment_method_id.clone(),
+                    credential_type: Some("shared_payment_token".into()),
+                    network_id: Some(challenge.network_id.clone()),
+                    amount: Some(challenge.amount().to_owned()),
+                    currency: Some(challenge.currency().to_owned()),
+                    context: Some(
+                        args.context
+                            .clone()
+                            .unwrap_or_else(|| default_context(&call, &challenge)),
+                    ),
+                    request_approval: true,
+                    ..CreateArgs::default()
+                },
+            )
+            .await?;
+            out.emit(created.clone());
+            let id = created
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let poller = Poller::new(
+                args.interval.unwrap_or(2.0),
+                args.timeout,
+                args.max_attempts,
+                "the spend request's approval",
+            )?;
+            let approved = wait_for_terminal(link, &id, &include, poller).await?;
+            spt_for(&approved, &challenge)?;
+            // The challenge may have expired while the user decided: probe again,
+            // and pay the fresh challenge only if its terms are the same.
+            let again = send(link, &call, None).await?;
+            if again.status != StatusCode::PAYMENT_REQUIRED {
+                out.emit(again.to_json());
+                return Ok(());
+            }
+            let fresh = payable_challenge(&again)?;
+            if terms(&fresh) != terms(&challenge) {
+                return Err(ClientError::new(
+                    codes::TERMS_CHANGED,
+                    "the merchant's challenge changed its terms after approval: not paid",
+                )
+                .with("approved", clean_json(terms(&challenge)))
+                .with("now", clean_json(terms(&fresh))));
+            }
+            challenge = fresh;
+            approved
+        }
+    };
+    let spt = spt_for(&request, &challenge)?;
+
+    let header_name =
+        HeaderName::from_bytes(challenge.credential_header.as_bytes()).map_err(|_| {
+            ClientError::new(
+                codes::INVALID_CHALLENGE,
+                "the challenge names an unusable credential header",
+            )
+        })?;
+    let header_value = HeaderValue::from_str(&mpp_wire::format_credential(
+        &challenge.spt_credential(&spt),
+    ))
+    .map_err(|_| {
+        ClientError::new(
+            codes::INVALID_CHALLENGE,
+            "the credential is not a valid header value",
+        )
+    })?;
+    // Never send a caller's Authorization beside the credential.
+    call.headers.remove(&header_name);
+    call.headers.remove(reqwest::header::AUTHORIZATION);
+    let paid = send(link, &call, Some((&header_name, &header_value))).await?;
+    let answer = paid.to_json();
+    if paid.status == StatusCode::PAYMENT_REQUIRED {
+        let problem = answer["body"]["type"]
+            .as_str()
+            .unwrap_or("unknown")
+            .to_owned();
+        let mut error = ClientError::new(
+            codes::NOT_PAYABLE,
+            format!(
+                "the merchant refused the payment ({problem}); do not retry with the same spend request, create a new one"
+            ),
+        );
+        for key in ["status", "headers", "body"] {
+            error = error.with(key, answer[key].clone());
+        }
+        return Err(error.with("problem", problem));
+    }
+    out.emit(answer);
+    Ok(())
+}
