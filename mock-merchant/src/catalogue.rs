@@ -1,0 +1,64 @@
+//! The merchants this server hosts: stable ids, their paths and what each proves.
+//! `docs/mock-merchant.md` describes the same list.
+
+use serde::Serialize;
+
+/// One merchant of the catalogue.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct MerchantInfo {
+    /// Stable id; every path of the merchant starts with `/m/<id>/`.
+    pub id: &'static str,
+    /// Its paths (relative to the server's base URL).
+    pub paths: &'static [&'static str],
+    /// What a test of it proves.
+    pub proves: &'static str,
+}
+
+/// Every merchant.
+pub const CATALOGUE: &[MerchantInfo] = &[
+    MerchantInfo {
+        id: "api",
+        paths: &[
+            "/m/api/report",
+            "/m/api/orders",
+            "/m/api/free",
+            "/m/api/openapi.json",
+        ],
+        proves: "paid API: 402 with stripe among tempo charge, tempo session and lightning in one WWW-Authenticate value; HMAC-bound, expiring, route-bound challenges, digest for POST bodies; paid retry settled at mock-link with a receipt; every verification outcome; a free endpoint; OpenAPI discovery",
+    },
+    MerchantInfo {
+        id: "api-split",
+        paths: &["/m/api-split/report", "/m/api-split/orders"],
+        proves: "the same API with challenges over several WWW-Authenticate fields, Bearer and Basic challenges mixed in",
+    },
+    MerchantInfo {
+        id: "no-stripe",
+        paths: &["/m/no-stripe/report"],
+        proves: "402 with only tempo and lightning challenges: Link cannot pay (not supported); a stripe credential gets method-unsupported",
+    },
+    MerchantInfo {
+        id: "credential-header",
+        paths: &["/m/credential-header/report"],
+        proves: "a challenge with header=\"Payment-Credential\": the credential is read from that field only",
+    },
+    MerchantInfo {
+        id: "changing-terms",
+        paths: &["/m/changing-terms/report"],
+        proves: "the amount rises by 500 with every challenge issued: terms change between probe and re-probe",
+    },
+    MerchantInfo {
+        id: "plain",
+        paths: &["/m/plain/ok", "/m/plain/error"],
+        proves: "non-402 answers (200 JSON, 500 problem) that a client passes through",
+    },
+    MerchantInfo {
+        id: "redirects",
+        paths: &[
+            "/m/redirects/same-origin",
+            "/m/redirects/cross-origin",
+            "/m/redirects/paid-retry-same-origin",
+            "/m/redirects/paid-retry-cross-origin",
+        ],
+        proves: "redirects before the 402 (302 same-origin, 307 cross-origin) and on the paid retry (307): a client must not carry a credential across origins",
+    },
+];

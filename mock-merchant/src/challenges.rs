@@ -1,0 +1,277 @@
+//! Issuing challenges: the stripe charge a Link client pays, the distractor
+//! methods a realistic merchant lists beside it, their HMAC-bound ids, and how
+//! they are laid out over `WWW-Authenticate` fields.
+//!
+//! Every challenge is bound (`mpp_wire::bound_challenge_id`, the `mpp` crate's
+//! HMAC) over realm, method, intent, request, `expires`, `digest`, the
+//! credential header when not `Authorization`, and `opaque`, which carries the
+//! route (`METHOD /path?query`) so a credential cannot be replayed elsewhere,
+//! and a random nonce so every challenge id is new.
+
+use mpp_wire::mpp::accept_payment::{self, HasMethodIntent};
+use mpp_wire::mpp::{Base64UrlJson, ChallengeEcho, PaymentChallenge};
+use mpp_wire::{bound_challenge_id, format_challenge};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::clock::rfc3339;
+
+/// A Tempo token contract (distractor requests only).
+const TEMPO_TOKEN: &str = "0x20c0000000000000000000000000000000000000";
+/// A Tempo recipient (distractor requests only).
+const TEMPO_RECIPIENT: &str = "0x742d35Cc6634C0532925a3b844Bc9e7595f8fE00";
+
+/// One challenge as issued, with the field its credential must travel in.
+#[derive(Debug, Clone)]
+pub struct Offer {
+    /// The challenge.
+    pub challenge: PaymentChallenge,
+    /// `Payment-Credential` and the like; `None` for `Authorization`.
+    pub header: Option<&'static str>,
+}
+
+impl HasMethodIntent for Offer {
+    fn method(&self) -> &str {
+        self.challenge.method.as_str()
+    }
+    fn intent(&self) -> &str {
+        self.challenge.intent.as_str()
+    }
+}
+
+impl Offer {
+    /// The `WWW-Authenticate` text of this challenge.
+    pub fn written(&self) -> String {
+        format_challenge(&self.challenge, self.header).unwrap_or_else(|error| {
+            tracing::error!(%error, "a challenge the merchant built could not be written");
+            String::new()
+        })
+    }
+}
+
+/// What is being sold, as the stripe request states it.
+#[derive(Debug, Clone)]
+pub struct Terms {
+    /// Smallest currency unit, as a decimal string.
+    pub amount: String,
+    /// `usd`.
+    pub currency: String,
+    /// The merchant's network id.
+    pub network_id: String,
+    /// Display text.
+    pub description: String,
+}
+
+/// The request identity a challenge is bound to.
+#[derive(Debug, Clone)]
+pub struct Binding<'a> {
+    /// The HMAC key.
+    pub secret: &'a str,
+    /// Protection space.
+    pub realm: &'a str,
+    /// `METHOD /path?query`.
+    pub route: &'a str,
+    /// RFC 3339 expiry, if any.
+    pub expires: Option<String>,
+    /// RFC 9530 digest of the request body, if it had one.
+    pub digest: Option<String>,
+    /// The credential field, when not `Authorization`.
+    pub header: Option<&'static str>,
+}
+
+/// `expires` for a challenge issued at `now` living `lifetime`.
+pub fn expires_after(now: OffsetDateTime, lifetime: std::time::Duration) -> String {
+    let lifetime = time::Duration::try_from(lifetime).unwrap_or(time::Duration::MINUTE);
+    rfc3339(now + lifetime)
+}
+
+/// RFC 9530 `sha-256=:<base64>:` of `body`, or `None` for an empty body.
+pub fn body_digest(body: &[u8]) -> Option<String> {
+    if body.is_empty() {
+        return None;
+    }
+    // `mpp` writes `sha-256=<base64>`; the spec's form wraps the bytes in colons.
+    let plain = mpp_wire::mpp::body_digest::compute(body);
+    let hash = plain.strip_prefix("sha-256=").unwrap_or(&plain);
+    Some(format!("sha-256=:{hash}:"))
+}
+
+/// The opaque object naming the route, with a nonce so that two challenges
+/// issued in the same second for the same request still differ.
+fn route_opaque(route: &str) -> Option<Base64UrlJson> {
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    Base64UrlJson::from_value(&json!({ "nonce": nonce, "route": route })).ok()
+}
+
+/// The route a credential's echoed `opaque` names.
+pub fn echoed_route(echo: &ChallengeEcho) -> Option<String> {
+    let value = echo.opaque.as_ref()?.decode_value().ok()?;
+    value.get("route")?.as_str().map(str::to_owned)
+}
+
+/// A bound challenge for `method`/`intent` with `request`.
+pub fn bound(
+    binding: &Binding<'_>,
+    method: &str,
+    intent: &str,
+    request: &Value,
+    description: Option<&str>,
+) -> Offer {
+    let request =
+        Base64UrlJson::from_value(request).unwrap_or_else(|_| Base64UrlJson::from_raw("e30"));
+    let opaque = route_opaque(binding.route);
+    let id = bound_challenge_id(
+        binding.secret,
+        binding.realm,
+        method,
+        intent,
+        request.raw(),
+        binding.expires.as_deref(),
+        binding.digest.as_deref(),
+        opaque.as_ref().map(Base64UrlJson::raw),
+        binding.header,
+    );
+    let mut challenge = PaymentChallenge::new(id, binding.realm, method, intent, request);
+    challenge.expires = binding.expires.clone();
+    challenge.digest = binding.digest.clone();
+    challenge.opaque = opaque;
+    challenge.description = description.map(str::to_owned);
+    Offer {
+        challenge,
+        header: binding.header,
+    }
+}
+
+/// Whether the echoed challenge is one this server issued for `header`:
+/// its id is the HMAC of its params.
+pub fn is_bound(secret: &str, echo: &ChallengeEcho, header: Option<&str>) -> bool {
+    let expected = bound_challenge_id(
+        secret,
+        &echo.realm,
+        echo.method.as_str(),
+        echo.intent.as_str(),
+        echo.request.raw(),
+        echo.expires.as_deref(),
+        echo.digest.as_deref(),
+        echo.opaque.as_ref().map(Base64UrlJson::raw),
+        header,
+    );
+    // Not constant-time: this is a test double, not a payment server.
+    expected == echo.id
+}
+
+/// The stripe charge request for `terms`.
+pub fn stripe_request(terms: &Terms) -> Value {
+    json!({
+        "amount": terms.amount,
+        "currency": terms.currency,
+        "description": terms.description,
+        "methodDetails": {
+            "networkId": terms.network_id,
+            "paymentMethodTypes": ["card", "link"],
+        },
+    })
+}
+
+/// The stripe charge challenge.
+pub fn stripe(binding: &Binding<'_>, terms: &Terms) -> Offer {
+    bound(
+        binding,
+        "stripe",
+        "charge",
+        &stripe_request(terms),
+        Some(&terms.description),
+    )
+}
+
+/// Tempo charge, Tempo session and Lightning charge challenges for the same
+/// price (a Link client must ignore them).
+pub fn distractors(binding: &Binding<'_>, terms: &Terms) -> [Offer; 3] {
+    let tempo_charge = bound(
+        binding,
+        "tempo",
+        "charge",
+        &json!({
+            "amount": format!("{}0000", terms.amount),
+            "currency": TEMPO_TOKEN,
+            "recipient": TEMPO_RECIPIENT,
+            "methodDetails": { "chainId": 42431 },
+        }),
+        Some(&terms.description),
+    );
+    let tempo_session = bound(
+        binding,
+        "tempo",
+        "session",
+        &json!({
+            "amount": "100",
+            "unitType": "request",
+            "currency": TEMPO_TOKEN,
+            "recipient": TEMPO_RECIPIENT,
+            "suggestedDeposit": "1000000",
+            "methodDetails": { "chainId": 42431 },
+        }),
+        None,
+    );
+    let lightning = bound(
+        binding,
+        "lightning",
+        "charge",
+        &json!({
+            "amount": terms.amount,
+            "currency": "sat",
+            "methodDetails": {
+                "invoice": "lnbcrt25u1pjmockmerchantinvoicexxxxxxxxxxxxxxxxxxxxxxxxxxxxqq",
+            },
+        }),
+        None,
+    );
+    [tempo_charge, tempo_session, lightning]
+}
+
+/// Orders offers by an `Accept-Payment` value (`stripe/charge, tempo/*;q=0.5`),
+/// as `mpp` ranks them; an absent, unreadable or all-excluding value leaves
+/// the merchant's own order.
+pub fn rank_by_preference(offers: Vec<Offer>, accept_payment: Option<&str>) -> Vec<Offer> {
+    let Some(preferences) = accept_payment
+        .and_then(|value| accept_payment::parse(value).ok())
+        .filter(|entries| !entries.is_empty())
+    else {
+        return offers;
+    };
+    let ranked: Vec<Offer> = accept_payment::rank(&offers, &preferences)
+        .into_iter()
+        .cloned()
+        .collect();
+    if ranked.is_empty() { offers } else { ranked }
+}
+
+/// How a 402 spreads its challenges over `WWW-Authenticate` fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// All challenges comma-joined in one field value.
+    OneValue,
+    /// One field per challenge, with `Bearer` and `Basic` challenges mixed in
+    /// (one of them sharing a field with Payment challenges).
+    Split,
+}
+
+/// The `WWW-Authenticate` field values for `offers`.
+pub fn lay_out(offers: &[Offer], layout: Layout) -> Vec<String> {
+    let written: Vec<String> = offers.iter().map(Offer::written).collect();
+    match layout {
+        Layout::OneValue => vec![written.join(", ")],
+        Layout::Split => {
+            let mut fields = vec![r#"Bearer realm="mock-merchant", scope="reports""#.to_owned()];
+            let (alone, shared) =
+                written.split_at(written.len().saturating_sub(2).max(1).min(written.len()));
+            fields.extend(alone.iter().cloned());
+            if !shared.is_empty() {
+                let mut mixed = vec![r#"Basic realm="legacy""#.to_owned()];
+                mixed.extend(shared.iter().cloned());
+                fields.push(mixed.join(", "));
+            }
+            fields
+        }
+    }
+}

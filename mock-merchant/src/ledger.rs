@@ -1,0 +1,118 @@
+//! What each merchant saw and did, in order: challenges issued, credentials
+//! received, their outcomes, receipts. Tests read it through
+//! [`crate::MockMerchant::ledger`] or `GET /__control/ledger`.
+
+use serde::{Deserialize, Serialize};
+
+/// One event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    /// Position in the ledger, from 1.
+    pub seq: u64,
+    /// The merchant's clock, RFC 3339.
+    pub at: String,
+    /// The merchant id (see `docs/mock-merchant.md`).
+    pub merchant: String,
+    /// `METHOD /path?query` of the request.
+    pub route: String,
+    /// `challenge_issued`, `credential_received`, `rejected`, `paid`,
+    /// `order_placed`, `order_declined`, `card_details_collected`.
+    pub event: String,
+    /// The challenge concerned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge_id: Option<String>,
+    /// `method/intent` of the challenge or credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// The shared payment token a credential carried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spt: Option<String>,
+    /// For `rejected`: the problem code (`verification-failed`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// For `paid`: the PaymentIntent id the receipt names; for orders, the order id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// Free text: why, amounts, last four digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl LedgerEntry {
+    /// An entry of `event` for `merchant` on `route`; fill the rest with the setters.
+    pub fn new(merchant: &str, route: &str, event: &str) -> Self {
+        Self {
+            seq: 0,
+            at: String::new(),
+            merchant: merchant.to_owned(),
+            route: route.to_owned(),
+            event: event.to_owned(),
+            challenge_id: None,
+            method: None,
+            spt: None,
+            problem: None,
+            reference: None,
+            detail: None,
+        }
+    }
+
+    /// With the challenge id.
+    pub fn challenge(mut self, id: &str) -> Self {
+        self.challenge_id = Some(id.to_owned());
+        self
+    }
+
+    /// With `method/intent`.
+    pub fn method(mut self, method: &str, intent: &str) -> Self {
+        self.method = Some(format!("{method}/{intent}"));
+        self
+    }
+
+    /// With the SPT.
+    pub fn spt(mut self, spt: Option<&str>) -> Self {
+        self.spt = spt.map(str::to_owned);
+        self
+    }
+
+    /// With the problem code.
+    pub fn problem(mut self, code: &str) -> Self {
+        self.problem = Some(code.to_owned());
+        self
+    }
+
+    /// With a reference.
+    pub fn reference(mut self, reference: &str) -> Self {
+        self.reference = Some(reference.to_owned());
+        self
+    }
+
+    /// With free text.
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
+/// The entries, oldest first.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    entries: Vec<LedgerEntry>,
+}
+
+impl Ledger {
+    /// Appends `entry`, numbering and timestamping it.
+    pub fn push(&mut self, mut entry: LedgerEntry, at: String) {
+        entry.seq = self.entries.len() as u64 + 1;
+        entry.at = at;
+        self.entries.push(entry);
+    }
+
+    /// Every entry, or those of one merchant.
+    pub fn entries(&self, merchant: Option<&str>) -> Vec<LedgerEntry> {
+        self.entries
+            .iter()
+            .filter(|e| merchant.is_none_or(|m| e.merchant == m))
+            .cloned()
+            .collect()
+    }
+}

@@ -1,0 +1,258 @@
+//! # mock-merchant: the shops an agent meets, honest and hostile
+//!
+//! One axum server hosting a catalogue of merchants under their own path
+//! prefixes (`/m/<merchant-id>/...`), each a scenario a Link client or an
+//! agent must handle. The paid ones speak the HTTP `Payment` scheme through
+//! `mpp-wire` and settle shared payment tokens at a Stripe-compatible API,
+//! normally an in-process mock-link. See `docs/mock-merchant.md` for the
+//! catalogue and [`catalogue::CATALOGUE`] for the same list in code.
+//!
+//! ## Tutorial
+//!
+//! ```no_run
+//! use mock_merchant::MockMerchant;
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // mock-link (or Stripe's test mode behind a proxy) settles the payments.
+//! let merchant = MockMerchant::builder()
+//!     .link("http://127.0.0.1:4010")
+//!     .start()
+//!     .await?;
+//! let probe = reqwest::get(merchant.url("api", "/report")).await?;
+//! assert_eq!(probe.status(), 402);
+//! let values: Vec<_> = probe.headers().get_all("www-authenticate").iter().collect();
+//! let challenge = mpp_wire::select_stripe_challenge(values.iter().map(|v| v.as_bytes()))?;
+//! assert_eq!(challenge.network_id, "profile_mock_merchant");
+//! // ...pay it with an SPT from mock-link, then read what the merchant saw:
+//! for entry in merchant.ledger() {
+//!     println!("{} {} {:?}", entry.merchant, entry.event, entry.problem);
+//! }
+//! merchant.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod catalogue;
+pub mod challenges;
+pub mod clock;
+pub mod hostile;
+pub mod ledger;
+pub mod paid;
+pub mod respond;
+pub mod server;
+pub mod settle;
+pub mod shop;
+pub mod state;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use catalogue::{CATALOGUE, MerchantInfo};
+pub use ledger::LedgerEntry;
+pub use state::Config;
+
+/// The secret key of mock-link's seeded merchant.
+pub const DEFAULT_SECRET_KEY: &str = "sk_test_mock_merchant";
+/// The network id of mock-link's seeded merchant.
+pub const DEFAULT_NETWORK_ID: &str = "profile_mock_merchant";
+/// The default HMAC key for challenge ids (a test double's, not a secret).
+pub const DEFAULT_CHALLENGE_SECRET: &str = "mock-merchant-challenge-binding-key-0123456789";
+
+/// Why the server did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// No Stripe API base URL was given.
+    #[error("no Stripe API base URL: call .link(<mock-link base URL>)")]
+    MissingLink,
+    /// The challenge HMAC key is shorter than 32 bytes.
+    #[error("the challenge secret must be at least 32 bytes")]
+    WeakChallengeSecret,
+    /// Binding the listener failed.
+    #[error("could not listen: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Configures and starts a mock-merchant.
+#[derive(Debug, Clone)]
+pub struct MockMerchantBuilder {
+    link_url: Option<String>,
+    secret_key: String,
+    network_id: String,
+    challenge_secret: String,
+    challenge_lifetime: Duration,
+    bind: SocketAddr,
+    cross_origin: Option<String>,
+}
+
+impl MockMerchantBuilder {
+    /// Base URL of the Stripe-compatible API that settles SPTs (mock-link's `base_url()`).
+    pub fn link(mut self, base_url: impl Into<String>) -> Self {
+        self.link_url = Some(base_url.into());
+        self
+    }
+
+    /// The Stripe secret key (default: mock-link's seeded `sk_test_mock_merchant`).
+    pub fn secret_key(mut self, key: impl Into<String>) -> Self {
+        self.secret_key = key.into();
+        self
+    }
+
+    /// The network id challenges name (default: mock-link's seeded `profile_mock_merchant`).
+    pub fn network_id(mut self, network_id: impl Into<String>) -> Self {
+        self.network_id = network_id.into();
+        self
+    }
+
+    /// The HMAC key challenge ids are bound with (at least 32 bytes).
+    pub fn challenge_secret(mut self, secret: impl Into<String>) -> Self {
+        self.challenge_secret = secret.into();
+        self
+    }
+
+    /// How long a challenge stays payable (default 5 minutes).
+    pub fn challenge_lifetime(mut self, lifetime: Duration) -> Self {
+        self.challenge_lifetime = lifetime;
+        self
+    }
+
+    /// The address to listen on (default `127.0.0.1:0`).
+    pub fn bind(mut self, address: SocketAddr) -> Self {
+        self.bind = address;
+        self
+    }
+
+    /// The other origin that cross-origin redirects and the phishing form
+    /// point to (default `http://localhost:<port>`, this server under another host name).
+    pub fn cross_origin(mut self, base_url: impl Into<String>) -> Self {
+        self.cross_origin = Some(base_url.into());
+        self
+    }
+
+    /// Binds the listener and serves in a background task.
+    pub async fn start(self) -> Result<MockMerchant, StartError> {
+        let link_url = self.link_url.ok_or(StartError::MissingLink)?;
+        if self.challenge_secret.len() < 32 {
+            return Err(StartError::WeakChallengeSecret);
+        }
+        let listener = TcpListener::bind(self.bind).await?;
+        let address = listener.local_addr()?;
+        let base_url = format!("http://{address}");
+        let cross_origin = self
+            .cross_origin
+            .unwrap_or_else(|| format!("http://localhost:{}", address.port()));
+        let config = Config {
+            link_url,
+            secret_key: self.secret_key,
+            network_id: self.network_id,
+            challenge_secret: self.challenge_secret,
+            challenge_lifetime: self.challenge_lifetime,
+        };
+        let shared = Arc::new(state::Shared::new(config, base_url.clone(), cross_origin));
+        let app = server::router(shared.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "mock-merchant stopped with an error");
+            }
+        });
+        tracing::info!(%base_url, "mock-merchant listening");
+        Ok(MockMerchant {
+            base_url,
+            address,
+            shared,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+}
+
+/// A running mock-merchant; it stops when shut down or dropped.
+#[derive(Debug)]
+pub struct MockMerchant {
+    base_url: String,
+    address: SocketAddr,
+    shared: state::AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl MockMerchant {
+    /// A builder with the defaults, bound to `127.0.0.1:0`.
+    pub fn builder() -> MockMerchantBuilder {
+        MockMerchantBuilder {
+            link_url: None,
+            secret_key: DEFAULT_SECRET_KEY.to_owned(),
+            network_id: DEFAULT_NETWORK_ID.to_owned(),
+            challenge_secret: DEFAULT_CHALLENGE_SECRET.to_owned(),
+            challenge_lifetime: Duration::from_secs(300),
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            cross_origin: None,
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The address the listener is bound to.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The URL of `path` (starting with `/`) of merchant `merchant_id`.
+    pub fn url(&self, merchant_id: &str, path: &str) -> String {
+        format!("{}/m/{merchant_id}{path}", self.base_url)
+    }
+
+    /// The other origin cross-origin redirects point to.
+    pub fn cross_origin(&self) -> &str {
+        &self.shared.cross_origin
+    }
+
+    /// Every ledger entry so far, oldest first.
+    pub fn ledger(&self) -> Vec<LedgerEntry> {
+        self.shared.ledger(None)
+    }
+
+    /// The ledger entries of one merchant.
+    pub fn ledger_of(&self, merchant_id: &str) -> Vec<LedgerEntry> {
+        self.shared.ledger(Some(merchant_id))
+    }
+
+    /// Moves the merchant clock forward (challenge expiry, card expiry).
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared
+            .clock
+            .advance(i64::try_from(by.as_secs()).unwrap_or(i64::MAX));
+    }
+
+    /// Stops accepting connections and waits for the server task to end.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for MockMerchant {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! `mock-merchant`: serve the merchant catalogue against a running mock-link.
+
+use std::net::{IpAddr, SocketAddr};
+
+use anyhow::Context;
+use clap::Parser;
+use mock_merchant::{CATALOGUE, DEFAULT_NETWORK_ID, DEFAULT_SECRET_KEY, MockMerchant};
+
+/// The shops an agent meets, honest and hostile.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Base URL of mock-link (the Stripe API that settles SPTs).
+    #[arg(
+        long,
+        env = "MOCK_MERCHANT_LINK_URL",
+        default_value = "http://127.0.0.1:4010"
+    )]
+    link_url: String,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 4020)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// Stripe secret key the merchants settle with.
+    #[arg(long, env = "MOCK_MERCHANT_SECRET_KEY", default_value = DEFAULT_SECRET_KEY)]
+    secret_key: String,
+    /// Network id (Stripe business network profile) the challenges name.
+    #[arg(long, default_value = DEFAULT_NETWORK_ID)]
+    network_id: String,
+    /// Challenge lifetime in seconds.
+    #[arg(long, default_value_t = 300)]
+    challenge_lifetime: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "mock_merchant=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let merchant = MockMerchant::builder()
+        .link(args.link_url.clone())
+        .secret_key(args.secret_key)
+        .network_id(args.network_id)
+        .challenge_lifetime(std::time::Duration::from_secs(args.challenge_lifetime))
+        .bind(SocketAddr::new(args.bind, args.port))
+        .start()
+        .await
+        .context("starting mock-merchant")?;
+    println!(
+        "mock-merchant on {} (settling at {})",
+        merchant.base_url(),
+        args.link_url
+    );
+    for info in CATALOGUE {
+        println!("\n{}: {}", info.id, info.proves);
+        for path in info.paths {
+            println!("  {}{path}", merchant.base_url());
+        }
+    }
+    println!(
+        "\ncontrol: {0}/__control/ledger  {0}/__control/clock/advance  discovery: {0}/openapi.json",
+        merchant.base_url()
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    merchant.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,472 @@
+//! The paid endpoints: a 402 with challenges, then the paid retry verified in
+//! the spec's order (method, binding, route, expiry, body digest, SPT) and
+//! settled at the Stripe API, answered with the resource and a receipt.
+
+use axum::body::{Bytes, to_bytes};
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mpp_wire::mpp::PaymentCredential;
+use mpp_wire::{ProblemType, format_receipt, parse_credential, spt_of, stripe_receipt};
+use serde_json::{Value, json};
+
+use crate::challenges::{self, Binding, Layout, Offer, Terms};
+use crate::clock::parse_rfc3339;
+use crate::ledger::LedgerEntry;
+use crate::respond::{payment_problem, payment_required, plain_problem};
+use crate::settle::{Settlement, settle};
+use crate::state::{AppState, ClaimOutcome};
+
+/// Largest request body a paid endpoint reads.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Where a paid retry is sent instead of being verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryRedirect {
+    /// `307` to `/m/api/report` on this origin.
+    SameOrigin,
+    /// `307` to `/m/api/report` on the other origin.
+    CrossOrigin,
+}
+
+/// One paid endpoint.
+#[derive(Debug, Clone, Copy)]
+pub struct PaidSpec {
+    /// The merchant id.
+    pub merchant: &'static str,
+    /// The full path.
+    pub path: &'static str,
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// Price in cents (usd).
+    pub amount: u64,
+    /// What is sold.
+    pub description: &'static str,
+    /// How the challenges are spread over fields.
+    pub layout: Layout,
+    /// Whether a stripe challenge is offered (and accepted).
+    pub stripe: bool,
+    /// The credential field when not `Authorization`.
+    pub header: Option<&'static str>,
+    /// The amount rises by 500 with every challenge issued.
+    pub rising_terms: bool,
+    /// A paid retry is redirected rather than verified.
+    pub redirect_retry: Option<RetryRedirect>,
+}
+
+const fn spec(merchant: &'static str, path: &'static str, method: &'static str) -> PaidSpec {
+    PaidSpec {
+        merchant,
+        path,
+        method,
+        amount: 2500,
+        description: "One premium market report",
+        layout: Layout::OneValue,
+        stripe: true,
+        header: None,
+        rising_terms: false,
+        redirect_retry: None,
+    }
+}
+
+/// Every paid endpoint of the catalogue.
+pub const PAID: &[PaidSpec] = &[
+    spec("api", "/m/api/report", "GET"),
+    PaidSpec {
+        amount: 4200,
+        description: "Place an order for one premium dataset",
+        ..spec("api", "/m/api/orders", "POST")
+    },
+    PaidSpec {
+        layout: Layout::Split,
+        ..spec("api-split", "/m/api-split/report", "GET")
+    },
+    PaidSpec {
+        amount: 4200,
+        description: "Place an order for one premium dataset",
+        layout: Layout::Split,
+        ..spec("api-split", "/m/api-split/orders", "POST")
+    },
+    PaidSpec {
+        stripe: false,
+        ..spec("no-stripe", "/m/no-stripe/report", "GET")
+    },
+    PaidSpec {
+        header: Some("Payment-Credential"),
+        ..spec("credential-header", "/m/credential-header/report", "GET")
+    },
+    PaidSpec {
+        amount: 1000,
+        rising_terms: true,
+        ..spec("changing-terms", "/m/changing-terms/report", "GET")
+    },
+    PaidSpec {
+        redirect_retry: Some(RetryRedirect::SameOrigin),
+        ..spec("redirects", "/m/redirects/paid-retry-same-origin", "GET")
+    },
+    PaidSpec {
+        redirect_retry: Some(RetryRedirect::CrossOrigin),
+        ..spec("redirects", "/m/redirects/paid-retry-cross-origin", "GET")
+    },
+];
+
+/// One paid request being answered.
+struct Exchange<'a> {
+    state: &'a AppState,
+    spec: &'a PaidSpec,
+    route: String,
+    body: Bytes,
+    accept_payment: Option<String>,
+}
+
+impl Exchange<'_> {
+    fn record(&self, event: &str) -> LedgerEntry {
+        LedgerEntry::new(self.spec.merchant, &self.route, event)
+    }
+
+    /// Fresh challenges for this request, recorded in the ledger.
+    fn issue(&self) -> Vec<String> {
+        let shared = self.state;
+        let amount = if self.spec.rising_terms {
+            self.spec.amount + 500 * shared.next_probe(self.spec.path)
+        } else {
+            self.spec.amount
+        };
+        let terms = Terms {
+            amount: amount.to_string(),
+            currency: "usd".to_owned(),
+            network_id: shared.config.network_id.clone(),
+            description: self.spec.description.to_owned(),
+        };
+        let realm = format!("mock-merchant/{}", self.spec.merchant);
+        let binding = Binding {
+            secret: &shared.config.challenge_secret,
+            realm: &realm,
+            route: &self.route,
+            expires: Some(challenges::expires_after(
+                shared.clock.now(),
+                shared.config.challenge_lifetime,
+            )),
+            digest: challenges::body_digest(&self.body),
+            header: self.spec.header,
+        };
+        let [tempo_charge, tempo_session, lightning] = challenges::distractors(&binding, &terms);
+        let mut offers: Vec<Offer> = vec![tempo_charge];
+        if self.spec.stripe {
+            offers.push(challenges::stripe(&binding, &terms));
+        }
+        offers.extend([tempo_session, lightning]);
+        let offers = challenges::rank_by_preference(offers, self.accept_payment.as_deref());
+        for offer in &offers {
+            let c = &offer.challenge;
+            let mut entry = self
+                .record("challenge_issued")
+                .challenge(&c.id)
+                .method(c.method.as_str(), c.intent.as_str());
+            if c.method.as_str() == "stripe" {
+                entry = entry.detail(format!("{} {}", terms.amount, terms.currency));
+            }
+            shared.record(entry);
+        }
+        challenges::lay_out(&offers, self.spec.layout)
+    }
+
+    /// A rejection: recorded, with fresh challenges when it is a 402.
+    fn reject(
+        &self,
+        kind: ProblemType,
+        status: StatusCode,
+        detail: String,
+        credential: Option<&PaymentCredential>,
+    ) -> Response {
+        let mut entry = self.record("rejected").problem(kind.code()).detail(&detail);
+        if let Some(credential) = credential {
+            entry = entry
+                .challenge(&credential.challenge.id)
+                .spt(spt_of(credential));
+        }
+        self.state.record(entry);
+        let challenges = if status == StatusCode::PAYMENT_REQUIRED {
+            self.issue()
+        } else {
+            Vec::new()
+        };
+        payment_problem(kind, status, detail, &challenges)
+    }
+
+    fn reject_402(
+        &self,
+        kind: ProblemType,
+        detail: impl Into<String>,
+        credential: Option<&PaymentCredential>,
+    ) -> Response {
+        self.reject(
+            kind,
+            StatusCode::PAYMENT_REQUIRED,
+            detail.into(),
+            credential,
+        )
+    }
+}
+
+/// Whether a header value is a `Payment` credential (scheme compared case-insensitively).
+fn is_payment_value(value: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(value);
+    text.split_ascii_whitespace()
+        .next()
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("payment"))
+}
+
+fn payment_values<'h>(headers: &'h HeaderMap, field: &str) -> Vec<&'h HeaderValue> {
+    headers
+        .get_all(field)
+        .iter()
+        .filter(|v| is_payment_value(v.as_bytes()))
+        .collect()
+}
+
+/// Answers a request to the paid endpoint `spec`.
+pub async fn serve(state: AppState, spec: &'static PaidSpec, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let route = format!(
+        "{} {}",
+        parts.method,
+        parts.uri.path_and_query().map_or(spec.path, |p| p.as_str())
+    );
+    if parts.method.as_str() != spec.method {
+        let mut response = plain_problem(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{} accepts {} only", spec.path, spec.method),
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(spec.method));
+        return response;
+    }
+    let Ok(body) = to_bytes(body, MAX_BODY_BYTES).await else {
+        return plain_problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("bodies are limited to {MAX_BODY_BYTES} bytes"),
+        );
+    };
+    let exchange = Exchange {
+        state: &state,
+        spec,
+        route,
+        body,
+        accept_payment: parts
+            .headers
+            .get("accept-payment")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
+    let field = spec.header.unwrap_or("authorization");
+    let values = payment_values(&parts.headers, field);
+    let value = match values.as_slice() {
+        [] => {
+            let detail = if spec.header.is_some()
+                && !payment_values(&parts.headers, "authorization").is_empty()
+            {
+                format!(
+                    "this merchant expects the credential in the {field} header, not Authorization"
+                )
+            } else {
+                format!("{} costs {} cents", spec.path, spec.amount)
+            };
+            let challenges = exchange.issue();
+            return payment_required(ProblemType::PaymentRequired, detail, &challenges);
+        }
+        [value] => *value,
+        several => {
+            return exchange.reject(
+                ProblemType::MalformedCredential,
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "{} Payment credentials in one request; send one",
+                    several.len()
+                ),
+                None,
+            );
+        }
+    };
+    if let Some(redirect) = spec.redirect_retry {
+        let location = match redirect {
+            RetryRedirect::SameOrigin => "/m/api/report".to_owned(),
+            RetryRedirect::CrossOrigin => format!("{}/m/api/report", state.cross_origin),
+        };
+        state.record(exchange.record("redirected").detail(&location));
+        let mut response = StatusCode::TEMPORARY_REDIRECT.into_response();
+        if let Ok(location) = HeaderValue::from_str(&location) {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+        return response;
+    }
+    let credential = match value.to_str().ok().map(parse_credential) {
+        Some(Ok(credential)) => credential,
+        Some(Err(error)) => {
+            return exchange.reject_402(ProblemType::MalformedCredential, error.to_string(), None);
+        }
+        None => {
+            return exchange.reject_402(
+                ProblemType::MalformedCredential,
+                "the credential is not visible ASCII",
+                None,
+            );
+        }
+    };
+    verify_and_settle(&exchange, &credential).await
+}
+
+async fn verify_and_settle(exchange: &Exchange<'_>, credential: &PaymentCredential) -> Response {
+    let state = exchange.state;
+    let spec = exchange.spec;
+    let echo = &credential.challenge;
+    let spt = spt_of(credential);
+    state.record(
+        exchange
+            .record("credential_received")
+            .challenge(&echo.id)
+            .method(echo.method.as_str(), echo.intent.as_str())
+            .spt(spt),
+    );
+    let (method, intent) = (echo.method.as_str(), echo.intent.as_str());
+    if !(spec.stripe && method == "stripe" && intent == "charge") {
+        let accepted = if spec.stripe {
+            "stripe/charge"
+        } else {
+            "none (no stripe challenge offered)"
+        };
+        return exchange.reject(
+            ProblemType::MethodUnsupported,
+            StatusCode::BAD_REQUEST,
+            format!("{method}/{intent} is not accepted here; accepted: {accepted}"),
+            Some(credential),
+        );
+    }
+    let Some(expires) = echo.expires.as_deref() else {
+        return exchange.reject_402(
+            ProblemType::InvalidChallenge,
+            "the echoed challenge has no expires; this merchant only accepts challenges that expire",
+            Some(credential),
+        );
+    };
+    if !challenges::is_bound(&state.config.challenge_secret, echo, spec.header) {
+        return exchange.reject_402(
+            ProblemType::InvalidChallenge,
+            "unknown challenge id, or its params were altered (the id does not bind them)",
+            Some(credential),
+        );
+    }
+    match challenges::echoed_route(echo) {
+        Some(route) if route == exchange.route => {}
+        other => {
+            return exchange.reject_402(
+                ProblemType::InvalidChallenge,
+                format!(
+                    "the challenge was issued for {}, not {}",
+                    other.as_deref().unwrap_or("another request"),
+                    exchange.route
+                ),
+                Some(credential),
+            );
+        }
+    }
+    match parse_rfc3339(expires) {
+        Some(at) if at > state.clock.now() => {}
+        _ => {
+            return exchange.reject_402(
+                ProblemType::PaymentExpired,
+                format!("the challenge expired at {expires}"),
+                Some(credential),
+            );
+        }
+    }
+    let body_matches = match echo.digest.as_deref() {
+        Some(digest) => mpp_wire::mpp::body_digest::verify(digest, &exchange.body),
+        None => exchange.body.is_empty(),
+    };
+    if !body_matches {
+        return exchange.reject_402(
+            ProblemType::InvalidChallenge,
+            "the request body does not match the challenge's digest",
+            Some(credential),
+        );
+    }
+    let request: Value = echo.request.decode_value().unwrap_or(Value::Null);
+    let (Some(amount), Some(currency)) = (request["amount"].as_str(), request["currency"].as_str())
+    else {
+        return exchange.reject_402(
+            ProblemType::InvalidChallenge,
+            "the challenge request has no amount or currency",
+            Some(credential),
+        );
+    };
+    let Some(spt) = spt.filter(|s| !s.is_empty()) else {
+        return exchange.reject_402(
+            ProblemType::MalformedCredential,
+            "the payload carries no spt",
+            Some(credential),
+        );
+    };
+    match state.claim(&echo.id, spt) {
+        ClaimOutcome::Claimed => {}
+        ClaimOutcome::SameSpt => {
+            return exchange.reject_402(
+                ProblemType::VerificationFailed,
+                "this credential was already presented (replay)",
+                Some(credential),
+            );
+        }
+        ClaimOutcome::OtherSpt => {
+            return exchange.reject_402(
+                ProblemType::InvalidChallenge,
+                "this challenge was already used",
+                Some(credential),
+            );
+        }
+    }
+    match settle(state, &echo.id, spt, amount, currency).await {
+        Settlement::Paid(payment_intent) => {
+            state.settle_claim(&echo.id, true);
+            state.record(
+                exchange
+                    .record("paid")
+                    .challenge(&echo.id)
+                    .method("stripe", "charge")
+                    .spt(Some(spt))
+                    .reference(&payment_intent)
+                    .detail(format!("{amount} {currency}")),
+            );
+            let receipt = format_receipt(&stripe_receipt(&payment_intent));
+            let received = (!exchange.body.is_empty())
+                .then(|| String::from_utf8_lossy(&exchange.body).into_owned());
+            let body = json!({
+                "merchant": spec.merchant,
+                "route": exchange.route,
+                "resource": spec.description,
+                "amount": amount,
+                "currency": currency,
+                "payment_intent": payment_intent,
+                "received_body": received,
+            });
+            crate::respond::paid(&body, &receipt)
+        }
+        Settlement::Refused(kind, detail) => {
+            state.settle_claim(&echo.id, false);
+            let status =
+                StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::PAYMENT_REQUIRED);
+            exchange.reject(kind, status, detail, Some(credential))
+        }
+        Settlement::Unavailable(detail) => {
+            state.settle_claim(&echo.id, false);
+            state.record(
+                exchange
+                    .record("rejected")
+                    .challenge(&echo.id)
+                    .spt(Some(spt))
+                    .detail(&detail),
+            );
+            plain_problem(StatusCode::BAD_GATEWAY, detail)
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The router: every merchant side by side on one listener, the control API
+//! under `/__control`, discovery at `/openapi.json`.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::catalogue::CATALOGUE;
+use crate::paid::{self, PAID};
+use crate::respond::plain_problem;
+use crate::state::AppState;
+use crate::{hostile, shop};
+
+/// The whole server.
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new();
+    for spec in PAID {
+        router = router.route(
+            spec.path,
+            any(move |State(state): State<AppState>, request: Request| {
+                paid::serve(state, spec, request)
+            }),
+        );
+    }
+    router
+        .route("/", get(index))
+        .route("/openapi.json", get(openapi))
+        .route("/m/api/openapi.json", get(openapi))
+        .route("/m/api/free", get(free))
+        .route("/m/plain/ok", get(plain_ok))
+        .route("/m/plain/error", get(plain_error))
+        .route("/m/redirects/same-origin", get(redirect_same_origin))
+        .route("/m/redirects/cross-origin", get(redirect_cross_origin))
+        .route("/m/hostile/mutations", get(hostile::list))
+        .route("/m/hostile/mutation/{name}", get(hostile::mutation))
+        .route("/m/hostile/huge-header", get(hostile::huge_header))
+        .route("/m/hostile/control-chars", get(hostile::control_chars))
+        .route(
+            "/m/hostile/control-chars-ok",
+            get(hostile::control_chars_ok),
+        )
+        .route("/m/{shop}/", get(shop::product))
+        .route(
+            "/m/{shop}/checkout",
+            get(shop::checkout_form).post(shop::checkout),
+        )
+        .route("/m/{shop}/agents.txt", get(shop::agents_txt))
+        .route("/m/{shop}/llm.txt", get(shop::llm_txt))
+        .route("/m/collector/collect", post(shop::collect))
+        .route("/__control/ledger", get(control_ledger))
+        .route("/__control/clock", get(control_clock))
+        .route("/__control/clock/advance", post(control_advance_clock))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn not_found(request: Request) -> Response {
+    plain_problem(
+        StatusCode::NOT_FOUND,
+        format!("no merchant serves {}", request.uri().path()),
+    )
+}
+
+/// `GET /`: the catalogue with absolute URLs.
+async fn index(State(state): State<AppState>) -> Json<Value> {
+    let merchants: Vec<Value> = CATALOGUE
+        .iter()
+        .map(|m| {
+            json!({
+                "id": m.id,
+                "urls": m.paths.iter().map(|p| format!("{}{p}", state.base_url)).collect::<Vec<_>>(),
+                "proves": m.proves,
+            })
+        })
+        .collect();
+    Json(json!({ "merchants": merchants }))
+}
+
+/// `GET /openapi.json`: the paid operations with `x-payment-info`.
+async fn openapi(State(state): State<AppState>) -> Json<Value> {
+    let mut paths = serde_json::Map::new();
+    for spec in PAID
+        .iter()
+        .filter(|s| s.stripe && s.redirect_retry.is_none())
+    {
+        let operation = json!({
+            "summary": spec.description,
+            "x-payment-info": {
+                "intent": "charge",
+                "method": "stripe",
+                "amount": spec.amount.to_string(),
+                "currency": "usd",
+                "description": spec.description,
+            },
+            "responses": {
+                "200": { "description": "The resource, with a Payment-Receipt" },
+                "402": { "description": "Payment required" },
+            },
+        });
+        let entry = paths
+            .entry(spec.path.to_owned())
+            .or_insert_with(|| json!({}));
+        entry[spec.method.to_ascii_lowercase()] = operation;
+    }
+    paths.insert(
+        "/m/api/free".to_owned(),
+        json!({ "get": { "summary": "A free endpoint", "responses": { "200": { "description": "Free" } } } }),
+    );
+    Json(json!({
+        "openapi": "3.1.0",
+        "info": { "title": "mock-merchant", "version": env!("CARGO_PKG_VERSION") },
+        "servers": [{ "url": state.base_url }],
+        "paths": paths,
+    }))
+}
+
+async fn free() -> Response {
+    Json(json!({ "merchant": "api", "resource": "free sample", "price": "0" })).into_response()
+}
+
+async fn plain_ok() -> Json<Value> {
+    Json(json!({ "merchant": "plain", "status": "ok" }))
+}
+
+async fn plain_error() -> Response {
+    plain_problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the plain merchant always fails here",
+    )
+}
+
+fn redirect(status: StatusCode, location: &str) -> Response {
+    let mut response = status.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+async fn redirect_same_origin() -> Response {
+    redirect(StatusCode::FOUND, "/m/api/report")
+}
+
+async fn redirect_cross_origin(State(state): State<AppState>) -> Response {
+    redirect(
+        StatusCode::TEMPORARY_REDIRECT,
+        &format!("{}/m/api/report", state.cross_origin),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct LedgerQuery {
+    merchant: Option<String>,
+}
+
+/// `GET /__control/ledger[?merchant=<id>]`.
+async fn control_ledger(
+    State(state): State<AppState>,
+    Query(query): Query<LedgerQuery>,
+) -> Json<Value> {
+    Json(json!({ "data": state.ledger(query.merchant.as_deref()) }))
+}
+
+async fn control_clock(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({
+        "now": crate::clock::rfc3339(state.clock.now()),
+        "offset_seconds": state.clock.offset(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct Advance {
+    seconds: i64,
+}
+
+/// `POST /__control/clock/advance {"seconds": n}`.
+async fn control_advance_clock(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    match serde_json::from_slice::<Advance>(&body) {
+        Ok(advance) if advance.seconds >= 0 => {
+            state.clock.advance(advance.seconds);
+            control_clock(State(state)).await.into_response()
+        }
+        _ => plain_problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "expected {\"seconds\": <non-negative integer>}",
+        ),
+    }
+}

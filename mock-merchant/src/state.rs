@@ -1,0 +1,146 @@
+//! The server's shared state: configuration, clock, ledger and the few
+//! things merchants remember (claimed challenges, probes, charged cards).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::clock::{Clock, rfc3339};
+use crate::ledger::{Ledger, LedgerEntry};
+
+/// How a merchant is configured.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Base URL of the Stripe-compatible API (mock-link), e.g. `http://127.0.0.1:4010`.
+    pub link_url: String,
+    /// The Stripe secret key the merchants settle with.
+    pub secret_key: String,
+    /// The merchants' Stripe business network profile (`profile_...`).
+    pub network_id: String,
+    /// The HMAC key challenge ids are bound with (at least 32 bytes).
+    pub challenge_secret: String,
+    /// How long a challenge stays payable.
+    pub challenge_lifetime: Duration,
+}
+
+/// What a paid retry holds on a challenge id while it settles, and after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The SPT the claiming credential carried.
+    pub spt: String,
+    /// Settled (paid) rather than in flight.
+    pub settled: bool,
+}
+
+/// State shared by every handler.
+#[derive(Debug)]
+pub struct Shared {
+    /// The configuration.
+    pub config: Config,
+    /// `http://127.0.0.1:<port>`.
+    pub base_url: String,
+    /// Another origin reaching this server (for cross-origin redirects and the phishing form).
+    pub cross_origin: String,
+    /// The merchant clock.
+    pub clock: Clock,
+    /// HTTP client for settlement.
+    pub http: reqwest::Client,
+    ledger: Mutex<Ledger>,
+    claims: Mutex<HashMap<String, Claim>>,
+    probes: Mutex<HashMap<String, u64>>,
+    charged_cards: Mutex<HashSet<String>>,
+}
+
+/// The handlers' state.
+pub type AppState = Arc<Shared>;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A handler never panics while holding a lock; recover the data anyway.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// How a claim on a challenge id ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// This request holds the challenge now.
+    Claimed,
+    /// The same SPT already claimed it (a replay, concurrent or not).
+    SameSpt,
+    /// Another SPT already used it.
+    OtherSpt,
+}
+
+impl Shared {
+    /// State for a server at `base_url`.
+    pub fn new(config: Config, base_url: String, cross_origin: String) -> Self {
+        Self {
+            config,
+            base_url,
+            cross_origin,
+            clock: Clock::default(),
+            http: reqwest::Client::new(),
+            ledger: Mutex::default(),
+            claims: Mutex::default(),
+            probes: Mutex::default(),
+            charged_cards: Mutex::default(),
+        }
+    }
+
+    /// Appends to the ledger at the merchant clock's time.
+    pub fn record(&self, entry: LedgerEntry) {
+        let at = rfc3339(self.clock.now());
+        lock(&self.ledger).push(entry, at);
+    }
+
+    /// The ledger, or one merchant's part of it.
+    pub fn ledger(&self, merchant: Option<&str>) -> Vec<LedgerEntry> {
+        lock(&self.ledger).entries(merchant)
+    }
+
+    /// Claims challenge `id` for `spt`, atomically.
+    pub fn claim(&self, id: &str, spt: &str) -> ClaimOutcome {
+        let mut claims = lock(&self.claims);
+        match claims.get(id) {
+            Some(claim) if claim.spt == spt => ClaimOutcome::SameSpt,
+            Some(_) => ClaimOutcome::OtherSpt,
+            None => {
+                claims.insert(
+                    id.to_owned(),
+                    Claim {
+                        spt: spt.to_owned(),
+                        settled: false,
+                    },
+                );
+                ClaimOutcome::Claimed
+            }
+        }
+    }
+
+    /// Marks challenge `id` paid (`paid`) or releases it after a refusal.
+    pub fn settle_claim(&self, id: &str, paid: bool) {
+        let mut claims = lock(&self.claims);
+        if paid {
+            if let Some(claim) = claims.get_mut(id) {
+                claim.settled = true;
+            }
+        } else {
+            claims.remove(id);
+        }
+    }
+
+    /// Counts a probe of `key`; returns how many came before.
+    pub fn next_probe(&self, key: &str) -> u64 {
+        let mut probes = lock(&self.probes);
+        let count = probes.entry(key.to_owned()).or_insert(0);
+        let before = *count;
+        *count += 1;
+        before
+    }
+
+    /// Records a card charge; false if this card was charged before.
+    pub fn charge_card_once(&self, number: &str) -> bool {
+        lock(&self.charged_cards).insert(number.to_owned())
+    }
+}
