@@ -1,6 +1,8 @@
 //! Users, their payment methods and shipping addresses, and the merchants that redeem SPTs;
 //! plus the API-host handlers that read them (`/payment-details`, `/userinfo`, `/shipping_addresses`).
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -37,6 +39,9 @@ pub struct User {
     /// Bank accounts (sources besides the cards).
     #[serde(default)]
     pub bank_accounts: Vec<BankAccount>,
+    /// Scopes this account may not grant, with the reasons (e.g. `unsupported_country`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ineligible_scopes: BTreeMap<String, Vec<String>>,
     /// Account history served by `GET /transactions`, newest first.
     #[serde(skip)]
     pub transactions: Vec<Transaction>,
@@ -224,6 +229,7 @@ impl User {
                 available: 125_000,
                 currency: "usd".into(),
             }],
+            ineligible_scopes: BTreeMap::new(),
             transactions: default_transactions(),
         }
     }
@@ -243,6 +249,7 @@ impl User {
             payment_methods: Vec::new(),
             shipping_addresses: Vec::new(),
             bank_accounts: Vec::new(),
+            ineligible_scopes: BTreeMap::new(),
             transactions: Vec::new(),
         }
     }
@@ -276,6 +283,32 @@ impl User {
                 country_code: "US".into(),
                 ..Address::default()
             })
+    }
+
+    /// Per-scope eligibility for `scope` (space-separated), or `None` when every scope is allowed.
+    pub fn eligibility(&self, scope: &str) -> Option<Value> {
+        let scopes: Vec<&str> = scope.split_whitespace().collect();
+        if !scopes
+            .iter()
+            .any(|scope| self.ineligible_scopes.contains_key(*scope))
+        {
+            return None;
+        }
+        let verdicts: serde_json::Map<String, Value> = scopes
+            .iter()
+            .map(|scope| {
+                let reasons = self
+                    .ineligible_scopes
+                    .get(*scope)
+                    .cloned()
+                    .unwrap_or_default();
+                (
+                    (*scope).to_owned(),
+                    json!({ "eligible": reasons.is_empty(), "ineligibility_reasons": reasons }),
+                )
+            })
+            .collect();
+        Some(Value::Object(verdicts))
     }
 
     /// `GET /userinfo` body.

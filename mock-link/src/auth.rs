@@ -284,6 +284,16 @@ fn device_code_grant(store: &mut Store, form: &Form) -> Result<Value> {
             let client_id = code.client_id.clone();
             let label = code.connection_label.clone();
             let details = code.authorization_details.clone();
+            if let Some(eligibility) = store
+                .user(&user_id)
+                .and_then(|user| user.eligibility(&scope))
+            {
+                return Err(Error::oauth(
+                    "account_ineligible",
+                    "the account cannot grant every requested scope",
+                )
+                .with_extra("eligibility", eligibility));
+            }
             tracing::info!(%user_id, "device code redeemed for tokens");
             Ok(open_grant(
                 store, &user_id, &scope, &client_id, label, details,

@@ -51,6 +51,8 @@ pub enum Error {
         status: StatusCode,
         error: String,
         description: String,
+        /// Extra top-level members (e.g. `eligibility`).
+        extra: Map<String, Value>,
     },
     /// A Stripe-shaped error on `/v1`.
     #[error("{status} {kind}/{code}: {message}")]
@@ -118,6 +120,7 @@ impl Error {
             status: StatusCode::BAD_REQUEST,
             error: error.to_owned(),
             description: description.into(),
+            extra: Map::new(),
         }
     }
 
@@ -144,6 +147,7 @@ impl Error {
                     "invalid_request".into()
                 },
                 description: message.to_owned(),
+                extra: Map::new(),
             },
             ErrorShape::Stripe => Self::Stripe {
                 status,
@@ -155,9 +159,10 @@ impl Error {
         }
     }
 
-    /// Adds a member to an API error's `error` object (no-op for other shapes).
+    /// Adds a member to an API error's `error` object or to an OAuth error's body
+    /// (no-op for Stripe errors).
     pub fn with_extra(mut self, key: &str, value: Value) -> Self {
-        if let Self::Api { extra, .. } = &mut self {
+        if let Self::Api { extra, .. } | Self::OAuth { extra, .. } = &mut self {
             extra.insert(key.to_owned(), value);
         }
         self
@@ -190,8 +195,22 @@ impl Error {
                 json!({ "error": object })
             }
             Self::OAuth {
-                error, description, ..
-            } => json!({ "error": error, "error_description": description }),
+                error,
+                description,
+                extra,
+                ..
+            } => {
+                let mut object = Map::new();
+                object.insert("error".into(), Value::String(error.clone()));
+                object.insert(
+                    "error_description".into(),
+                    Value::String(description.clone()),
+                );
+                for (key, value) in extra {
+                    object.insert(key.clone(), value.clone());
+                }
+                Value::Object(object)
+            }
             Self::Stripe {
                 kind,
                 code,

@@ -13,6 +13,8 @@
 //! }
 //! ```
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 use crate::accounts::{Address, Merchant, PaymentMethod, ShippingAddress, User};
@@ -69,6 +71,9 @@ pub struct SeedUser {
     pub payment_methods: Vec<NewPaymentMethod>,
     #[serde(default)]
     pub shipping_addresses: Vec<Address>,
+    /// Scopes the account cannot grant, with reasons: `{"payment_methods.agentic": ["unsupported_country"]}`.
+    #[serde(default)]
+    pub ineligible_scopes: BTreeMap<String, Vec<String>>,
 }
 
 impl SeedUser {
@@ -92,6 +97,7 @@ impl SeedUser {
         for method in &self.payment_methods {
             user.add_payment_method(method.build()?);
         }
+        user.ineligible_scopes = self.ineligible_scopes.clone();
         for (index, address) in self.shipping_addresses.iter().enumerate() {
             user.shipping_addresses.push(ShippingAddress {
                 id: random_id("csmrsa_"),

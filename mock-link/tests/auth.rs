@@ -415,3 +415,30 @@ async fn control_expire_token_makes_the_access_token_401() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"]["code"], "token_expired");
 }
+
+#[tokio::test]
+async fn an_ineligible_account_gets_per_scope_eligibility_instead_of_tokens() {
+    let link = start().await;
+    link.control()
+        .create_user(serde_json::json!({
+            "id": "usr_abroad",
+            "ineligible_scopes": {"payment_methods.agentic": ["unsupported_country"]},
+        }))
+        .await
+        .unwrap();
+    let code = device_code(&link).await;
+    link.control()
+        .approve_device_as(code["user_code"].as_str().unwrap(), "usr_abroad")
+        .await
+        .unwrap();
+    let (status, body) = poll(&link, code["device_code"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_of(&body), "account_ineligible");
+    let verdict = &body["eligibility"]["payment_methods.agentic"];
+    assert_eq!(verdict["eligible"], false);
+    assert_eq!(verdict["ineligibility_reasons"][0], "unsupported_country");
+    assert_eq!(body["eligibility"]["userinfo:read"]["eligible"], true);
+    // Nothing was issued, and the code is spent.
+    let (_, again) = poll(&link, code["device_code"].as_str().unwrap()).await;
+    assert_eq!(error_of(&again), "invalid_grant");
+}
