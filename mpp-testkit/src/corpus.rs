@@ -284,6 +284,21 @@ pub fn cases() -> Vec<CorpusCase> {
             Expectation::reject("invalid_field", Some("opaque")),
         ),
         CorpusCase::new(
+            "stray_word_in_unquoted_value",
+            "id=ch 1: a value with a space that lost its quotes; the params after it would be dropped",
+            one(format!(
+                "{}, id=ch 1",
+                render_challenge(&without(&stripe, "id"), &style)
+            )),
+            Expectation::reject("invalid_field", Some("id")),
+        ),
+        CorpusCase::new(
+            "lone_surrogate_escape",
+            "a \\ud800 escape (mppx's \\u extension) with no low surrogate after it, inside the id",
+            one(render_challenge(&stripe, &style).replacen("id=\"", "id=\"ch\\ud800", 1)),
+            Expectation::reject("invalid_field", Some("id")),
+        ),
+        CorpusCase::new(
             "latin1_byte_in_description",
             "a description holding a raw ISO-8859-1 byte (0xE9), not valid UTF-8",
             vec![
@@ -346,6 +361,12 @@ fn with_intent(expect: &Expectation, value: &str) -> Expectation {
         *intent = value.to_owned();
     }
     expect
+}
+
+fn without(challenge: &Challenge, name: &str) -> Challenge {
+    let mut c = challenge.clone();
+    c.remove(name);
+    c
 }
 
 fn with(challenge: &Challenge, name: &str, value: &str) -> Challenge {

@@ -34,6 +34,11 @@ pub struct RawChallenge {
     pub params: Vec<(String, String)>,
     /// A syntax error met while reading this challenge's params: `(param name, reason)`.
     pub syntax_error: Option<(String, String)>,
+    /// A bare word met among the params (a token68, or a value that lost its
+    /// quotes, as in `id=ch 1`): the name of the param it followed, or the
+    /// scheme. Params after it are not read (as in `mpp`), so a challenge that
+    /// carries one must not be trusted to be complete.
+    pub stray_word_after: Option<String>,
 }
 
 impl RawChallenge {
@@ -74,11 +79,18 @@ pub fn split_challenges(value: &str) -> Vec<RawChallenge> {
                     scheme: scheme.to_owned(),
                     params: Vec::new(),
                     syntax_error: None,
+                    stray_word_after: None,
                 });
                 collecting = true;
             }
-            Token::Param(name, Ok(value)) => {
+            Token::Param(name, Ok((value, lossy))) => {
                 if collecting && let Some(current) = challenges.last_mut() {
+                    if lossy && current.syntax_error.is_none() {
+                        current.syntax_error = Some((
+                            name.to_owned(),
+                            "lone UTF-16 surrogate in a \\u escape".into(),
+                        ));
+                    }
                     current.params.push((name.to_owned(), value.into_owned()));
                 }
             }
@@ -88,7 +100,13 @@ pub fn split_challenges(value: &str) -> Vec<RawChallenge> {
                 }
                 break;
             }
-            Token::Word => collecting = false,
+            Token::Word => {
+                if collecting && let Some(current) = challenges.last_mut() {
+                    let after = current.params.last().map_or(&current.scheme, |(n, _)| n);
+                    current.stray_word_after = Some(after.clone());
+                }
+                collecting = false;
+            }
         }
     }
     challenges
@@ -109,7 +127,8 @@ pub fn decode_field_value(value: &[u8]) -> Cow<'_, str> {
 #[derive(Debug)]
 enum Token<'a> {
     Scheme(&'a str),
-    Param(&'a str, Result<Cow<'a, str>, &'static str>),
+    /// A param; the flag says a lone surrogate was replaced by U+FFFD.
+    Param(&'a str, Result<(Cow<'a, str>, bool), &'static str>),
     Word,
 }
 
@@ -203,14 +222,16 @@ impl<'a> Lexer<'a> {
         })
     }
 
-    /// Reads a param value: a quoted-string, or the text up to `,` or whitespace.
-    fn value(&mut self) -> Result<Cow<'a, str>, &'static str> {
+    /// Reads a param value: a quoted-string, or the text up to `,` or
+    /// whitespace. The flag is set when a lone surrogate escape was replaced.
+    fn value(&mut self) -> Result<(Cow<'a, str>, bool), &'static str> {
         let bytes = self.bytes();
         let start = self.seek(self.pos, |b| !b.is_ascii_whitespace());
         if bytes.get(start) != Some(&b'"') {
             self.pos = self.seek(start, |b| b == b',' || b.is_ascii_whitespace());
-            return Ok(Cow::Borrowed(&self.input[start..self.pos]));
+            return Ok((Cow::Borrowed(&self.input[start..self.pos]), false));
         }
+        let mut lossy = false;
 
         let content_start = start + 1;
         let mut unescaped: Option<String> = None;
@@ -224,6 +245,8 @@ impl<'a> Lexer<'a> {
                     out.push_str(&self.input[segment_start..i]);
                     i += 1;
                     if let Some((decoded, next)) = unicode_escape(self.input, i) {
+                        lossy |= decoded == char::REPLACEMENT_CHARACTER
+                            && !self.input[i..next].eq_ignore_ascii_case("ufffd");
                         out.push(decoded);
                         i = next;
                     } else if let Some(escaped) = self.input[i..].chars().next() {
@@ -241,13 +264,14 @@ impl<'a> Lexer<'a> {
         }
         self.pos = i + 1;
         let tail = &self.input[segment_start..i];
-        Ok(match unescaped {
+        let value = match unescaped {
             None => Cow::Borrowed(tail),
             Some(mut out) => {
                 out.push_str(tail);
                 Cow::Owned(out)
             }
-        })
+        };
+        Ok((value, lossy))
     }
 }
 
@@ -329,6 +353,22 @@ mod tests {
             c[0].syntax_error,
             Some(("realm".into(), "unterminated quoted-string".into()))
         );
+    }
+
+    #[test]
+    fn stray_words_and_lone_surrogates_are_flagged() {
+        let c = &split_challenges("Payment realm=r, id=ch 1, method=stripe")[0];
+        assert_eq!(c.stray_word_after.as_deref(), Some("id"));
+        assert_eq!(
+            c.param("method"),
+            None,
+            "params after the word are not read"
+        );
+        let c = &split_challenges(r#"Payment id="ch\ud800x", realm=r"#)[0];
+        assert_eq!(c.syntax_error.as_ref().map(|e| e.0.as_str()), Some("id"));
+        let c = &split_challenges(r#"Payment id="a\ud83d\ude00b\ufffd""#)[0];
+        assert_eq!(c.syntax_error, None);
+        assert_eq!(c.param("id"), Some("a\u{1F600}b\u{FFFD}"));
     }
 
     #[test]

@@ -241,6 +241,12 @@ fn validate(raw: &RawChallenge) -> Result<StripeChallenge, DecodeError> {
     if let Some((field, reason)) = &raw.syntax_error {
         return Err(DecodeError::invalid(field.to_ascii_lowercase(), reason));
     }
+    if let Some(after) = &raw.stray_word_after {
+        return Err(DecodeError::invalid(
+            after.to_ascii_lowercase(),
+            "unexpected text after the value (a missing comma, or a value with spaces that lost its quotes)",
+        ));
+    }
     if let Some(name) = raw.duplicate_param() {
         return Err(DecodeError::invalid(
             name.to_ascii_lowercase(),
