@@ -18,7 +18,7 @@ use crate::body::parse_json_object;
 use crate::clock::unix_seconds;
 use crate::error::{Error, Result};
 use crate::faults::ArmedFault;
-use crate::scripts::{DeviceScript, MAGIC_PAYMENT_METHODS, SpendRequestScript};
+use crate::scripts::{DeviceScript, MAGIC_AMOUNTS, MAGIC_PAYMENT_METHODS, SpendRequestScript};
 use crate::seed::{NewPaymentMethod, Seed, SeedUser};
 use crate::server::AppState;
 use crate::spend_requests::state_machine::{Event, Resolution};
@@ -577,7 +577,13 @@ async fn agent_observations(State(state): State<AppState>) -> Json<Value> {
 async fn magic_inputs() -> Json<Value> {
     let data: Vec<Value> = MAGIC_PAYMENT_METHODS
         .iter()
-        .map(|(id, effect)| json!({ "payment_details": id, "effect": effect }))
+        .map(|(id, effect)| {
+            let amount = MAGIC_AMOUNTS
+                .iter()
+                .find(|(_, behaviour)| behaviour == id)
+                .map(|(amount, _)| *amount);
+            json!({ "payment_details": id, "amount": amount, "effect": effect })
+        })
         .collect();
     Json(json!({ "data": data }))
 }

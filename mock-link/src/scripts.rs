@@ -96,6 +96,31 @@ pub const MAGIC_PAYMENT_METHODS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Spend-request amounts that behave like the magic payment method they name, whatever the
+/// payment method (for clients that cannot choose one).
+pub const MAGIC_AMOUNTS: &[(i64, &str)] = &[
+    (400_001, "csmrpd_magic_approve"),
+    (400_002, "csmrpd_magic_deny"),
+    (400_003, "csmrpd_magic_expire"),
+    (400_004, "csmrpd_magic_3ds"),
+    (400_005, "csmrpd_magic_new_request"),
+    (400_006, "csmrpd_magic_decline"),
+    (400_007, "csmrpd_magic_decline_once"),
+];
+
+/// The magic behaviour of a spend request, named by its magic payment-method id: from the
+/// payment method itself, or from a magic amount.
+pub fn magic_behaviour(payment_details: &str, amount: i64) -> &str {
+    if is_magic_payment_method(payment_details) {
+        return payment_details;
+    }
+    MAGIC_AMOUNTS
+        .iter()
+        .find(|(magic_amount, _)| *magic_amount == amount)
+        .map(|(_, behaviour)| *behaviour)
+        .unwrap_or("")
+}
+
 /// Whether `id` is a magic payment-method id.
 pub fn is_magic_payment_method(id: &str) -> bool {
     MAGIC_PAYMENT_METHODS.iter().any(|(magic, _)| *magic == id)
@@ -167,5 +192,21 @@ mod tests {
         assert!(!is_magic_payment_method("csmrpd_default_visa"));
         assert_eq!(magic_declines("csmrpd_magic_decline_once"), Some(1));
         assert_eq!(magic_declines("csmrpd_default_visa"), None);
+    }
+
+    #[test]
+    fn magic_amounts_map_to_behaviours_and_ids_win() {
+        assert_eq!(
+            magic_behaviour("csmrpd_default_visa", 400_002),
+            "csmrpd_magic_deny"
+        );
+        assert_eq!(
+            magic_behaviour("csmrpd_magic_approve", 400_002),
+            "csmrpd_magic_approve"
+        );
+        assert_eq!(magic_behaviour("csmrpd_default_visa", 4_999), "");
+        for (_, behaviour) in MAGIC_AMOUNTS {
+            assert!(is_magic_payment_method(behaviour));
+        }
     }
 }

@@ -14,7 +14,7 @@ use crate::clock::unix_seconds;
 use crate::control::LedgerEntry;
 use crate::error::{Error, ErrorShape};
 use crate::ids::random_id;
-use crate::scripts::magic_declines;
+use crate::scripts::{magic_behaviour, magic_declines};
 use crate::server::AppState;
 use crate::spend_requests::expire_due_requests;
 use crate::spend_requests::state_machine::{Event, transition};
@@ -195,13 +195,15 @@ fn create_payment_intent(
         ));
         return Err(error);
     }
-    let payment_method = store
+    let behaviour = store
         .spend_requests
         .iter()
         .find(|request| request.id == spt.spend_request_id)
-        .map(|request| request.input.payment_details.clone())
+        .map(|request| {
+            magic_behaviour(&request.input.payment_details, request.input.amount).to_owned()
+        })
         .unwrap_or_default();
-    if let Some(declines) = magic_declines(&payment_method)
+    if let Some(declines) = magic_declines(&behaviour)
         && spt.declined_attempts < declines
     {
         if let Some(stored) = store.shared_payment_tokens.get_mut(&spt_id) {

@@ -282,3 +282,50 @@ async fn magic_decline_once_fails_first_then_succeeds() {
     let (status, _) = redeem(&link, &spt).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "then spent");
 }
+
+#[tokio::test]
+async fn magic_amounts_script_outcomes_with_a_real_payment_method() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let denied = api
+        .create(with(
+            card_request(),
+            json!({"amount": 400_002, "request_approval": true}),
+        ))
+        .await;
+    assert_eq!(denied["status"], "denied");
+    assert_eq!(denied["card_last4"], "4242");
+    let declined = api
+        .create(with(
+            spt_request(),
+            json!({"amount": 400_006, "request_approval": true}),
+        ))
+        .await;
+    assert_eq!(declined["status"], "approved");
+    let spt = link
+        .control()
+        .spend_request(declined["id"].as_str().unwrap())
+        .await
+        .unwrap()["shared_payment_token"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = read(
+        reqwest::Client::new()
+            .post(format!("{}/v1/payment_intents", link.base_url()))
+            .bearer_auth("sk_test_mock_merchant")
+            .form(&[
+                ("amount", "400006"),
+                ("currency", "usd"),
+                ("shared_payment_granted_token", spt.as_str()),
+                ("confirm", "true"),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{body}");
+    let magic = link.control().get("/magic").await.unwrap();
+    assert_eq!(magic["data"][1]["amount"], 400_002);
+}

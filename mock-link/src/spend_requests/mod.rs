@@ -20,7 +20,7 @@ use crate::clock::{from_unix_seconds, unix_seconds};
 use crate::control::LedgerEntry;
 use crate::error::{Error, Result};
 use crate::ids::{random_id, random_secret};
-use crate::scripts::{SpendRequestScript, magic_on_approval_request};
+use crate::scripts::{SpendRequestScript, magic_behaviour, magic_on_approval_request};
 use crate::server::AppState;
 use crate::store::{SharedPaymentToken, Store};
 use credentials::{CardCredential, issue_card};
@@ -204,8 +204,9 @@ pub fn apply_event(store: &mut Store, id: &str, event: Event) -> Result<Status> 
         issue_credential(store, index, now, credential_lifetime);
     }
     if event == Event::RequestApproval && current == Status::Created {
-        let payment_method = store.spend_requests[index].input.payment_details.clone();
-        let (follow_up, script) = magic_on_approval_request(&payment_method);
+        let input = &store.spend_requests[index].input;
+        let behaviour = magic_behaviour(&input.payment_details, input.amount).to_owned();
+        let (follow_up, script) = magic_on_approval_request(&behaviour);
         if script.is_some() {
             store.spend_requests[index].script = script;
         }
