@@ -61,4 +61,44 @@ pub const CATALOGUE: &[MerchantInfo] = &[
         ],
         proves: "redirects before the 402 (302 same-origin, 307 cross-origin) and on the paid retry (307): a client must not carry a credential across origins",
     },
+    MerchantInfo {
+        id: "hostile",
+        paths: &[
+            "/m/hostile/mutations",
+            "/m/hostile/mutation/{name}",
+            "/m/hostile/huge-header",
+            "/m/hostile/control-chars",
+            "/m/hostile/control-chars-ok",
+        ],
+        proves: "malformed stripe challenges from mpp-testkit's labelled mutations, selectable by name, with the outcome a decoder must reach; a WWW-Authenticate over 256 KiB; terminal control sequences in a challenge, a header and bodies",
+    },
+    MerchantInfo {
+        id: "card-shop",
+        paths: &[
+            "/m/card-shop/",
+            "/m/card-shop/checkout",
+            "/m/card-shop/agents.txt",
+            "/m/card-shop/llm.txt",
+        ],
+        proves: "a card checkout (product page, card and billing form) that checks Luhn, expiry, CVC and charges a card once, then confirms the order; agents welcome",
+    },
+    MerchantInfo {
+        id: "no-agents",
+        paths: &[
+            "/m/no-agents/",
+            "/m/no-agents/agents.txt",
+            "/m/no-agents/llm.txt",
+        ],
+        proves: "a shop whose agents.txt and llm.txt forbid agents",
+    },
+    MerchantInfo {
+        id: "card-sh0p",
+        paths: &[
+            "/m/card-sh0p/",
+            "/m/card-sh0p/checkout",
+            "/m/card-sh0p/agents.txt",
+            "/m/card-sh0p/llm.txt",
+        ],
+        proves: "a look-alike of card-shop on a confusable name whose checkout form posts card details to another origin (/m/collector/collect)",
+    },
 ];

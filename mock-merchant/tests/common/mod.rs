@@ -131,6 +131,50 @@ impl Env {
             .to_owned()
     }
 
+    /// A card issued by mock-link for an approved card spend request (`number`, `cvc`,
+    /// `exp_month`, `exp_year`, `billing_address`, `valid_until`).
+    pub async fn card(&self) -> Value {
+        let created: Value = self
+            .http
+            .post(format!("{}/spend_requests", self.link.base_url()))
+            .bearer_auth(&self.access_token)
+            .json(&json!({
+                "payment_details": "csmrpd_default_visa",
+                "amount": 4999,
+                "currency": "usd",
+                "merchant_name": "Card Shop",
+                "merchant_url": self.merchant.url("card-shop", "/"),
+                "context": CONTEXT,
+                "line_items": [{"name": "Trail Running Shoes", "quantity": 1, "unit_amount": 4999}],
+                "totals": [{"type": "total", "display_text": "Total", "amount": 4999}],
+                "request_approval": true,
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = created["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{created}"));
+        self.link.control().approve_spend_request(id).await.unwrap();
+        let with_card: Value = self
+            .http
+            .get(format!(
+                "{}/spend_requests/{id}?include=card",
+                self.link.base_url()
+            ))
+            .bearer_auth(&self.access_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        with_card["card"].clone()
+    }
+
     /// An approved SPT for 2500 cents on the merchant's network.
     pub async fn spt(&self) -> String {
         self.spt_for(2500, mock_merchant::DEFAULT_NETWORK_ID).await

@@ -1,0 +1,320 @@
+//! Every merchant of the catalogue besides the paid API's verification outcomes:
+//! the shared stripe selection on each 402, split fields, no stripe, another
+//! credential header, changing terms, pass-through, free, redirects, discovery.
+
+mod common;
+
+use common::{Answer, Env};
+use mpp_wire::{DecodeError, select_stripe_challenge};
+use reqwest::{Method, StatusCode};
+
+/// Each merchant's 402 through `select_stripe_challenge`: the network id, or the error.
+#[tokio::test]
+async fn each_merchant_challenge_decodes_with_the_shared_selection() {
+    let env = Env::start().await;
+    let network = mock_merchant::DEFAULT_NETWORK_ID;
+    for (merchant, path, method) in [
+        ("api", "/report", Method::GET),
+        ("api", "/orders", Method::POST),
+        ("api-split", "/report", Method::GET),
+        ("api-split", "/orders", Method::POST),
+        ("credential-header", "/report", Method::GET),
+        ("changing-terms", "/report", Method::GET),
+        ("redirects", "/paid-retry-same-origin", Method::GET),
+        ("redirects", "/paid-retry-cross-origin", Method::GET),
+        ("hostile", "/control-chars", Method::GET),
+    ] {
+        let body = (method == Method::POST).then_some(r#"{"n":1}"#);
+        let probe = env
+            .send(method, &env.merchant.url(merchant, path), &[], body)
+            .await;
+        assert_eq!(
+            probe.status,
+            StatusCode::PAYMENT_REQUIRED,
+            "{merchant}{path}"
+        );
+        let challenge = select_stripe_challenge(probe.www_authenticate())
+            .unwrap_or_else(|e| panic!("{merchant}{path}: {e}"));
+        assert_eq!(challenge.network_id, network, "{merchant}{path}");
+        assert_eq!(
+            challenge.digest.is_some(),
+            body.is_some(),
+            "{merchant}{path}"
+        );
+    }
+
+    let no_stripe = env.get(&env.merchant.url("no-stripe", "/report")).await;
+    no_stripe.assert_402("payment-required");
+    match select_stripe_challenge(no_stripe.www_authenticate()) {
+        Err(DecodeError::NoStripeChallenge { offered }) => {
+            assert_eq!(
+                offered,
+                ["tempo/charge", "tempo/session", "lightning/charge"]
+            );
+        }
+        other => panic!("expected no stripe challenge, got {other:?}"),
+    }
+
+    let huge = env.get(&env.merchant.url("hostile", "/huge-header")).await;
+    assert!(matches!(
+        select_stripe_challenge(huge.www_authenticate()),
+        Err(DecodeError::TooLarge { .. })
+    ));
+}
+
+#[tokio::test]
+async fn split_fields_mix_other_schemes_and_still_pay() {
+    let env = Env::start().await;
+    let url = env.merchant.url("api-split", "/report");
+    let probe = env.get(&url).await;
+    probe.assert_402("payment-required");
+    let fields = probe.www_authenticate();
+    assert!(fields.len() >= 3, "{fields:?}");
+    assert!(fields[0].starts_with("Bearer "), "{fields:?}");
+    assert!(
+        fields
+            .iter()
+            .any(|f| f.starts_with("Basic ") && f.contains("Payment ")),
+        "a field mixing schemes: {fields:?}"
+    );
+    let challenge = probe.stripe_challenge();
+    let spt = env.spt().await;
+    let paid = env.get_paid(&url, &Env::credential(&challenge, &spt)).await;
+    assert_eq!(paid.status, StatusCode::OK, "{}", paid.text);
+    assert!(paid.header("payment-receipt").is_some());
+}
+
+#[tokio::test]
+async fn the_no_stripe_merchant_refuses_a_stripe_credential_as_method_unsupported() {
+    let env = Env::start().await;
+    let challenge = env.challenge(&env.merchant.url("api", "/report")).await;
+    let spt = env.spt().await;
+    let answer = env
+        .get_paid(
+            &env.merchant.url("no-stripe", "/report"),
+            &Env::credential(&challenge, &spt),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.text);
+    assert_eq!(answer.problem(), "method-unsupported");
+    assert_eq!(env.link_events(&spt).await, ["issued"]);
+}
+
+#[tokio::test]
+async fn the_credential_header_merchant_reads_payment_credential_only() {
+    let env = Env::start().await;
+    let url = env.merchant.url("credential-header", "/report");
+    let probe = env.get(&url).await;
+    assert!(probe.www_authenticate()[0].contains(r#"header="Payment-Credential""#));
+    let challenge = probe.stripe_challenge();
+    assert_eq!(challenge.credential_header, "Payment-Credential");
+    let spt = env.spt().await;
+    let credential = Env::credential(&challenge, &spt);
+
+    let in_authorization = env.get_paid(&url, &credential).await;
+    in_authorization.assert_402("payment-required");
+    assert!(in_authorization.text.contains("Payment-Credential"));
+    assert_eq!(env.link_events(&spt).await, ["issued"]);
+
+    let paid = env
+        .send(
+            Method::GET,
+            &url,
+            &[
+                ("payment-credential", &credential),
+                ("authorization", "Bearer app-session-token"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::OK, "{}", paid.text);
+    assert!(paid.header("payment-receipt").is_some());
+}
+
+#[tokio::test]
+async fn a_payment_credential_challenge_cannot_pay_an_authorization_route() {
+    let env = Env::start().await;
+    // Issued with header="Payment-Credential" (bound in its id), presented in
+    // Authorization to a route that binds no header: refused.
+    let challenge = env
+        .challenge(&env.merchant.url("credential-header", "/report"))
+        .await;
+    let spt = env.spt().await;
+    let mut credential = challenge.spt_credential(&spt);
+    credential.challenge.header = None;
+    let answer = env
+        .get_paid(
+            &env.merchant.url("api", "/report"),
+            &mpp_wire::format_credential(&credential),
+        )
+        .await;
+    answer.assert_402("invalid-challenge");
+}
+
+#[tokio::test]
+async fn changing_terms_raise_the_amount_with_every_challenge() {
+    let env = Env::start().await;
+    let url = env.merchant.url("changing-terms", "/report");
+    let first = env.challenge(&url).await;
+    let second = env.challenge(&url).await;
+    assert_eq!(first.amount(), "1000");
+    assert_eq!(second.amount(), "1500");
+    assert_eq!(first.network_id, second.network_id);
+    // The first challenge is still honoured at its own terms.
+    let spt = env.spt().await;
+    let paid = env.get_paid(&url, &Env::credential(&first, &spt)).await;
+    assert_eq!(paid.status, StatusCode::OK, "{}", paid.text);
+    assert_eq!(paid.json()["amount"], "1000");
+}
+
+#[tokio::test]
+async fn plain_and_free_endpoints_are_not_402() {
+    let env = Env::start().await;
+    let ok = env.get(&env.merchant.url("plain", "/ok")).await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_eq!(ok.json()["status"], "ok");
+    assert!(ok.www_authenticate().is_empty());
+
+    let error = env.get(&env.merchant.url("plain", "/error")).await;
+    assert_eq!(error.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        error.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(error.json()["status"], 500);
+
+    let free = env.get(&env.merchant.url("api", "/free")).await;
+    assert_eq!(free.status, StatusCode::OK);
+    assert!(free.www_authenticate().is_empty());
+    assert!(free.header("payment-receipt").is_none());
+}
+
+#[tokio::test]
+async fn redirects_before_the_402_and_on_the_paid_retry() {
+    let env = Env::start().await;
+    let cross = env.merchant.cross_origin().to_owned();
+    assert!(cross.starts_with("http://localhost:"), "{cross}");
+
+    let same = env
+        .get(&env.merchant.url("redirects", "/same-origin"))
+        .await;
+    assert_eq!(same.status, StatusCode::FOUND);
+    assert_eq!(same.header("location"), Some("/m/api/report"));
+    let other = env
+        .get(&env.merchant.url("redirects", "/cross-origin"))
+        .await;
+    assert_eq!(other.status, StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(
+        other.header("location"),
+        Some(format!("{cross}/m/api/report").as_str())
+    );
+
+    let spt = env.spt().await;
+    for (path, location) in [
+        ("/paid-retry-same-origin", "/m/api/report".to_owned()),
+        ("/paid-retry-cross-origin", format!("{cross}/m/api/report")),
+    ] {
+        let url = env.merchant.url("redirects", path);
+        let challenge = env.challenge(&url).await;
+        let retry = env.get_paid(&url, &Env::credential(&challenge, &spt)).await;
+        assert_eq!(retry.status, StatusCode::TEMPORARY_REDIRECT, "{path}");
+        assert_eq!(retry.header("location"), Some(location.as_str()));
+    }
+    assert_eq!(env.link_events(&spt).await, ["issued"], "nothing redeemed");
+    let redirected = env
+        .merchant
+        .ledger_of("redirects")
+        .into_iter()
+        .filter(|e| e.event == "redirected")
+        .count();
+    assert_eq!(redirected, 2);
+}
+
+#[tokio::test]
+async fn openapi_discovery_lists_paid_operations_with_payment_info() {
+    let env = Env::start().await;
+    for url in [
+        format!("{}/openapi.json", env.merchant.base_url()),
+        env.merchant.url("api", "/openapi.json"),
+    ] {
+        let doc = env.get(&url).await;
+        assert_eq!(doc.status, StatusCode::OK);
+        let doc = doc.json();
+        let info = &doc["paths"]["/m/api/report"]["get"]["x-payment-info"];
+        assert_eq!(info["method"], "stripe");
+        assert_eq!(info["intent"], "charge");
+        assert_eq!(info["amount"], "2500");
+        assert_eq!(info["currency"], "usd");
+        assert_eq!(
+            doc["paths"]["/m/api/orders"]["post"]["x-payment-info"]["amount"],
+            "4200"
+        );
+        assert!(doc["paths"]["/m/no-stripe/report"].is_null());
+        assert!(doc["paths"]["/m/api/free"]["get"]["x-payment-info"].is_null());
+    }
+}
+
+#[tokio::test]
+async fn unknown_paths_and_wrong_methods_are_problems() {
+    let env = Env::start().await;
+    let missing = env.get(&env.merchant.url("nobody", "/here")).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        missing.header("content-type"),
+        Some("application/problem+json")
+    );
+    let wrong: Answer = env
+        .send(
+            Method::DELETE,
+            &env.merchant.url("api", "/report"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong.header("allow"), Some("GET"));
+    assert_eq!(wrong.json()["status"], 405);
+}
+
+#[tokio::test]
+async fn the_ledger_is_readable_over_the_control_api() {
+    let env = Env::start().await;
+    let url = env.merchant.url("api", "/report");
+    let challenge = env.challenge(&url).await;
+    let spt = env.spt().await;
+    env.get_paid(&url, &Env::credential(&challenge, &spt)).await;
+    env.get_paid(&url, &Env::credential(&challenge, &spt)).await;
+    let ledger = env
+        .get(&format!(
+            "{}/__control/ledger?merchant=api",
+            env.merchant.base_url()
+        ))
+        .await
+        .json();
+    let events: Vec<&str> = ledger["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["challenge_id"] == challenge.id.as_str())
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "challenge_issued",
+            "credential_received",
+            "paid",
+            "credential_received",
+            "rejected"
+        ]
+    );
+    let catalogue = env.get(env.merchant.base_url()).await.json();
+    let ids: Vec<&str> = catalogue["merchants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), mock_merchant::CATALOGUE.len());
+    assert!(ids.contains(&"card-sh0p"));
+}
