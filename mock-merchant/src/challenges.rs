@@ -5,8 +5,10 @@
 //! Every challenge is bound (`mpp_wire::bound_challenge_id`, the `mpp` crate's
 //! HMAC) over realm, method, intent, request, `expires`, `digest`, the
 //! credential header when not `Authorization`, and `opaque`, which carries the
-//! route (`METHOD /path?query`) so a credential cannot be replayed elsewhere,
-//! and a random nonce so every challenge id is new.
+//! route (`METHOD /path?query`) so a credential cannot be replayed elsewhere.
+//! `expires` carries a per-server sequence number as its microseconds, so two
+//! challenges issued in the same second for the same request still get
+//! different ids while every term a client compares stays the same.
 
 use mpp_wire::mpp::accept_payment::{self, HasMethodIntent};
 use mpp_wire::mpp::{Base64UrlJson, ChallengeEcho, PaymentChallenge};
@@ -60,6 +62,8 @@ pub struct Terms {
     pub network_id: String,
     /// Display text.
     pub description: String,
+    /// `methodDetails.paymentMethodTypes`.
+    pub payment_method_types: Vec<&'static str>,
 }
 
 /// The request identity a challenge is bound to.
@@ -79,10 +83,12 @@ pub struct Binding<'a> {
     pub header: Option<&'static str>,
 }
 
-/// `expires` for a challenge issued at `now` living `lifetime`.
-pub fn expires_after(now: OffsetDateTime, lifetime: std::time::Duration) -> String {
+/// `expires` for a challenge issued at `now` (whole seconds) living
+/// `lifetime`, with `sequence` as its microseconds (unique per issue).
+pub fn expires_after(now: OffsetDateTime, lifetime: std::time::Duration, sequence: u64) -> String {
     let lifetime = time::Duration::try_from(lifetime).unwrap_or(time::Duration::MINUTE);
-    rfc3339(now + lifetime)
+    let micros = i64::try_from(sequence % 1_000_000).unwrap_or(0);
+    rfc3339(now + lifetime + time::Duration::microseconds(micros))
 }
 
 /// RFC 9530 `sha-256=:<base64>:` of `body`, or `None` for an empty body.
@@ -96,11 +102,10 @@ pub fn body_digest(body: &[u8]) -> Option<String> {
     Some(format!("sha-256=:{hash}:"))
 }
 
-/// The opaque object naming the route, with a nonce so that two challenges
-/// issued in the same second for the same request still differ.
+/// The opaque object naming the route (the same on every re-probe, so a
+/// client comparing terms sees no change).
 fn route_opaque(route: &str) -> Option<Base64UrlJson> {
-    let nonce = uuid::Uuid::new_v4().simple().to_string();
-    Base64UrlJson::from_value(&json!({ "nonce": nonce, "route": route })).ok()
+    Base64UrlJson::from_value(&json!({ "route": route })).ok()
 }
 
 /// The route a credential's echoed `opaque` names.
@@ -168,7 +173,7 @@ pub fn stripe_request(terms: &Terms) -> Value {
         "description": terms.description,
         "methodDetails": {
             "networkId": terms.network_id,
-            "paymentMethodTypes": ["card", "link"],
+            "paymentMethodTypes": terms.payment_method_types,
         },
     })
 }
@@ -273,5 +278,75 @@ pub fn lay_out(offers: &[Offer], layout: Layout) -> Vec<String> {
             }
             fields
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binding(header: Option<&'static str>) -> Binding<'static> {
+        Binding {
+            secret: "a-challenge-secret-of-at-least-32-bytes",
+            realm: "mock-merchant/test",
+            route: "GET /m/test/report",
+            expires: Some("2030-01-01T00:00:00.000001Z".to_owned()),
+            digest: body_digest(b"{}"),
+            header,
+        }
+    }
+
+    fn terms() -> Terms {
+        Terms {
+            amount: "2500".to_owned(),
+            currency: "usd".to_owned(),
+            network_id: "profile_test".to_owned(),
+            description: "A report".to_owned(),
+            payment_method_types: vec!["card", "link"],
+        }
+    }
+
+    #[test]
+    fn an_issued_stripe_challenge_is_bound_and_decodes() {
+        for header in [None, Some("Payment-Credential")] {
+            let offer = stripe(&binding(header), &terms());
+            let decoded = mpp_wire::select_stripe_challenge([offer.written()]).unwrap();
+            assert_eq!(decoded.network_id, "profile_test");
+            let echo = decoded.challenge.to_echo();
+            assert!(is_bound(binding(header).secret, &echo, header));
+            assert!(!is_bound(
+                binding(header).secret,
+                &echo,
+                Some("Other-Header")
+            ));
+            assert!(!is_bound(
+                "another-secret-of-at-least-32-bytes!!",
+                &echo,
+                header
+            ));
+            assert_eq!(echoed_route(&echo).as_deref(), Some("GET /m/test/report"));
+        }
+    }
+
+    #[test]
+    fn the_split_layout_mixes_schemes_and_keeps_every_challenge() {
+        let b = binding(None);
+        let mut offers = distractors(&b, &terms()).to_vec();
+        offers.insert(1, stripe(&b, &terms()));
+        let fields = lay_out(&offers, Layout::Split);
+        assert!(fields[0].starts_with("Bearer "));
+        assert!(fields.last().unwrap().starts_with("Basic "));
+        let payments: usize = fields.iter().map(|f| f.matches("Payment ").count()).sum();
+        assert_eq!(payments, 4);
+        assert_eq!(lay_out(&offers, Layout::OneValue).len(), 1);
+    }
+
+    #[test]
+    fn body_digest_is_the_rfc_9530_form_and_verifies() {
+        let digest = body_digest(b"hello").unwrap();
+        assert!(digest.starts_with("sha-256=:") && digest.ends_with(':'));
+        assert!(mpp_wire::mpp::body_digest::verify(&digest, b"hello"));
+        assert!(!mpp_wire::mpp::body_digest::verify(&digest, b"hello!"));
+        assert_eq!(body_digest(b""), None);
     }
 }

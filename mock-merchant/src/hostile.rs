@@ -113,6 +113,7 @@ pub async fn control_chars(State(state): State<AppState>) -> Response {
         currency: "usd".to_owned(),
         network_id: state.config.network_id.clone(),
         description,
+        payment_method_types: vec!["card", "link"],
     };
     let binding = Binding {
         secret: &state.config.challenge_secret,
@@ -121,6 +122,7 @@ pub async fn control_chars(State(state): State<AppState>) -> Response {
         expires: Some(challenges::expires_after(
             state.clock.now(),
             state.config.challenge_lifetime,
+            state.next_issue(),
         )),
         digest: None,
         header: None,

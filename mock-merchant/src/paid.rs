@@ -48,7 +48,8 @@ pub struct PaidSpec {
     pub stripe: bool,
     /// The credential field when not `Authorization`.
     pub header: Option<&'static str>,
-    /// The amount rises by 500 with every challenge issued.
+    /// Every challenge after the first for a route changes a term (the
+    /// amount, unless the query names another with `change=`).
     pub rising_terms: bool,
     /// A paid retry is redirected rather than verified.
     pub redirect_retry: Option<RetryRedirect>,
@@ -110,6 +111,38 @@ pub const PAID: &[PaidSpec] = &[
     },
 ];
 
+/// The term a `changing-terms` challenge changes after the first probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// `amount` rises by 500 per challenge (the default).
+    Amount,
+    /// `currency` becomes `eur`.
+    Currency,
+    /// `methodDetails.networkId` becomes `profile_changed_terms`.
+    Network,
+    /// `realm` becomes `mock-merchant/elsewhere`.
+    Realm,
+    /// `methodDetails.paymentMethodTypes` becomes `["card"]`.
+    PaymentMethodTypes,
+    /// Only `description` changes (display text: a client must accept it).
+    Description,
+}
+
+impl Change {
+    /// Reads `change=`: `amount`, `currency`, `network`, `realm`,
+    /// `payment_method_types`, `description`; anything else is `amount`.
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "currency" => Self::Currency,
+            "network" => Self::Network,
+            "realm" => Self::Realm,
+            "payment_method_types" => Self::PaymentMethodTypes,
+            "description" => Self::Description,
+            _ => Self::Amount,
+        }
+    }
+}
+
 /// One paid request being answered.
 struct Exchange<'a> {
     state: &'a AppState,
@@ -124,21 +157,42 @@ impl Exchange<'_> {
         LedgerEntry::new(self.spec.merchant, &self.route, event)
     }
 
+    /// The term a `changing-terms` route changes: `change=` in the query.
+    fn change(&self) -> Change {
+        let query = self.route.split_once('?').map_or("", |(_, q)| q);
+        serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+            .unwrap_or_default()
+            .into_iter()
+            .find(|(name, _)| name == "change")
+            .map_or(Change::Amount, |(_, value)| Change::from_name(&value))
+    }
+
     /// Fresh challenges for this request, recorded in the ledger.
     fn issue(&self) -> Vec<String> {
         let shared = self.state;
-        let amount = if self.spec.rising_terms {
-            self.spec.amount + 500 * shared.next_probe(self.spec.path)
-        } else {
-            self.spec.amount
-        };
-        let terms = Terms {
-            amount: amount.to_string(),
+        let mut terms = Terms {
+            amount: self.spec.amount.to_string(),
             currency: "usd".to_owned(),
             network_id: shared.config.network_id.clone(),
             description: self.spec.description.to_owned(),
+            payment_method_types: vec!["card", "link"],
         };
-        let realm = format!("mock-merchant/{}", self.spec.merchant);
+        let mut realm = format!("mock-merchant/{}", self.spec.merchant);
+        let before = if self.spec.rising_terms {
+            shared.next_probe(&self.route)
+        } else {
+            0
+        };
+        if before > 0 {
+            match self.change() {
+                Change::Amount => terms.amount = (self.spec.amount + 500 * before).to_string(),
+                Change::Currency => terms.currency = "eur".to_owned(),
+                Change::Network => terms.network_id = "profile_changed_terms".to_owned(),
+                Change::Realm => realm = "mock-merchant/elsewhere".to_owned(),
+                Change::PaymentMethodTypes => terms.payment_method_types = vec!["card"],
+                Change::Description => terms.description.push_str(" (revised wording)"),
+            }
+        }
         let binding = Binding {
             secret: &shared.config.challenge_secret,
             realm: &realm,
@@ -146,6 +200,7 @@ impl Exchange<'_> {
             expires: Some(challenges::expires_after(
                 shared.clock.now(),
                 shared.config.challenge_lifetime,
+                shared.next_issue(),
             )),
             digest: challenges::body_digest(&self.body),
             header: self.spec.header,

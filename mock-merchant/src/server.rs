@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Query, Request, State};
+use axum::extract::{RawQuery, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .route("/__control/clock", get(control_clock))
         .route("/__control/clock/advance", post(control_advance_clock))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
 }
 
@@ -63,6 +64,17 @@ async fn not_found(request: Request) -> Response {
     plain_problem(
         StatusCode::NOT_FOUND,
         format!("no merchant serves {}", request.uri().path()),
+    )
+}
+
+async fn method_not_allowed(request: Request) -> Response {
+    plain_problem(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "{} does not accept {}",
+            request.uri().path(),
+            request.method()
+        ),
     )
 }
 
@@ -153,17 +165,15 @@ async fn redirect_cross_origin(State(state): State<AppState>) -> Response {
     )
 }
 
-#[derive(Debug, Deserialize)]
-struct LedgerQuery {
-    merchant: Option<String>,
-}
-
 /// `GET /__control/ledger[?merchant=<id>]`.
-async fn control_ledger(
-    State(state): State<AppState>,
-    Query(query): Query<LedgerQuery>,
-) -> Json<Value> {
-    Json(json!({ "data": state.ledger(query.merchant.as_deref()) }))
+async fn control_ledger(State(state): State<AppState>, RawQuery(query): RawQuery) -> Json<Value> {
+    let merchant =
+        serde_urlencoded::from_str::<Vec<(String, String)>>(query.as_deref().unwrap_or(""))
+            .unwrap_or_default()
+            .into_iter()
+            .find(|(name, _)| name == "merchant")
+            .map(|(_, value)| value);
+    Json(json!({ "data": state.ledger(merchant.as_deref()) }))
 }
 
 async fn control_clock(State(state): State<AppState>) -> Json<Value> {

@@ -109,3 +109,29 @@ pub async fn settle(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stripe_codes_map_to_the_spec_problem_types() {
+        assert_eq!(
+            problem_for_stripe_code("shared_payment_granted_token_expired"),
+            ProblemType::PaymentExpired
+        );
+        for code in [
+            "token_already_used",
+            "resource_missing",
+            "shared_payment_granted_token_network_mismatch",
+            "amount_too_large",
+            "shared_payment_granted_token_currency_mismatch",
+        ] {
+            assert_eq!(
+                problem_for_stripe_code(code),
+                ProblemType::VerificationFailed,
+                "{code}"
+            );
+        }
+    }
+}

@@ -335,3 +335,37 @@ pub async fn llm_txt(State(state): State<AppState>, Path(id): Path<String>) -> R
         None => unknown_shop(&id),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn luhn_accepts_test_cards_and_refuses_one_digit_off() {
+        assert!(luhn("4242424242424242"));
+        assert!(luhn("5555555555554444"));
+        assert!(!luhn("4242424242424241"));
+        assert!(!luhn(""));
+        assert!(!luhn("4242-4242"));
+    }
+
+    #[test]
+    fn an_empty_form_names_every_field() {
+        let errors = card_errors(&CardForm::default(), time::OffsetDateTime::now_utc());
+        for field in [
+            "card_number",
+            "exp_month",
+            "cvc",
+            "name",
+            "address_line1",
+            "city",
+            "postal_code",
+            "country",
+        ] {
+            assert!(
+                errors.iter().any(|e| e.starts_with(field)),
+                "{field}: {errors:?}"
+            );
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! things merchants remember (claimed challenges, probes, charged cards).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -45,6 +46,7 @@ pub struct Shared {
     pub clock: Clock,
     /// HTTP client for settlement.
     pub http: reqwest::Client,
+    issued: AtomicU64,
     ledger: Mutex<Ledger>,
     claims: Mutex<HashMap<String, Claim>>,
     probes: Mutex<HashMap<String, u64>>,
@@ -81,11 +83,17 @@ impl Shared {
             cross_origin,
             clock: Clock::default(),
             http: reqwest::Client::new(),
+            issued: AtomicU64::new(0),
             ledger: Mutex::default(),
             claims: Mutex::default(),
             probes: Mutex::default(),
             charged_cards: Mutex::default(),
         }
+    }
+
+    /// A number unique to each 402 this server issues.
+    pub fn next_issue(&self) -> u64 {
+        self.issued.fetch_add(1, Ordering::SeqCst) + 1
     }
 
     /// Appends to the ledger at the merchant clock's time.

@@ -157,14 +157,85 @@ async fn changing_terms_raise_the_amount_with_every_challenge() {
     let url = env.merchant.url("changing-terms", "/report");
     let first = env.challenge(&url).await;
     let second = env.challenge(&url).await;
-    assert_eq!(first.amount(), "1000");
-    assert_eq!(second.amount(), "1500");
+    let third = env.challenge(&url).await;
+    assert_eq!(
+        [first.amount(), second.amount(), third.amount()],
+        ["1000", "1500", "2000"]
+    );
     assert_eq!(first.network_id, second.network_id);
     // The first challenge is still honoured at its own terms.
     let spt = env.spt().await;
     let paid = env.get_paid(&url, &Env::credential(&first, &spt)).await;
     assert_eq!(paid.status, StatusCode::OK, "{}", paid.text);
     assert_eq!(paid.json()["amount"], "1000");
+}
+
+#[tokio::test]
+async fn changing_terms_change_the_named_term_only() {
+    let env = Env::start().await;
+    let view = |c: &mpp_wire::StripeChallenge| {
+        (
+            c.realm.clone(),
+            c.amount().to_owned(),
+            c.currency().to_owned(),
+            c.network_id.clone(),
+            c.request_json["methodDetails"]["paymentMethodTypes"].clone(),
+            c.description.clone(),
+            c.challenge.opaque.as_ref().map(|o| o.raw().to_owned()),
+        )
+    };
+    for change in [
+        "currency",
+        "network",
+        "realm",
+        "payment_method_types",
+        "description",
+    ] {
+        let url = env
+            .merchant
+            .url("changing-terms", &format!("/report?change={change}"));
+        let before = env.challenge(&url).await;
+        let after = env.challenge(&url).await;
+        assert_ne!(before.id, after.id, "{change}");
+        let (b, a) = (view(&before), view(&after));
+        let differing = [
+            b.0 != a.0,
+            b.1 != a.1,
+            b.2 != a.2,
+            b.3 != a.3,
+            b.4 != a.4,
+            b.5 != a.5,
+            b.6 != a.6,
+        ];
+        let expected_index = match change {
+            "realm" => 0,
+            "currency" => 2,
+            "network" => 3,
+            "payment_method_types" => 4,
+            _ => 5,
+        };
+        for (i, differs) in differing.into_iter().enumerate() {
+            assert_eq!(
+                differs,
+                i == expected_index,
+                "{change}: field {i}: {b:?} vs {a:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_honest_re_probe_changes_only_the_id_and_expires() {
+    let env = Env::start().await;
+    let url = env.merchant.url("api", "/report");
+    let (first, second) = (env.challenge(&url).await, env.challenge(&url).await);
+    assert_ne!(first.id, second.id);
+    assert_eq!(first.request_json, second.request_json);
+    assert_eq!(first.realm, second.realm);
+    assert_eq!(
+        first.challenge.opaque.as_ref().map(|o| o.raw().to_owned()),
+        second.challenge.opaque.as_ref().map(|o| o.raw().to_owned())
+    );
 }
 
 #[tokio::test]
@@ -274,6 +345,19 @@ async fn unknown_paths_and_wrong_methods_are_problems() {
     assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(wrong.header("allow"), Some("GET"));
     assert_eq!(wrong.json()["status"], 405);
+    let routed = env
+        .send(
+            Method::POST,
+            &env.merchant.url("plain", "/ok"),
+            &[],
+            Some("{}"),
+        )
+        .await;
+    assert_eq!(routed.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        routed.header("content-type"),
+        Some("application/problem+json")
+    );
 }
 
 #[tokio::test]
