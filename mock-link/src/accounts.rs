@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::auth::authenticate;
+use crate::clock::calendar_date;
 use crate::error::Result;
 use crate::ids::random_id;
 use crate::server::AppState;
@@ -58,20 +59,37 @@ pub struct BankAccount {
 }
 
 /// One transaction in the account history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Transaction {
     pub id: String,
-    pub object: &'static str,
     /// Negative for money out.
     pub amount: i64,
     pub currency: String,
     pub description: String,
     pub category: String,
-    /// `card`, `bank_transfer` or `agent`.
+    /// `link` (paid through Link) or `external_connection`.
     pub origin: String,
-    pub source: String,
+    pub source_id: String,
+    /// Unix seconds (midnight UTC of the transaction's date).
     pub created: i64,
-    pub status: &'static str,
+}
+
+impl Transaction {
+    /// The wire object.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "object": "transaction",
+            "source_id": self.source_id,
+            "amount": self.amount,
+            "currency": self.currency,
+            "created_date": calendar_date(self.created),
+            "description": self.description,
+            "origin": self.origin,
+            "category": self.category,
+            "status": "posted",
+        })
+    }
 }
 
 /// Card details shown in `GET /payment-details` (never the full number).
@@ -89,6 +107,8 @@ pub struct PaymentMethod {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
+    /// What the wallet shows, e.g. `Visa •••• 4242`.
+    pub name: String,
     pub is_default: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nickname: Option<String>,
@@ -140,9 +160,17 @@ impl Merchant {
 impl PaymentMethod {
     /// A card payment method.
     pub fn card(id: String, brand: &str, last4: &str, is_default: bool) -> Self {
+        let display_brand = match brand {
+            "visa" => "Visa",
+            "mastercard" => "Mastercard",
+            "amex" => "American Express",
+            "discover" => "Discover",
+            other => other,
+        };
         Self {
             id,
             kind: "card".into(),
+            name: format!("{display_brand} •••• {last4}"),
             is_default,
             nickname: None,
             card_details: Some(CardDetails {
@@ -158,21 +186,32 @@ impl PaymentMethod {
 /// 30 transactions over 30 days (from 2026-01-30 back), newest first, ids `txn_default_01`...
 fn default_transactions() -> Vec<Transaction> {
     const KINDS: [(&str, &str, &str, &str); 5] = [
-        ("Corner Grocery", "groceries", "card", "src_default_visa"),
-        ("Noodle Bar", "dining", "card", "src_default_mastercard"),
-        ("Rail Pass", "travel", "agent", "src_default_visa"),
+        (
+            "Corner Grocery",
+            "groceries",
+            "external_connection",
+            "src_default_visa",
+        ),
+        (
+            "Noodle Bar",
+            "dining",
+            "external_connection",
+            "src_default_mastercard",
+        ),
+        ("Rail Pass", "travel", "link", "src_default_visa"),
         (
             "Paycheck",
             "income",
-            "bank_transfer",
+            "external_connection",
             "src_default_checking",
         ),
-        ("Book Shop", "shopping", "agent", "src_default_mastercard"),
+        ("Book Shop", "shopping", "link", "src_default_mastercard"),
     ];
     const LAST_DAY: i64 = 1_769_731_200; // 2026-01-30T00:00:00Z
     (1..=30)
         .map(|index: i64| {
-            let (description, category, origin, source) = KINDS[(index as usize - 1) % KINDS.len()];
+            let (description, category, origin, source_id) =
+                KINDS[(index as usize - 1) % KINDS.len()];
             let amount = if category == "income" {
                 250_000
             } else {
@@ -180,15 +219,13 @@ fn default_transactions() -> Vec<Transaction> {
             };
             Transaction {
                 id: format!("txn_default_{index:02}"),
-                object: "transaction",
                 amount,
                 currency: "usd".into(),
                 description: description.into(),
                 category: category.into(),
                 origin: origin.into(),
-                source: source.into(),
+                source_id: source_id.into(),
                 created: LAST_DAY - (index - 1) * 86_400,
-                status: "posted",
             }
         })
         .collect()
@@ -347,5 +384,7 @@ pub async fn list_shipping_addresses(
 ) -> Result<Json<Value>> {
     let store = state.lock();
     let user = authenticate(&store, &headers)?;
-    Ok(Json(json!({ "data": user.shipping_addresses })))
+    Ok(Json(
+        json!({ "shipping_addresses": user.shipping_addresses }),
+    ))
 }

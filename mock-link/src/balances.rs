@@ -6,9 +6,10 @@ use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
-use crate::accounts::User;
+use crate::accounts::{Transaction, User};
 use crate::auth::authenticate;
 use crate::body::{Form, parse_query};
+use crate::clock::rfc3339;
 use crate::error::{Error, Result};
 use crate::server::AppState;
 
@@ -26,50 +27,79 @@ pub fn card_source_id(payment_method_id: &str) -> String {
     )
 }
 
+/// The actions a source grants to an agent (mock-link grants both everywhere).
+const GRANTED_ACTIONS: [&str; 2] = ["read_balances", "read_transactions"];
+
 fn sources(user: &User) -> Vec<Value> {
     let cards = user.payment_methods.iter().filter_map(|method| {
         let card = method.card_details.as_ref()?;
         Some(json!({
             "id": card_source_id(&method.id),
             "object": "source",
+            "name": method.name,
             "type": "card",
-            "display_name": format!("{} ending {}", card.brand, card.last4),
-            "last4": card.last4,
-            "payment_method": method.id,
+            "capabilities": {},
+            "granted_actions": GRANTED_ACTIONS,
+            "external_connection": null,
+            "bank_account": null,
+            "card": {
+                "brand": card.brand,
+                "last4": card.last4,
+                "exp_month": card.exp_month,
+                "exp_year": card.exp_year,
+                "payment_method": method.id,
+            },
         }))
     });
     let banks = user.bank_accounts.iter().map(|bank| {
         json!({
             "id": bank.id,
             "object": "source",
+            "name": format!("{} •••• {}", bank.institution_name, bank.last4),
             "type": "bank_account",
-            "display_name": format!("{} ending {}", bank.institution_name, bank.last4),
-            "last4": bank.last4,
-            "institution_name": bank.institution_name,
+            "capabilities": {},
+            "granted_actions": GRANTED_ACTIONS,
+            "external_connection": null,
+            "bank_account": {"bank_name": bank.institution_name, "last4": bank.last4},
+            "card": null,
         })
     });
     cards.chain(banks).collect()
 }
 
-fn balances(user: &User) -> Vec<Value> {
+fn balances(user: &User, as_of: &str) -> Vec<Value> {
     let cards = user
         .payment_methods
         .iter()
-        .filter(|m| m.card_details.is_some())
+        .filter(|method| method.card_details.is_some())
         .map(|method| {
+            let used = user
+                .transactions
+                .iter()
+                .filter(|txn| txn.source_id == card_source_id(&method.id) && txn.amount < 0)
+                .map(|txn| -txn.amount)
+                .sum::<i64>();
             json!({
                 "object": "balance",
-                "source": card_source_id(&method.id),
-                "type": "available_credit",
-                "available": {"amount": 500_000, "currency": "usd"},
+                "source_id": card_source_id(&method.id),
+                "type": "credit",
+                "cash": null,
+                "credit": {"used": {"usd": used}},
+                "current": used,
+                "currency": "usd",
+                "as_of": as_of,
             })
         });
     let banks = user.bank_accounts.iter().map(|bank| {
         json!({
             "object": "balance",
-            "source": bank.id,
+            "source_id": bank.id,
             "type": "cash",
-            "available": {"amount": bank.available, "currency": bank.currency},
+            "cash": {"available": {bank.currency.clone(): bank.available}},
+            "credit": null,
+            "current": bank.available,
+            "currency": bank.currency,
+            "as_of": as_of,
         })
     });
     cards.chain(banks).collect()
@@ -112,11 +142,11 @@ impl Page {
         })
     }
 
-    /// One page of `items` (already in list order, each with an `id` or `source` key).
+    /// One page of `items` (already in list order, each with an `id` or `source_id` key).
     fn apply(&self, items: Vec<Value>) -> Result<Value> {
         let key_of = |item: &Value| {
             item.get("id")
-                .or_else(|| item.get("source"))
+                .or_else(|| item.get("source_id"))
                 .and_then(Value::as_str)
                 .map(str::to_owned)
                 .unwrap_or_default()
@@ -166,7 +196,8 @@ pub async fn list_balances(
     let page = Page::from_query(&parse_query(query.as_deref())?)?;
     let store = state.lock();
     let user = authenticate(&store, &headers)?;
-    page.apply(balances(user)).map(Json)
+    let as_of = rfc3339(store.now());
+    page.apply(balances(user, &as_of)).map(Json)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.
@@ -204,8 +235,8 @@ fn parse_date(param: &str, text: &str) -> Result<i64> {
     ))
 }
 
-/// `GET /transactions` with `start_date`, `end_date` (inclusive day), `category`, `origin`,
-/// `sources[]` filters and cursor pagination.
+/// `GET /transactions` with `date_start`, `date_end` (inclusive day; `start_date` and
+/// `end_date` are accepted too), `category`, `origin`, `sources[]` filters and cursor pagination.
 pub async fn list_transactions(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -213,15 +244,25 @@ pub async fn list_transactions(
 ) -> Result<Json<Value>> {
     let query = parse_query(query.as_deref())?;
     let page = Page::from_query(&query)?;
+    let start_param = if query.get("date_start").is_some() {
+        "date_start"
+    } else {
+        "start_date"
+    };
+    let end_param = if query.get("date_end").is_some() {
+        "date_end"
+    } else {
+        "end_date"
+    };
     let start = query
-        .non_empty("start_date")
-        .map(|text| parse_date("start_date", text))
+        .non_empty(start_param)
+        .map(|text| parse_date(start_param, text))
         .transpose()?;
     let end = query
-        .non_empty("end_date")
+        .non_empty(end_param)
         .map(|text| {
             // A bare date covers the whole day.
-            parse_date("end_date", text).map(|seconds| {
+            parse_date(end_param, text).map(|seconds| {
                 if text.contains('-') {
                     seconds + 86_399
                 } else {
@@ -234,17 +275,17 @@ pub async fn list_transactions(
         && start > end
     {
         return Err(Error::invalid_param(
-            "end_date",
-            "must not be before start_date",
+            end_param,
+            "must not be before the start date",
         ));
     }
     let origin = query.non_empty("origin");
     if let Some(origin) = origin
-        && !matches!(origin, "card" | "bank_transfer" | "agent")
+        && !matches!(origin, "link" | "external_connection")
     {
         return Err(Error::invalid_param(
             "origin",
-            "must be card, bank_transfer or agent",
+            "must be link or external_connection",
         ));
     }
     let category = query.non_empty("category");
@@ -264,8 +305,8 @@ pub async fn list_transactions(
         .filter(|txn| end.is_none_or(|end| txn.created <= end))
         .filter(|txn| origin.is_none_or(|origin| txn.origin == origin))
         .filter(|txn| category.is_none_or(|category| txn.category == category))
-        .filter(|txn| wanted_sources.is_empty() || wanted_sources.contains(&txn.source.as_str()))
-        .map(|txn| serde_json::to_value(txn).unwrap_or(Value::Null))
+        .filter(|txn| wanted_sources.is_empty() || wanted_sources.contains(&txn.source_id.as_str()))
+        .map(Transaction::to_json)
         .collect();
     page.apply(items).map(Json)
 }

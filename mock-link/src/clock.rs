@@ -35,6 +35,24 @@ pub fn unix_seconds(time: SystemTime) -> i64 {
         .unwrap_or(0)
 }
 
+/// RFC 3339 text of `time` in UTC, whole seconds (`2026-01-30T12:00:00Z`).
+pub fn rfc3339(time: SystemTime) -> String {
+    let whole = time::OffsetDateTime::from_unix_timestamp(unix_seconds(time))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    whole
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The UTC calendar date of unix `seconds` (`2026-01-30`).
+pub fn calendar_date(seconds: i64) -> String {
+    let moment = time::OffsetDateTime::from_unix_timestamp(seconds)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    moment
+        .format(time::macros::format_description!("[year]-[month]-[day]"))
+        .unwrap_or_default()
+}
+
 /// The instant `seconds` after the Unix epoch (negative values clamp to the epoch).
 pub fn from_unix_seconds(seconds: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(seconds.max(0) as u64)
@@ -59,6 +77,13 @@ mod tests {
         clock.advance(Duration::from_secs(3600));
         assert!(clock.now().duration_since(before).unwrap() >= Duration::from_secs(3600));
         assert_eq!(clock.offset(), Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn timestamps_render_as_rfc3339_and_dates() {
+        let moment = UNIX_EPOCH + Duration::from_secs(1_769_774_400);
+        assert_eq!(rfc3339(moment), "2026-01-30T12:00:00Z");
+        assert_eq!(calendar_date(1_769_774_400), "2026-01-30");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::authenticated_user_id;
 use crate::body::parse_json_object;
-use crate::clock::unix_seconds;
+use crate::clock::rfc3339;
 use crate::error::{Error, Result};
 use crate::ids::random_id;
 use crate::server::AppState;
@@ -48,12 +48,13 @@ pub async fn create(
             "must be success, blocked or abandoned",
         ));
     }
-    let spend_request_id = optional_string(&body, "spend_request_id")?;
-    if let Some(id) = &spend_request_id
-        && !store
-            .spend_requests
-            .iter()
-            .any(|request| &request.id == id && request.user_id == user_id)
+    let spend_request_id = optional_string(&body, "spend_request_id")?
+        .ok_or_else(|| Error::missing_param("spend_request_id"))?;
+    let id = &spend_request_id;
+    if !store
+        .spend_requests
+        .iter()
+        .any(|request| &request.id == id && request.user_id == user_id)
     {
         return Err(Error::invalid_param(
             "spend_request_id",
@@ -84,7 +85,8 @@ pub async fn create(
         "tags": tags,
         "step": step,
         "context": context,
-        "created_at": unix_seconds(store.now()),
+        "status": "recorded",
+        "created_at": rfc3339(store.now()),
     });
     let mut recorded = observation.clone();
     recorded["user_id"] = Value::String(user_id);

@@ -216,6 +216,17 @@ fn create_payment_intent(
             Some("card_declined".into()),
             now,
         ));
+        if let Some(request) = store.spend_request_mut(&spt.spend_request_id) {
+            request.payment_status = Some(json!({
+                "outcome": "failure",
+                "code": "card_declined",
+                "decline_code": "generic_decline",
+                "amount": amount,
+                "currency": currency,
+                "created": unix_seconds(now),
+                "refund_details": null,
+            }));
+        }
         return Err(Error::Stripe {
             status: StatusCode::PAYMENT_REQUIRED,
             kind: "card_error",
@@ -233,6 +244,15 @@ fn create_payment_intent(
             request.state = next;
         }
         request.payment_intent = Some(payment_intent_id.clone());
+        request.payment_status = Some(json!({
+            "outcome": "success",
+            "code": null,
+            "decline_code": null,
+            "amount": amount,
+            "currency": currency,
+            "created": unix_seconds(now),
+            "refund_details": null,
+        }));
         request.updated_at = now;
     }
     store.ledger.push(LedgerEntry::redemption(

@@ -18,6 +18,7 @@ async fn the_seeded_user_has_two_methods_with_exactly_one_default() {
     assert_eq!(defaults.len(), 1);
     assert_eq!(defaults[0]["id"], "csmrpd_default_visa");
     assert_eq!(defaults[0]["type"], "card");
+    assert_eq!(defaults[0]["name"], "Visa •••• 4242");
     assert_eq!(defaults[0]["card_details"]["brand"], "visa");
     assert_eq!(defaults[0]["card_details"]["last4"], "4242");
     assert!(defaults[0]["card_details"]["exp_year"].is_u64());
@@ -36,7 +37,7 @@ async fn userinfo_and_shipping_addresses_of_the_seeded_user() {
     assert!(me["phone"].is_string());
     let (status, addresses) = api.get("/shipping_addresses").await;
     assert_eq!(status, StatusCode::OK);
-    let home = &addresses["data"][0];
+    let home = &addresses["shipping_addresses"][0];
     assert_eq!(home["is_default"], true);
     assert_eq!(home["address"]["line_1"], "510 Townsend St");
     assert_eq!(home["address"]["country_code"], "US");

@@ -13,7 +13,7 @@ fn ids(page: &Value) -> Vec<String> {
         .iter()
         .map(|item| {
             item.get("id")
-                .or(item.get("source"))
+                .or(item.get("source_id"))
                 .unwrap()
                 .as_str()
                 .unwrap()
@@ -37,10 +37,24 @@ async fn sources_and_balances_of_the_seeded_user() {
         ]
     );
     assert_eq!(sources["data"][2]["type"], "bank_account");
+    assert_eq!(sources["data"][2]["bank_account"]["last4"], "6789");
+    assert_eq!(sources["data"][0]["card"]["last4"], "4242");
+    assert_eq!(sources["data"][0]["name"], "Visa •••• 4242");
     assert_eq!(sources["has_more"], false);
     let (_, balances) = api.get("/balances").await;
     assert_eq!(balances["data"].as_array().unwrap().len(), 3);
-    assert_eq!(balances["data"][2]["available"]["amount"], 125_000);
+    let checking = &balances["data"][2];
+    assert_eq!(checking["type"], "cash");
+    assert_eq!(checking["cash"]["available"]["usd"], 125_000);
+    assert_eq!(checking["current"], 125_000);
+    assert!(checking["as_of"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(balances["data"][0]["type"], "credit");
+    assert!(
+        balances["data"][0]["credit"]["used"]["usd"]
+            .as_i64()
+            .unwrap()
+            > 0
+    );
     let (_, first) = api.get("/balances?limit=1").await;
     assert_eq!(ids(&first), vec!["src_default_visa"]);
     assert_eq!(first["has_more"], true);
@@ -91,7 +105,7 @@ async fn transaction_filters_narrow_the_list() {
     let api = Api::default_user(&link).await;
     let count = |page: &Value| page["data"].as_array().unwrap().len();
     assert_eq!(
-        count(&api.get("/transactions?limit=100&origin=agent").await.1),
+        count(&api.get("/transactions?limit=100&origin=link").await.1),
         12
     );
     assert_eq!(
@@ -124,6 +138,15 @@ async fn transaction_filters_narrow_the_list() {
         .get("/transactions?limit=100&start_date=2026-01-21")
         .await;
     assert_eq!(count(&since), 10);
+    // The public client's parameter names.
+    let (_, window) = api
+        .get("/transactions?limit=100&date_start=2026-01-21&date_end=2026-01-22")
+        .await;
+    assert_eq!(ids(&window), vec!["txn_default_09", "txn_default_10"]);
+    let first = &window["data"][0];
+    assert_eq!(first["created_date"], "2026-01-22");
+    assert_eq!(first["source_id"], "src_default_checking");
+    assert_eq!(first["origin"], "external_connection");
 }
 
 #[tokio::test]
@@ -143,6 +166,7 @@ async fn bad_pagination_and_filters_get_400_naming_the_parameter() {
         ("origin=teleport", "origin"),
         ("start_date=yesterday", "start_date"),
         ("start_date=2026-01-30&end_date=2026-01-01", "end_date"),
+        ("date_start=2026-01-30&date_end=2026-01-01", "date_end"),
     ] {
         let (status, body) = api.get(&format!("/transactions?{query}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
@@ -186,6 +210,9 @@ async fn agent_observations_are_validated_and_recorded() {
     assert_eq!(status, StatusCode::OK, "{observation}");
     assert!(observation["id"].as_str().unwrap().starts_with("aobs_"));
     assert_eq!(observation["outcome"], "blocked");
+    assert_eq!(observation["object"], "agent_observation");
+    assert_eq!(observation["status"], "recorded");
+    assert!(observation["created_at"].is_string());
     let recorded = link.control().get("/agent_observations").await.unwrap();
     assert_eq!(recorded["data"][0]["user_id"], "usr_default");
 
@@ -209,7 +236,15 @@ async fn agent_observations_are_validated_and_recorded() {
             json!({"domain": "a.example", "outcome": "success", "spend_request_id": "lsrq_other"}),
             "spend_request_id",
         ),
+        (
+            json!({"domain": "a.example", "outcome": "success"}),
+            "spend_request_id",
+        ),
     ] {
+        let mut body = body;
+        if body.get("spend_request_id").is_none() && param != "spend_request_id" {
+            body["spend_request_id"] = spend_request["id"].clone();
+        }
         let (status, answer) = api.post("/agent_observations", body.clone()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(answer["error"]["param"], param, "{body}: {answer}");

@@ -241,7 +241,10 @@ async fn a_builder_seed_adds_users_and_merchants_and_survives_reset() {
     assert_eq!(methods["payment_details"][0]["id"], "csmrpd_alice_mc");
     assert_eq!(methods["payment_details"][0]["is_default"], true);
     let (_, addresses) = alice.get("/shipping_addresses").await;
-    assert_eq!(addresses["data"][0]["address"]["line_1"], "1 Main St");
+    assert_eq!(
+        addresses["shipping_addresses"][0]["address"]["line_1"],
+        "1 Main St"
+    );
     // The seeded merchant key is known (an unknown SPT, not an unknown key).
     let (status, body) = read(
         reqwest::Client::new()

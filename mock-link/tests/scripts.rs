@@ -326,6 +326,14 @@ async fn magic_amounts_script_outcomes_with_a_real_payment_method() {
     )
     .await;
     assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{body}");
+    let (_, request) = api
+        .get(&format!(
+            "/spend_requests/{}",
+            declined["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(request["payment_status_details"]["outcome"], "failure");
+    assert_eq!(request["payment_status_details"]["code"], "card_declined");
     let magic = link.control().get("/magic").await.unwrap();
     assert_eq!(magic["data"][1]["amount"], 400_002);
 }

@@ -54,6 +54,7 @@ async fn request_approval_endpoint_returns_the_link_and_moves_to_pending() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["id"], id);
+    assert_eq!(body["approval_url"], body["approval_link"]);
     assert_eq!(
         body["approval_link"],
         format!("{}/approve/{id}", link.base_url())
@@ -97,7 +98,14 @@ async fn approved_card_request_shows_a_luhn_valid_card_only_with_include_card() 
     assert!(card["exp_month"].as_u64().unwrap() >= 1);
     assert!(card["exp_year"].as_u64().unwrap() >= 2027);
     assert_eq!(card["billing_address"]["postal_code"], "94103");
-    assert!(card["valid_until"].as_i64().unwrap() > with_card["created_at"].as_i64().unwrap());
+    let now = link.control().get("/clock").await.unwrap()["now"]
+        .as_i64()
+        .unwrap();
+    assert!(card["valid_until"].as_i64().unwrap() > now);
+    assert!(
+        with_card["created_at"].as_str().unwrap().ends_with('Z'),
+        "RFC 3339"
+    );
     assert!(with_card.get("shared_payment_token").is_none());
 }
 

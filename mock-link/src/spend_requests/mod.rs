@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::authenticated_user_id;
 use crate::body::{parse_json_object, parse_query};
-use crate::clock::{from_unix_seconds, unix_seconds};
+use crate::clock::{from_unix_seconds, rfc3339, unix_seconds};
 use crate::control::LedgerEntry;
 use crate::error::{Error, Result};
 use crate::ids::{random_id, random_secret};
@@ -51,6 +51,8 @@ pub struct SpendRequest {
     pub card: Option<CardCredential>,
     pub shared_payment_token: Option<String>,
     pub payment_intent: Option<String>,
+    /// The outcome of the last redemption attempt (`payment_status_details`).
+    pub payment_status: Option<Value>,
     /// An outcome decided ahead of time, applied on a later retrieve.
     pub script: Option<SpendRequestScript>,
     /// How many times the owner retrieved it (drives scripts).
@@ -79,10 +81,7 @@ impl SpendRequest {
             }),
             _ => Value::Null,
         };
-        let payment_status_details = match &self.payment_intent {
-            Some(payment_intent) => json!({ "payment_intent": payment_intent }),
-            None => Value::Null,
-        };
+        let payment_status_details = self.payment_status.clone().unwrap_or(Value::Null);
         let mut object = json!({
             "id": self.id,
             "object": "spend_request",
@@ -108,8 +107,8 @@ impl SpendRequest {
             "execution_method": input.execution_method,
             "merchant_account_id": input.merchant_account_id,
             "expires_at": unix_seconds(self.expires_at),
-            "created_at": unix_seconds(self.created_at),
-            "updated_at": unix_seconds(self.updated_at),
+            "created_at": rfc3339(self.created_at),
+            "updated_at": rfc3339(self.updated_at),
         });
         let shows_credential = self.state.shows_credential();
         if include_card
@@ -182,7 +181,10 @@ pub fn apply_event(store: &mut Store, id: &str, event: Event) -> Result<Status> 
             Status::RequiresAction(resolution) => Some(NextAction {
                 kind: match resolution {
                     Resolution::AutoResume => "three_d_secure".into(),
-                    _ => "issuer_action".into(),
+                    Resolution::CreateNewSpendRequest => "update_payment_method".into(),
+                    Resolution::CreateNewSpendRequestAfterCompletion => {
+                        "identity_verification".into()
+                    }
                 },
                 display_message: match resolution {
                     Resolution::AutoResume => {
@@ -362,6 +364,7 @@ fn create_spend_request(
         card: None,
         shared_payment_token: None,
         payment_intent: None,
+        payment_status: None,
         script: store.spend_request_scripts.pop_front(),
         polls: 0,
     };
@@ -540,12 +543,15 @@ pub async fn cancel(
     Ok(Json(object))
 }
 
-/// `POST /spend_requests/{id}/request_approval` → `{id, approval_link}`
+/// `POST /spend_requests/{id}/request_approval` → `{id, approval_url, approval_link}`
+/// (the contract names `approval_link`, the public client reads `approval_url`).
 pub async fn request_approval(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
     let (_, approval_link) = apply_owned_event(&state, &headers, &id, Event::RequestApproval)?;
-    Ok(Json(json!({ "id": id, "approval_link": approval_link })))
+    Ok(Json(
+        json!({ "id": id, "approval_url": approval_link, "approval_link": approval_link }),
+    ))
 }
