@@ -43,6 +43,9 @@ pub struct User {
     /// Scopes this account may not grant, with the reasons (e.g. `unsupported_country`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ineligible_scopes: BTreeMap<String, Vec<String>>,
+    /// When set, creating a spend request answers 403 with a `verification_url`.
+    #[serde(default)]
+    pub requires_verification: bool,
     /// Account history served by `GET /transactions`, newest first.
     #[serde(skip)]
     pub transactions: Vec<Transaction>,
@@ -267,6 +270,7 @@ impl User {
                 currency: "usd".into(),
             }],
             ineligible_scopes: BTreeMap::new(),
+            requires_verification: false,
             transactions: default_transactions(),
         }
     }
@@ -287,6 +291,7 @@ impl User {
             shipping_addresses: Vec::new(),
             bank_accounts: Vec::new(),
             ineligible_scopes: BTreeMap::new(),
+            requires_verification: false,
             transactions: Vec::new(),
         }
     }

@@ -440,6 +440,62 @@ async fn add_payment_method_submit(
     )
 }
 
+/// `GET /verify-account?user_id=`: the identity check an account must pass before spending.
+async fn verify_account_page(
+    State(state): State<AppState>,
+    Query(query): Query<AddMethodQuery>,
+) -> Response {
+    let store = state.lock();
+    let user_id = query.user_id.unwrap_or_else(|| DEFAULT_USER_ID.into());
+    let Some(user) = store.user(&user_id) else {
+        return problem(StatusCode::NOT_FOUND, "No such account.");
+    };
+    if !user.requires_verification {
+        return respond(
+            StatusCode::OK,
+            "Account verified",
+            html! { p id="result" { "This account is already verified." } },
+        );
+    }
+    respond(
+        StatusCode::OK,
+        "Verify your identity",
+        html! {
+            p { "Link needs to confirm it is you, " (user.name) ", before an agent can spend for you." }
+            form method="post" action="/verify-account" {
+                input type="hidden" name="user_id" value=(user.id);
+                button type="submit" { "Verify" }
+            }
+        },
+    )
+}
+
+/// `POST /verify-account` with `user_id`.
+async fn verify_account_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = match parse_form(&headers, &body, ErrorShape::Api) {
+        Ok(form) => form,
+        Err(error) => return problem_from(&error),
+    };
+    let user_id = form
+        .non_empty("user_id")
+        .unwrap_or(DEFAULT_USER_ID)
+        .to_owned();
+    let mut store = state.lock();
+    let Some(user) = store.user_mut(&user_id) else {
+        return problem(StatusCode::NOT_FOUND, "No such account.");
+    };
+    user.requires_verification = false;
+    respond(
+        StatusCode::OK,
+        "Account verified",
+        html! { p id="result" { "Verified. Your agent can ask again." } },
+    )
+}
+
 /// The page routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -448,6 +504,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/three_d_secure/{id}",
             get(three_d_secure_page).post(three_d_secure_submit),
+        )
+        .route(
+            "/verify-account",
+            get(verify_account_page).post(verify_account_submit),
         )
         .route(
             "/payment-methods/add",

@@ -74,6 +74,9 @@ pub struct SeedUser {
     /// Scopes the account cannot grant, with reasons: `{"payment_methods.agentic": ["unsupported_country"]}`.
     #[serde(default)]
     pub ineligible_scopes: BTreeMap<String, Vec<String>>,
+    /// Spend requests are refused until the account verifies (403 with `verification_url`).
+    #[serde(default)]
+    pub requires_verification: bool,
 }
 
 impl SeedUser {
@@ -98,6 +101,7 @@ impl SeedUser {
             user.add_payment_method(method.build()?);
         }
         user.ineligible_scopes = self.ineligible_scopes.clone();
+        user.requires_verification = self.requires_verification;
         for (index, address) in self.shipping_addresses.iter().enumerate() {
             user.shipping_addresses.push(ShippingAddress {
                 id: random_id("csmrsa_"),

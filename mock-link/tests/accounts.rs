@@ -115,3 +115,53 @@ async fn users_see_only_their_own_spend_requests_and_methods() {
     let (_, jenny_list) = jenny.get("/spend_requests").await;
     assert_eq!(jenny_list["data"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn an_account_that_must_verify_gets_403_with_a_verification_url() {
+    let link = start().await;
+    link.control()
+        .create_user(json!({
+            "id": "usr_unverified",
+            "requires_verification": true,
+            "payment_methods": [{"id": "csmrpd_unverified_visa"}],
+        }))
+        .await
+        .unwrap();
+    let api = Api::login(&link, "usr_unverified").await;
+    let (status, body) = api
+        .post(
+            "/spend_requests",
+            with(
+                card_request(),
+                json!({"payment_details": "csmrpd_unverified_visa"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error"]["code"], "account_verification_required");
+    assert!(
+        body["error"]["verification_url"]
+            .as_str()
+            .unwrap()
+            .starts_with(link.base_url())
+    );
+    assert!(body["error"]["support_url"].is_string());
+
+    // The user verifies on the page; the same request then goes through.
+    let verification_url = body["error"]["verification_url"].as_str().unwrap();
+    let page = reqwest::get(verification_url).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("Verify"));
+    let verified = reqwest::Client::new()
+        .post(format!("{}/verify-account", link.base_url()))
+        .form(&[("user_id", "usr_unverified")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verified.status(), StatusCode::OK);
+    api.create(with(
+        card_request(),
+        json!({"payment_details": "csmrpd_unverified_visa"}),
+    ))
+    .await;
+}

@@ -319,6 +319,27 @@ fn create_spend_request(
     let fields = parse_json_object(headers, body)?;
     let mut store = state.lock();
     let user_id = authenticated_user_id(&store, headers)?;
+    if store
+        .user(&user_id)
+        .is_some_and(|user| user.requires_verification)
+    {
+        return Err(Error::api(
+            StatusCode::FORBIDDEN,
+            "account_verification_required",
+            "this account must verify its identity before it can approve spending",
+        )
+        .with_extra(
+            "verification_url",
+            Value::String(format!(
+                "{}/verify-account?user_id={user_id}",
+                store.base_url
+            )),
+        )
+        .with_extra(
+            "support_url",
+            Value::String("https://support.link.com".into()),
+        ));
+    }
     expire_due_requests(&mut store);
     let now = store.now();
     let methods = store
