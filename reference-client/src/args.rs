@@ -112,7 +112,7 @@ pub struct CreateArgs {
     #[serde(default)]
     pub merchant_url: Option<String>,
     /// Amount in the smallest currency unit (1 to 500000).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     #[serde(default, deserialize_with = "string_or_number")]
     #[schemars(with = "Option<String>")]
     pub amount: Option<String>,
@@ -153,7 +153,7 @@ pub struct UpdateArgs {
     /// The spend request id (`lsrq_...`).
     pub id: String,
     /// New amount.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     #[serde(default, deserialize_with = "string_or_number")]
     #[schemars(with = "Option<String>")]
     pub amount: Option<String>,
@@ -267,7 +267,7 @@ pub struct PayArgs {
     #[serde(default, alias = "header", deserialize_with = "one_or_many")]
     pub headers: Vec<String>,
     /// Amount for the new spend request; must equal the challenge's.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     #[serde(default, deserialize_with = "string_or_number")]
     #[schemars(with = "Option<String>")]
     pub amount: Option<String>,

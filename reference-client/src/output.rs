@@ -37,7 +37,7 @@ impl Collect {
 /// Output formats of the CLI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// One JSON value per yielded object, each on its own line, flushed at once.
+    /// One compact JSON value per yielded object, each on its own line, flushed at once.
     Json,
     /// `{"type":"chunk","data":...}` per object, then `{"type":"done",...}`.
     Jsonl,
@@ -91,10 +91,8 @@ impl Printer {
 impl Emit for Printer {
     fn emit(&mut self, value: Value) {
         let text = match self.format {
-            Format::Json => format!(
-                "{}\n",
-                serde_json::to_string_pretty(&value).unwrap_or_default()
-            ),
+            // One compact value per line: a line reader sees each object as it comes.
+            Format::Json => format!("{value}\n"),
             Format::Jsonl => format!("{}\n", json!({"type": "chunk", "data": value})),
             Format::Yaml => format!("---\n{}", yaml_serde::to_string(&value).unwrap_or_default()),
             Format::Human => {

@@ -88,7 +88,7 @@ pub async fn login(link: &Link, args: LoginArgs, out: &mut dyn Emit) -> Result<(
     let code = link.device_code(&client_name).await?;
     let server_interval = code
         .interval
-        .filter(|i| *i > 0.0)
+        .filter(|i| i.is_finite() && *i >= 0.0)
         .unwrap_or(DEFAULT_INTERVAL);
     let pending = PendingLogin {
         device_code: code.device_code.clone(),

@@ -100,10 +100,7 @@ pub async fn default_payment_method(link: &Link) -> Result<String> {
 
 async fn list_payment_methods(link: &Link) -> Result<Value> {
     let body = link.api(Method::GET, "/payment-details", &[], None).await?;
-    Ok(body
-        .get("payment_details")
-        .cloned()
-        .unwrap_or_else(|| json!([])))
+    Ok(crate::ops::account::list_in(body, "payment_details"))
 }
 
 /// `payment-methods list`.
@@ -470,7 +467,7 @@ pub async fn list(link: &Link, args: ListArgs, out: &mut dyn Emit) -> Result<()>
     let body = link
         .api(Method::GET, "/spend_requests", &query, None)
         .await?;
-    out.emit(body.get("data").cloned().unwrap_or(body));
+    out.emit(crate::ops::account::list_in(body, "spend_requests"));
     Ok(())
 }
 

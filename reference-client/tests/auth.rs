@@ -1,0 +1,270 @@
+//! auth login, status, logout, refresh (AUTH-01..10).
+
+mod common;
+
+use common::Env;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_without_a_session_is_not_authenticated() {
+    let env = Env::start().await;
+    let status = env.json(&["auth", "status"]).await.ok();
+    assert_eq!(status["authenticated"], false);
+    assert!(
+        status["credentials_path"]
+            .as_str()
+            .unwrap()
+            .ends_with("session.json")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_prints_the_url_at_once_then_polls_until_approved() {
+    let env = Env::start().await;
+    let mut login = env.spawn(&[
+        "auth",
+        "login",
+        "--client-name",
+        "Conformance Bot",
+        "--interval",
+        "0.05",
+    ]);
+    let first = login.next_json().await;
+    let url = first["verification_url"].as_str().unwrap();
+    assert!(url.starts_with(env.link.base_url()), "{url}");
+    let phrase = first["phrase"].as_str().unwrap().to_owned();
+    // The name reached Link as the connection label.
+    let codes = env.link.control().get("/device_codes").await.unwrap();
+    assert!(
+        codes["data"][0]["connection_label"]
+            .as_str()
+            .unwrap()
+            .starts_with("Conformance Bot on ")
+    );
+    env.link.control().approve_device(&phrase).await.unwrap();
+    let (code, rest) = login.finish().await;
+    assert_eq!(code, 0);
+    assert_eq!(rest.last().unwrap()["authenticated"], true);
+    assert!(env.session_path().exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(env.session_path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // Never a full token in the output.
+    let status = env.json(&["auth", "status"]).await.ok();
+    assert!(status["access_token"].as_str().unwrap().ends_with("..."));
+    let session: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.session_path()).unwrap()).unwrap();
+    let token = session["access_token"].as_str().unwrap();
+    assert!(!status.to_string().contains(token));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_never_polls_faster_than_the_server_interval() {
+    // The mock asks for 0.2 s between polls and answers slow_down to anything faster;
+    // asked for 0.01 s, the client still keeps to the server's interval.
+    let env = Env::with(
+        mock_link::MockLink::builder().device_poll_interval(std::time::Duration::from_millis(200)),
+    )
+    .await;
+    let run = env
+        .json(&["auth", "login", "--interval", "0.01", "--timeout", "1.5"])
+        .await;
+    // The client never polls faster than the server's interval, so no slow_down is earned.
+    let log = env.request_paths().await;
+    let polls = log.iter().filter(|p| p.ends_with("/device/token")).count();
+    assert!(
+        (1..=8).contains(&polls),
+        "polled {polls} times in 1.5 s at a 0.2 s interval"
+    );
+    let statuses: Vec<_> = env
+        .link
+        .control()
+        .requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r["path"] == "/device/token")
+        .map(|r| r["status"].clone())
+        .collect();
+    assert!(statuses.iter().all(|s| s == 400), "{statuses:?}");
+    run.error("POLLING_TIMEOUT");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denied_login_fails_and_stores_nothing() {
+    let env = Env::start().await;
+    let mut login = env.spawn(&["auth", "login", "--interval", "0.05"]);
+    let phrase = login.next_json().await["phrase"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.link.control().deny_device(&phrase).await.unwrap();
+    let (code, rest) = login.finish().await;
+    assert_eq!(code, 1);
+    assert_eq!(rest.last().unwrap()["code"], "ACCESS_DENIED");
+    assert!(!env.session_path().exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_login_code_fails() {
+    let env = Env::start().await;
+    let mut login = env.spawn(&["auth", "login", "--interval", "0.05"]);
+    let phrase = login.next_json().await["phrase"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.link.control().expire_device(&phrase).await.unwrap();
+    let (code, rest) = login.finish().await;
+    assert_eq!(code, 1);
+    assert_eq!(rest.last().unwrap()["code"], "LOGIN_EXPIRED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interval_zero_hands_the_login_to_auth_status() {
+    let env = Env::start().await;
+    let first = env.json(&["auth", "login", "--interval", "0"]).await.ok();
+    assert!(
+        first["_next"]["command"]
+            .as_str()
+            .unwrap()
+            .starts_with("auth status --interval")
+    );
+    let pending = env.json(&["auth", "status"]).await.ok();
+    assert_eq!(pending["pending"], true);
+    assert_eq!(pending["phrase"], first["phrase"]);
+    env.link
+        .control()
+        .approve_device(first["phrase"].as_str().unwrap())
+        .await
+        .unwrap();
+    let status = env
+        .json(&[
+            "auth",
+            "status",
+            "--interval",
+            "0.05",
+            "--max-attempts",
+            "20",
+        ])
+        .await
+        .ok();
+    assert_eq!(status["authenticated"], true);
+    // Logged in: login says so instead of starting again.
+    let again = env.json(&["auth", "login"]).await.ok();
+    assert_eq!(again["authenticated"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_revokes_the_token_at_link() {
+    let env = Env::start().await;
+    env.login().await;
+    let session: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.session_path()).unwrap()).unwrap();
+    let token = session["access_token"].as_str().unwrap().to_owned();
+    let out = env.json(&["auth", "logout"]).await.ok();
+    assert_eq!(out["logged_out"], true);
+    assert_eq!(out["revoked"], true);
+    assert!(!env.session_path().exists());
+    let status = reqwest::Client::new()
+        .get(format!("{}/userinfo", env.link.base_url()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_access_token_is_refreshed_once_and_rotated() {
+    let env = Env::start().await;
+    env.login().await;
+    let before: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.session_path()).unwrap()).unwrap();
+    env.link
+        .control()
+        .post("/tokens/expire", json!({"token": before["access_token"]}))
+        .await
+        .unwrap();
+    let methods = env.json(&["payment-methods", "list"]).await.ok();
+    assert!(methods.as_array().is_some_and(|m| !m.is_empty()));
+    let after: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.session_path()).unwrap()).unwrap();
+    assert_ne!(after["access_token"], before["access_token"]);
+    assert_ne!(
+        after["refresh_token"], before["refresh_token"],
+        "refresh tokens rotate"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_session_fails_with_not_authenticated() {
+    let env = Env::start().await;
+    env.login().await;
+    let session: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.session_path()).unwrap()).unwrap();
+    for key in ["access_token", "refresh_token"] {
+        env.link
+            .control()
+            .revoke_token(session[key].as_str().unwrap())
+            .await
+            .unwrap();
+    }
+    env.json(&["user-info", "retrieve"])
+        .await
+        .error("NOT_AUTHENTICATED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_commands_without_a_session_send_nothing() {
+    let env = Env::start().await;
+    for args in [
+        &["payment-methods", "list"][..],
+        &["spend-request", "list"],
+        &["spend-request", "retrieve", "lsrq_1"],
+        &["user-info", "retrieve"],
+        &["shipping-address", "list"],
+    ] {
+        env.json(args).await.error("NOT_AUTHENTICATED");
+    }
+    assert!(
+        env.request_paths().await.is_empty(),
+        "{:?}",
+        env.request_paths().await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_session_file_is_a_clear_error() {
+    let env = Env::start().await;
+    std::fs::create_dir_all(env.session_path().parent().unwrap()).unwrap();
+    std::fs::write(env.session_path(), "{oops").unwrap();
+    let e = env
+        .json(&["auth", "status"])
+        .await
+        .error("CORRUPT_CREDENTIALS");
+    assert!(e["message"].as_str().unwrap().contains("session.json"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_reports_a_newer_version_from_the_update_feed() {
+    let mut env = Env::start().await;
+    env.login().await;
+    let feed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/latest", feed.local_addr().unwrap());
+    tokio::spawn(async move {
+        let app = axum::Router::new().route("/latest", axum::routing::get(|| async { "99.0.0\n" }));
+        axum::serve(feed, app).await.unwrap();
+    });
+    env.extra_env.push(("LINK_UPDATE_FEED".into(), url));
+    let status = env.json(&["auth", "status"]).await.ok();
+    assert_eq!(status["update"]["latest"], "99.0.0");
+    assert_eq!(status["update"]["current"], env!("CARGO_PKG_VERSION"));
+    assert!(status["update"]["update_command"].as_str().is_some());
+}

@@ -1,0 +1,550 @@
+//! payment methods and spend requests (PM-*, SR-*, PAY-01, PAY-02).
+
+mod common;
+
+use common::{Env, context, luhn};
+use mock_link::Resolution;
+
+async fn logged_in() -> Env {
+    let env = Env::start().await;
+    env.login().await;
+    env
+}
+
+fn card_args(amount: &str) -> Vec<String> {
+    [
+        "spend-request",
+        "create",
+        "--amount",
+        amount,
+        "--merchant-name",
+        "Example Times",
+        "--merchant-url",
+        "https://times.example",
+        "--context",
+        &context(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+async fn create(env: &Env, extra: &[&str]) -> serde_json::Value {
+    create_for(env, "1500", extra).await
+}
+
+async fn create_for(env: &Env, amount: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = card_args(amount);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    env.json(&refs).await.ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payment_methods_have_exactly_one_default_and_add_gives_a_url() {
+    let env = logged_in().await;
+    let methods = env.json(&["payment-methods", "list"]).await.ok();
+    let defaults = methods
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["is_default"] == true)
+        .count();
+    assert_eq!(defaults, 1);
+    let add = env.json(&["payment-methods", "add"]).await.ok();
+    assert!(
+        add["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(env.link.base_url())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_wallet_gives_no_payment_method() {
+    let env = Env::start().await;
+    env.link
+        .control()
+        .create_user(serde_json::json!({"id": "usr_empty", "payment_methods": []}))
+        .await
+        .unwrap();
+    let first = env.json(&["auth", "login", "--interval", "0"]).await.ok();
+    env.link
+        .control()
+        .approve_device_as(first["phrase"].as_str().unwrap(), "usr_empty")
+        .await
+        .unwrap();
+    env.json(&["auth", "status"]).await.ok();
+    assert_eq!(
+        env.json(&["payment-methods", "list"]).await.ok(),
+        serde_json::json!([])
+    );
+    let args = card_args("1500");
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    env.json(&refs).await.error("NO_PAYMENT_METHOD");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn card_request_with_approval_is_pending_with_a_next_command() {
+    let env = logged_in().await;
+    let request = create(&env, &["--request-approval"]).await;
+    assert_eq!(request["status"], "pending_approval");
+    assert!(
+        request["approval_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http")
+    );
+    let id = request["id"].as_str().unwrap();
+    assert_eq!(
+        request["_next"]["command"],
+        format!("spend-request retrieve {id} --interval 2 --max-attempts 300")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_flags_fail_before_any_request() {
+    let env = logged_in().await;
+    let before = env.request_paths().await.len();
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &[
+                "--amount",
+                "1500",
+                "--context",
+                "too short",
+                "--merchant-name",
+                "A",
+                "--merchant-url",
+                "https://a.example",
+            ],
+            "VALIDATION_ERROR",
+        ),
+        (
+            &[
+                "--amount",
+                "-5",
+                "--context",
+                &context(),
+                "--merchant-name",
+                "A",
+                "--merchant-url",
+                "https://a.example",
+            ],
+            "VALIDATION_ERROR",
+        ),
+        (
+            &[
+                "--amount",
+                "ten",
+                "--context",
+                &context(),
+                "--merchant-name",
+                "A",
+                "--merchant-url",
+                "https://a.example",
+            ],
+            "VALIDATION_ERROR",
+        ),
+        (
+            &[
+                "--amount",
+                "1500",
+                "--context",
+                &context(),
+                "--credential-type",
+                "cash",
+                "--merchant-name",
+                "A",
+                "--merchant-url",
+                "https://a.example",
+            ],
+            "VALIDATION_ERROR",
+        ),
+        (
+            &[
+                "--amount",
+                "1500",
+                "--context",
+                &context(),
+                "--credential-type",
+                "shared_payment_token",
+                "--network-id",
+                "profile_x",
+                "--merchant-name",
+                "A",
+            ],
+            "VALIDATION_ERROR",
+        ),
+        (
+            &[
+                "--amount",
+                "1500",
+                "--context",
+                &context(),
+                "--credential-type",
+                "shared_payment_token",
+            ],
+            "VALIDATION_ERROR",
+        ),
+    ];
+    for (flags, code) in cases {
+        let mut args = vec!["spend-request", "create"];
+        args.extend_from_slice(flags);
+        env.json(&args).await.error(code);
+    }
+    assert_eq!(
+        env.request_paths().await.len(),
+        before,
+        "nothing reached Link"
+    );
+    env.json(&["spend-request", "create", "--no-such-flag"])
+        .await
+        .error("INVALID_INPUT");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_ends_with_the_approved_request_and_its_card() {
+    let env = logged_in().await;
+    let id = create(&env, &["--request-approval"]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let poll = env.spawn(&[
+        "spend-request",
+        "retrieve",
+        &id,
+        "--interval",
+        "0.05",
+        "--include",
+        "card",
+        "--max-attempts",
+        "400",
+    ]);
+    env.link.control().approve_spend_request(&id).await.unwrap();
+    let (code, values) = poll.finish().await;
+    assert_eq!(code, 0);
+    let approved = values.last().unwrap();
+    assert_eq!(approved["status"], "approved");
+    let card = &approved["card"];
+    assert!(luhn(card["number"].as_str().unwrap()), "{card}");
+    for key in [
+        "cvc",
+        "exp_month",
+        "exp_year",
+        "billing_address",
+        "valid_until",
+    ] {
+        assert!(!card[key].is_null(), "card lacks {key}: {card}");
+    }
+    // Human output masks the number.
+    let human = env
+        .run(&["spend-request", "retrieve", &id, "--include", "card"])
+        .await;
+    assert_eq!(human.code, 0);
+    assert!(!human.stdout.contains(card["number"].as_str().unwrap()));
+    assert!(
+        human
+            .stdout
+            .contains(&card["number"].as_str().unwrap()[12..])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denied_requests_end_polling_without_a_card() {
+    let env = logged_in().await;
+    let id = create(&env, &["--request-approval"]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = env
+        .json(&["spend-request", "retrieve", &id, "--include", "card"])
+        .await
+        .ok();
+    assert!(before["card"].is_null(), "no card before approval");
+    env.link.control().deny_spend_request(&id).await.unwrap();
+    let denied = env
+        .json(&[
+            "spend-request",
+            "retrieve",
+            &id,
+            "--include",
+            "card",
+            "--interval",
+            "0.05",
+        ])
+        .await
+        .ok();
+    assert_eq!(denied["status"], "denied");
+    assert!(denied["card"].is_null());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_requests_are_terminal() {
+    let env = logged_in().await;
+    let id = create(&env, &["--request-approval"]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.link.control().expire_spend_request(&id).await.unwrap();
+    let expired = env
+        .json(&["spend-request", "retrieve", &id, "--interval", "0.05"])
+        .await
+        .ok();
+    assert_eq!(expired["status"], "expired");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_that_runs_out_is_a_retryable_timeout() {
+    let env = logged_in().await;
+    let id = create(&env, &["--request-approval"]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let e = env
+        .json(&[
+            "spend-request",
+            "retrieve",
+            &id,
+            "--interval",
+            "0.01",
+            "--max-attempts",
+            "3",
+        ])
+        .await
+        .error("POLLING_TIMEOUT");
+    assert_eq!(e["retryable"], true);
+    let polls = env
+        .request_paths()
+        .await
+        .iter()
+        .filter(|p| p.ends_with(&id))
+        .count();
+    assert_eq!(polls, 3);
+    // Polling again later still works.
+    env.link.control().approve_spend_request(&id).await.unwrap();
+    let approved = env
+        .json(&[
+            "spend-request",
+            "retrieve",
+            &id,
+            "--interval",
+            "0.01",
+            "--timeout",
+            "5",
+        ])
+        .await
+        .ok();
+    assert_eq!(approved["status"], "approved");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_approval_gives_a_link_and_a_next_command() {
+    let env = logged_in().await;
+    let id = create(&env, &[]).await["id"].as_str().unwrap().to_owned();
+    let out = env
+        .json(&["spend-request", "request-approval", &id])
+        .await
+        .ok();
+    assert_eq!(out["id"], id.as_str());
+    assert!(out["approval_link"].as_str().unwrap().starts_with("http"));
+    assert!(out["_next"]["command"].as_str().unwrap().contains(&id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_changes_a_request_before_approval_only() {
+    let env = logged_in().await;
+    let id = create(&env, &[]).await["id"].as_str().unwrap().to_owned();
+    let updated = env
+        .json(&[
+            "spend-request",
+            "update",
+            &id,
+            "--amount",
+            "2000",
+            "--line-item",
+            r#"{"name":"Tea","quantity":2,"unit_amount":1000}"#,
+        ])
+        .await
+        .ok();
+    assert_eq!(updated["amount"], 2000);
+    assert_eq!(updated["line_items"][0]["name"], "Tea");
+    env.json(&["spend-request", "request-approval", &id])
+        .await
+        .ok();
+    env.link.control().approve_spend_request(&id).await.unwrap();
+    env.json(&["spend-request", "update", &id, "--amount", "3000"])
+        .await
+        .error("VALIDATION_ERROR");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requires_action_polls_through_3ds_and_stops_otherwise() {
+    let env = logged_in().await;
+    let id = create(&env, &["--request-approval"]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.link
+        .control()
+        .require_action(&id, Resolution::AutoResume)
+        .await
+        .unwrap();
+    let poll = env.spawn(&[
+        "spend-request",
+        "retrieve",
+        &id,
+        "--interval",
+        "0.05",
+        "--max-attempts",
+        "400",
+    ]);
+    env.link.control().complete_action(&id).await.unwrap();
+    env.link.control().approve_spend_request(&id).await.ok();
+    let (code, values) = poll.finish().await;
+    assert_eq!(code, 0);
+    assert_eq!(values.last().unwrap()["status"], "approved");
+
+    let other = create_for(&env, "1700", &["--request-approval"]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.link
+        .control()
+        .require_action(&other, Resolution::CreateNewSpendRequest)
+        .await
+        .unwrap();
+    let stopped = env
+        .json(&[
+            "spend-request",
+            "retrieve",
+            &other,
+            "--interval",
+            "0.05",
+            "--max-attempts",
+            "50",
+        ])
+        .await
+        .ok();
+    assert_eq!(stopped["status"], "requires_action");
+    assert!(
+        stopped["_next"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("create a new spend request")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_live_request_is_rate_limited_naming_the_first() {
+    let env = logged_in().await;
+    let first = create(&env, &["--request-approval"]).await;
+    let mut args = card_args("1500");
+    args.push("--request-approval".into());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let e = env.json(&refs).await.error("spend_request_rate_limited");
+    assert_eq!(e["duplicate_spend_request"]["id"], first["id"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_and_list_with_and_without_history() {
+    let env = logged_in().await;
+    let kept = create(&env, &[]).await["id"].as_str().unwrap().to_owned();
+    let gone = create_for(&env, "999", &[]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let canceled = env.json(&["spend-request", "cancel", &gone]).await.ok();
+    assert_eq!(canceled["status"], "canceled");
+    let ids = |v: serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let live = ids(env.json(&["spend-request", "list"]).await.ok());
+    assert!(live.contains(&kept) && !live.contains(&gone));
+    let all = ids(env
+        .json(&["spend-request", "list", "--include-history"])
+        .await
+        .ok());
+    assert!(all.contains(&kept) && all.contains(&gone));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_mode_and_output_file() {
+    let env = logged_in().await;
+    let request = create(&env, &["--request-approval", "--test"]).await;
+    assert_eq!(request["test"], true);
+    let id = request["id"].as_str().unwrap().to_owned();
+    env.link.control().approve_spend_request(&id).await.unwrap();
+    let file = env.home.path().join("card.json");
+    let file_arg = file.to_str().unwrap();
+    let shown = env
+        .json(&[
+            "spend-request",
+            "retrieve",
+            &id,
+            "--include",
+            "card",
+            "--output-file",
+            file_arg,
+        ])
+        .await
+        .ok();
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert!(luhn(saved["card"]["number"].as_str().unwrap()));
+    assert_ne!(
+        shown["card"]["number"], saved["card"]["number"],
+        "the printed copy is masked"
+    );
+    env.json(&[
+        "spend-request",
+        "retrieve",
+        &id,
+        "--include",
+        "card",
+        "--output-file",
+        file_arg,
+    ])
+    .await
+    .error("OUTPUT_FILE_EXISTS");
+    env.json(&[
+        "spend-request",
+        "retrieve",
+        &id,
+        "--include",
+        "card",
+        "--output-file",
+        file_arg,
+        "--force",
+    ])
+    .await
+    .ok();
+    let unwritable = env.home.path().join("no/such/dir/card.json");
+    env.json(&[
+        "spend-request",
+        "retrieve",
+        &id,
+        "--output-file",
+        unwritable.to_str().unwrap(),
+    ])
+    .await
+    .error("OUTPUT_FILE_WRITE_ERROR");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_requests_are_not_found_and_user_commands_work() {
+    let env = logged_in().await;
+    env.json(&["spend-request", "retrieve", "lsrq_doesnotexist"])
+        .await
+        .error("NOT_FOUND");
+    env.json(&["spend-request", "retrieve", "../etc"])
+        .await
+        .error("INVALID_INPUT");
+    let me = env.json(&["user-info", "retrieve"]).await.ok();
+    assert!(me["email"].as_str().unwrap().contains('@'));
+    let addresses = env.json(&["shipping-address", "list"]).await.ok();
+    assert!(!addresses.as_array().unwrap().is_empty(), "{addresses}");
+}
