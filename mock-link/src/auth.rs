@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use serde_json::{Map, Value, json};
 
 use crate::accounts::{DEFAULT_USER_ID, User};
@@ -408,7 +408,7 @@ pub fn authenticated_user_id(store: &Store, headers: &HeaderMap) -> Result<Strin
     }
     if store.now() >= access.expires_at {
         return Err(Error::api(
-            axum::http::StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
             "token_expired",
             "the access token has expired",
         ));
@@ -427,4 +427,67 @@ pub fn authenticate<'a>(store: &'a Store, headers: &HeaderMap) -> Result<&'a Use
 /// Whether a device code may still be decided by the user (not expired, still pending).
 pub fn device_code_is_open(code: &DeviceCode, now: SystemTime) -> bool {
     code.decision == DeviceDecision::Pending && now < code.expires_at
+}
+
+/// How the user (page) or a test (control API) names a device code.
+#[derive(Debug, Clone, Copy)]
+pub enum DeviceCodeRef<'a> {
+    /// The phrase shown on the device (`user_code`).
+    Phrase(&'a str),
+    /// The secret the device polls with.
+    DeviceCode(&'a str),
+}
+
+/// The newest device code matching `which`, or a 404.
+pub fn find_device_code<'a>(
+    store: &'a mut Store,
+    which: DeviceCodeRef<'_>,
+) -> Result<&'a mut DeviceCode> {
+    let found = store
+        .device_codes
+        .iter_mut()
+        .rev()
+        .find(|code| match which {
+            DeviceCodeRef::Phrase(phrase) => code.user_code == phrase,
+            DeviceCodeRef::DeviceCode(device_code) => code.device_code == device_code,
+        });
+    found.ok_or_else(|| match which {
+        DeviceCodeRef::Phrase(phrase) => Error::not_found("device code", phrase),
+        DeviceCodeRef::DeviceCode(_) => Error::not_found("device code", "[REDACTED]"),
+    })
+}
+
+/// The user approves (as `user_id`, default the seeded user) or denies a pending device code.
+pub fn decide_device_code(
+    store: &mut Store,
+    which: DeviceCodeRef<'_>,
+    user_id: Option<&str>,
+    approve: bool,
+) -> Result<DeviceCode> {
+    let user_id = user_id.unwrap_or(DEFAULT_USER_ID).to_owned();
+    if approve && store.user(&user_id).is_none() {
+        return Err(Error::not_found("user", &user_id));
+    }
+    let now = store.now();
+    let code = find_device_code(store, which)?;
+    if now >= code.expires_at {
+        return Err(Error::api(
+            StatusCode::BAD_REQUEST,
+            "expired_token",
+            "the device code has expired",
+        ));
+    }
+    if code.decision != DeviceDecision::Pending {
+        return Err(Error::api(
+            StatusCode::BAD_REQUEST,
+            "device_code_already_decided",
+            "the device code was already approved or denied",
+        ));
+    }
+    code.decision = if approve {
+        DeviceDecision::Approved { user_id }
+    } else {
+        DeviceDecision::Denied
+    };
+    Ok(code.clone())
 }

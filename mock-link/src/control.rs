@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::accounts::{DEFAULT_USER_ID, Merchant};
-use crate::auth::{DEFAULT_SCOPE, open_grant, revoke_token};
+use crate::auth::{
+    DEFAULT_SCOPE, DeviceCodeRef, decide_device_code, find_device_code, open_grant, revoke_token,
+};
 use crate::body::parse_json_object;
 use crate::clock::unix_seconds;
 use crate::error::{Error, Result};
@@ -23,7 +25,7 @@ use crate::seed::{NewPaymentMethod, Seed, SeedUser};
 use crate::server::AppState;
 use crate::spend_requests::state_machine::{Event, Resolution};
 use crate::spend_requests::{SpendRequest, apply_event, expire_due_requests};
-use crate::store::{DeviceDecision, SharedPaymentToken, Store};
+use crate::store::{DeviceCode, SharedPaymentToken, Store};
 
 pub use crate::request_log::LoggedRequest;
 
@@ -103,7 +105,7 @@ fn parse<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T> {
     })
 }
 
-/// Identifies a device code by its phrase or its device code.
+/// Names a device code by its phrase or its device code.
 #[derive(Debug, Deserialize)]
 struct DeviceCodeSelector {
     user_code: Option<String>,
@@ -112,76 +114,34 @@ struct DeviceCodeSelector {
     user_id: Option<String>,
 }
 
-fn find_device_code<'a>(
-    store: &'a mut Store,
-    selector: &DeviceCodeSelector,
-) -> Result<&'a mut crate::store::DeviceCode> {
-    let (field, wanted) = match (&selector.user_code, &selector.device_code) {
-        (Some(user_code), _) => ("user_code", user_code.as_str()),
-        (None, Some(device_code)) => ("device_code", device_code.as_str()),
-        (None, None) => return Err(Error::missing_param("user_code")),
-    };
-    store
-        .device_codes
-        .iter_mut()
-        .rev()
-        .find(|code| match field {
-            "user_code" => code.user_code == wanted,
-            _ => code.device_code == wanted,
-        })
-        .ok_or_else(|| Error::not_found("device code", wanted))
+impl DeviceCodeSelector {
+    fn reference(&self) -> Result<DeviceCodeRef<'_>> {
+        match (&self.user_code, &self.device_code) {
+            (Some(user_code), _) => Ok(DeviceCodeRef::Phrase(user_code)),
+            (None, Some(device_code)) => Ok(DeviceCodeRef::DeviceCode(device_code)),
+            (None, None) => Err(Error::missing_param("user_code")),
+        }
+    }
 }
 
-/// Approves or denies a device code, as the user would on the verification page.
-pub fn decide_device_code(
-    store: &mut Store,
-    user_code: &str,
-    user_id: Option<&str>,
+async fn device_code_decision(
+    state: AppState,
+    headers: HeaderMap,
+    body: Bytes,
     approve: bool,
-) -> Result<Value> {
-    let user_id = user_id.unwrap_or(DEFAULT_USER_ID).to_owned();
-    if approve && store.user(&user_id).is_none() {
-        return Err(Error::not_found("user", &user_id));
-    }
-    let now = store.now();
-    let code = store
-        .device_codes
-        .iter_mut()
-        .rev()
-        .find(|code| code.user_code == user_code)
-        .ok_or_else(|| Error::not_found("device code", user_code))?;
-    decide(code, now, user_id, approve)
+) -> Result<Json<Value>> {
+    let selector: DeviceCodeSelector = parse(&headers, &body)?;
+    let mut store = state.lock();
+    let code = decide_device_code(
+        &mut store,
+        selector.reference()?,
+        selector.user_id.as_deref(),
+        approve,
+    )?;
+    Ok(Json(device_code_json(&code)))
 }
 
-fn decide(
-    code: &mut crate::store::DeviceCode,
-    now: std::time::SystemTime,
-    user_id: String,
-    approve: bool,
-) -> Result<Value> {
-    if now >= code.expires_at {
-        return Err(Error::api(
-            StatusCode::BAD_REQUEST,
-            "expired_token",
-            "the device code has expired",
-        ));
-    }
-    if code.decision != DeviceDecision::Pending {
-        return Err(Error::api(
-            StatusCode::BAD_REQUEST,
-            "device_code_already_decided",
-            "the device code was already approved or denied",
-        ));
-    }
-    code.decision = if approve {
-        DeviceDecision::Approved { user_id }
-    } else {
-        DeviceDecision::Denied
-    };
-    Ok(device_code_json(code))
-}
-
-fn device_code_json(code: &crate::store::DeviceCode) -> Value {
+fn device_code_json(code: &DeviceCode) -> Value {
     json!({
         "user_code": code.user_code,
         "client_id": code.client_id,
@@ -193,23 +153,6 @@ fn device_code_json(code: &crate::store::DeviceCode) -> Value {
         "polls": code.polls,
         "expires_at": unix_seconds(code.expires_at),
     })
-}
-
-async fn device_code_decision(
-    state: AppState,
-    headers: HeaderMap,
-    body: Bytes,
-    approve: bool,
-) -> Result<Json<Value>> {
-    let selector: DeviceCodeSelector = parse(&headers, &body)?;
-    let mut store = state.lock();
-    let user_id = selector.user_id.clone().unwrap_or(DEFAULT_USER_ID.into());
-    if approve && store.user(&user_id).is_none() {
-        return Err(Error::not_found("user", &user_id));
-    }
-    let now = store.now();
-    let code = find_device_code(&mut store, &selector)?;
-    decide(code, now, user_id, approve).map(Json)
 }
 
 async fn approve_device_code(
@@ -236,7 +179,7 @@ async fn expire_device_code(
     let selector: DeviceCodeSelector = parse(&headers, &body)?;
     let mut store = state.lock();
     let now = store.now();
-    let code = find_device_code(&mut store, &selector)?;
+    let code = find_device_code(&mut store, selector.reference()?)?;
     code.expires_at = now;
     Ok(Json(device_code_json(code)))
 }

@@ -14,9 +14,8 @@ use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
 use crate::accounts::{DEFAULT_USER_ID, PaymentMethod};
-use crate::auth::device_code_is_open;
+use crate::auth::{DeviceCodeRef, decide_device_code, device_code_is_open};
 use crate::body::parse_form;
-use crate::control::decide_device_code;
 use crate::error::{Error, ErrorShape};
 use crate::ids::random_id;
 use crate::server::AppState;
@@ -175,7 +174,7 @@ async fn verify_submit(State(state): State<AppState>, headers: HeaderMap, body: 
     let mut store = state.lock();
     match decide_device_code(
         &mut store,
-        user_code.trim(),
+        DeviceCodeRef::Phrase(user_code.trim()),
         form.non_empty("user_id"),
         approve,
     ) {
