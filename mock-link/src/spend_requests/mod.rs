@@ -35,6 +35,31 @@ pub struct NextAction {
     pub expires_at: SystemTime,
 }
 
+impl NextAction {
+    /// The step the issuer asks for, by how it resolves.
+    pub fn for_resolution(resolution: Resolution, expires_at: SystemTime) -> Self {
+        let (kind, display_message) = match resolution {
+            Resolution::AutoResume => (
+                "three_d_secure",
+                "Complete 3-D Secure authentication to continue.",
+            ),
+            Resolution::CreateNewSpendRequest => (
+                "update_payment_method",
+                "This request cannot continue; create a new spend request.",
+            ),
+            Resolution::CreateNewSpendRequestAfterCompletion => (
+                "identity_verification",
+                "Complete the requested step, then create a new spend request.",
+            ),
+        };
+        Self {
+            kind: kind.into(),
+            display_message: display_message.into(),
+            expires_at,
+        }
+    }
+}
+
 /// One spend request and everything that happened to it.
 #[derive(Debug, Clone)]
 pub struct SpendRequest {
@@ -178,27 +203,10 @@ pub fn apply_event(store: &mut Store, id: &str, event: Event) -> Result<Status> 
         request.state = next;
         request.updated_at = now;
         request.next_action = match next {
-            Status::RequiresAction(resolution) => Some(NextAction {
-                kind: match resolution {
-                    Resolution::AutoResume => "three_d_secure".into(),
-                    Resolution::CreateNewSpendRequest => "update_payment_method".into(),
-                    Resolution::CreateNewSpendRequestAfterCompletion => {
-                        "identity_verification".into()
-                    }
-                },
-                display_message: match resolution {
-                    Resolution::AutoResume => {
-                        "Complete 3-D Secure authentication to continue.".into()
-                    }
-                    Resolution::CreateNewSpendRequest => {
-                        "This request cannot continue; create a new spend request.".into()
-                    }
-                    Resolution::CreateNewSpendRequestAfterCompletion => {
-                        "Complete the requested step, then create a new spend request.".into()
-                    }
-                },
-                expires_at: now + next_action_lifetime,
-            }),
+            Status::RequiresAction(resolution) => Some(NextAction::for_resolution(
+                resolution,
+                now + next_action_lifetime,
+            )),
             _ => None,
         };
     }
