@@ -16,8 +16,56 @@ use crate::respond::plain_problem;
 use crate::state::AppState;
 use crate::{hostile, shop};
 
-/// The whole server.
+/// The whole server: requests to `<merchant-id>.localhost[:port]` are first
+/// routed as if their path were prefixed with `/m/<merchant-id>`.
 pub fn router(state: AppState) -> Router {
+    Router::new()
+        .fallback_service(routes(state))
+        .layer(axum::middleware::map_request(route_by_host))
+}
+
+/// The merchant a `Host` value names: `<id>.localhost` with an optional port.
+pub fn merchant_of_host(host: &str) -> Option<&'static str> {
+    let name = host.rsplit_once(':').map_or(host, |(name, port)| {
+        if port.bytes().all(|b| b.is_ascii_digit()) {
+            name
+        } else {
+            host
+        }
+    });
+    let id = name.strip_suffix(".localhost")?;
+    CATALOGUE
+        .iter()
+        .map(|m| m.id)
+        .chain(["collector"])
+        .find(|known| known.eq_ignore_ascii_case(id))
+}
+
+/// Rewrites `/path` to `/m/<id>/path` for a request sent to `<id>.localhost`.
+async fn route_by_host(mut request: Request) -> Request {
+    let Some(id) = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(merchant_of_host)
+    else {
+        return request;
+    };
+    let path = request.uri().path();
+    if path.starts_with("/m/") || path.starts_with("/__control") {
+        return request;
+    }
+    let rewritten = match request.uri().query() {
+        Some(query) => format!("/m/{id}{path}?{query}"),
+        None => format!("/m/{id}{path}"),
+    };
+    if let Ok(uri) = rewritten.parse() {
+        *request.uri_mut() = uri;
+    }
+    request
+}
+
+fn routes(state: AppState) -> Router {
     let mut router = Router::new();
     for spec in PAID {
         router = router.route(
@@ -199,5 +247,23 @@ async fn control_advance_clock(State(state): State<AppState>, body: axum::body::
             StatusCode::UNPROCESSABLE_ENTITY,
             "expected {\"seconds\": <non-negative integer>}",
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names_select_merchants() {
+        assert_eq!(
+            merchant_of_host("card-sh0p.localhost:4020"),
+            Some("card-sh0p")
+        );
+        assert_eq!(merchant_of_host("API.localhost"), Some("api"));
+        assert_eq!(merchant_of_host("collector.localhost:1"), Some("collector"));
+        assert_eq!(merchant_of_host("127.0.0.1:4020"), None);
+        assert_eq!(merchant_of_host("nobody.localhost"), None);
+        assert_eq!(merchant_of_host("card-shop.localhost.evil:80"), None);
     }
 }

@@ -402,3 +402,46 @@ async fn the_ledger_is_readable_over_the_control_api() {
     assert_eq!(ids.len(), mock_merchant::CATALOGUE.len());
     assert!(ids.contains(&"card-sh0p"));
 }
+
+#[tokio::test]
+async fn merchants_answer_on_their_own_host_names_too() {
+    let env = Env::start().await;
+    let port = env.merchant.address().port();
+    let base = env.merchant.base_url();
+    let host = format!("api.localhost:{port}");
+    let probe = env
+        .send(
+            Method::GET,
+            &format!("{base}/report"),
+            &[("host", &host)],
+            None,
+        )
+        .await;
+    probe.assert_402("payment-required");
+    let challenge = probe.stripe_challenge();
+    assert_eq!(challenge.realm, "mock-merchant/api");
+    let spt = env.spt().await;
+    let credential = Env::credential(&challenge, &spt);
+    let paid = env
+        .send(
+            Method::GET,
+            &format!("{base}/report"),
+            &[("host", &host), ("authorization", &credential)],
+            None,
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::OK, "{}", paid.text);
+
+    let look_alike = env
+        .send(
+            Method::GET,
+            &format!("{base}/agents.txt"),
+            &[("host", &format!("card-sh0p.localhost:{port}"))],
+            None,
+        )
+        .await;
+    assert_eq!(look_alike.status, StatusCode::OK);
+    assert!(look_alike.text.contains("/m/card-sh0p/checkout"));
+    // The plain address still serves the catalogue.
+    assert_eq!(env.get(base).await.status, StatusCode::OK);
+}
