@@ -338,6 +338,10 @@ async fn apply_seed(
     Ok(Json(json!({ "users": users, "merchants": seed.merchants })))
 }
 
+async fn list_users(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "data": state.lock().users }))
+}
+
 async fn add_payment_method(
     State(state): State<AppState>,
     Path(user_id): Path<String>,
@@ -584,7 +588,7 @@ pub fn routes() -> Router<AppState> {
         .route("/__control/requests", get(request_log))
         .route("/__control/ledger", get(ledger))
         .route("/__control/seed", post(apply_seed))
-        .route("/__control/users", post(create_user))
+        .route("/__control/users", post(create_user).get(list_users))
         .route(
             "/__control/users/{id}/payment_methods",
             post(add_payment_method),

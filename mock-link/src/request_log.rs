@@ -18,6 +18,9 @@ use crate::error::{Error, ErrorShape};
 use crate::faults;
 use crate::server::AppState;
 
+/// The most entries the request log keeps; older ones are dropped.
+pub const MAX_LOGGED_REQUESTS: usize = 10_000;
+
 /// The replacement text for a secret.
 pub const REDACTED: &str = "[REDACTED]";
 
@@ -204,7 +207,11 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     tracing::info!(%method, path = %redact_text(&path), status = response.status().as_u16(), "request");
     if let Some(mut entry) = entry.take() {
         entry.status = response.status().as_u16();
-        state.lock().request_log.push(entry);
+        let mut store = state.lock();
+        if store.request_log.len() >= MAX_LOGGED_REQUESTS {
+            store.request_log.drain(..MAX_LOGGED_REQUESTS / 10);
+        }
+        store.request_log.push(entry);
     }
     response
 }

@@ -296,3 +296,37 @@ async fn invalid_seeds_are_refused() {
         .unwrap();
     assert_eq!(added["users"][0]["id"], "usr_bob");
 }
+
+#[tokio::test]
+async fn the_example_seed_file_loads_and_lists_its_users() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/seed.example.json")).unwrap();
+    let seed = mock_link::Seed::from_json(&text).unwrap();
+    let link = mock_link::MockLink::builder()
+        .seed(seed)
+        .start()
+        .await
+        .unwrap();
+    let users = link.control().get("/users").await.unwrap();
+    let ids: Vec<&str> = users["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|user| user["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            "usr_default",
+            "usr_alice",
+            "usr_empty_wallet",
+            "usr_unverified",
+            "usr_abroad"
+        ]
+    );
+    let empty = Api::login(&link, "usr_empty_wallet").await;
+    assert_eq!(
+        empty.get("/payment-details").await.1["payment_details"],
+        json!([])
+    );
+}
