@@ -157,6 +157,25 @@ fn redact_body(headers: &HeaderMap, body: &[u8]) -> Value {
     Value::String(redact_text(&String::from_utf8_lossy(body)))
 }
 
+/// Turns a plain-text 4xx from an axum extractor (a path that is not valid UTF-8, a query a
+/// page cannot read) into a JSON error in the host's shape, so no client sees a bare text error.
+async fn json_rejection(response: Response, shape: ErrorShape) -> Response {
+    let is_plain_text = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/plain"));
+    if !response.status().is_client_error() || !is_plain_text {
+        return response;
+    }
+    let status = response.status();
+    let text = to_bytes(response.into_body(), MAX_BODY_BYTES)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default();
+    Error::in_shape(shape, status, "invalid_request", &text).into_response()
+}
+
 /// Middleware: buffers the body (413 above the limit), runs the handler, records the exchange.
 /// Control-API and page traffic is not logged; the log is about what clients sent.
 pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -200,8 +219,10 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
             response
         }
         None => {
-            next.run(Request::from_parts(parts, Body::from(bytes)))
-                .await
+            let response = next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
+            json_rejection(response, shape).await
         }
     };
     tracing::info!(%method, path = %redact_text(&path), status = response.status().as_u16(), "request");

@@ -464,3 +464,18 @@ async fn an_account_without_payment_methods_is_told_so() {
     assert_eq!(body["error"]["param"], "payment_details");
     assert_eq!(body["error"]["no_payment_method"], true);
 }
+
+#[tokio::test]
+async fn extractor_rejections_are_json_too() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let (status, body) = api.get("/spend_requests/%FF%FE").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "invalid_request");
+    let response = reqwest::get(format!("{}/verify?code=a&code=b", link.base_url()))
+        .await
+        .unwrap();
+    assert!(response.status().is_client_error());
+    let (_, body) = common::read(response).await;
+    assert!(body["error"]["message"].is_string());
+}
