@@ -47,6 +47,11 @@ pub const CATALOGUE: &[MerchantInfo] = &[
         proves: "the amount rises by 500 with every challenge issued: terms change between probe and re-probe",
     },
     MerchantInfo {
+        id: "other-network",
+        paths: &["/m/other-network/report"],
+        proves: "a stripe challenge naming profile_other_network while the merchant settles with the configured key: an SPT approved for another network must not be sent (SAFE-05); if it is, the ledger shows it",
+    },
+    MerchantInfo {
         id: "plain",
         paths: &["/m/plain/ok", "/m/plain/error"],
         proves: "non-402 answers (200 JSON, 500 problem) that a client passes through",

@@ -231,6 +231,11 @@ impl MockMerchant {
         self.shared.ledger(Some(merchant_id))
     }
 
+    /// Forgets the ledger, claimed challenges, probe counts and charged cards.
+    pub fn reset(&self) {
+        self.shared.reset();
+    }
+
     /// Moves the merchant clock forward (challenge expiry, card expiry).
     pub fn advance_clock(&self, by: Duration) {
         self.shared

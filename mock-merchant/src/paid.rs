@@ -53,6 +53,8 @@ pub struct PaidSpec {
     pub rising_terms: bool,
     /// A paid retry is redirected rather than verified.
     pub redirect_retry: Option<RetryRedirect>,
+    /// The network id the stripe challenge names, when not the configured one.
+    pub network_id: Option<&'static str>,
 }
 
 const fn spec(merchant: &'static str, path: &'static str, method: &'static str) -> PaidSpec {
@@ -67,8 +69,12 @@ const fn spec(merchant: &'static str, path: &'static str, method: &'static str) 
         header: None,
         rising_terms: false,
         redirect_retry: None,
+        network_id: None,
     }
 }
+
+/// The network id the `other-network` merchant names in its challenges.
+pub const OTHER_NETWORK_ID: &str = "profile_other_network";
 
 /// Every paid endpoint of the catalogue.
 pub const PAID: &[PaidSpec] = &[
@@ -100,6 +106,10 @@ pub const PAID: &[PaidSpec] = &[
         amount: 1000,
         rising_terms: true,
         ..spec("changing-terms", "/m/changing-terms/report", "GET")
+    },
+    PaidSpec {
+        network_id: Some(OTHER_NETWORK_ID),
+        ..spec("other-network", "/m/other-network/report", "GET")
     },
     PaidSpec {
         redirect_retry: Some(RetryRedirect::SameOrigin),
@@ -173,7 +183,10 @@ impl Exchange<'_> {
         let mut terms = Terms {
             amount: self.spec.amount.to_string(),
             currency: "usd".to_owned(),
-            network_id: shared.config.network_id.clone(),
+            network_id: self
+                .spec
+                .network_id
+                .map_or_else(|| shared.config.network_id.clone(), str::to_owned),
             description: self.spec.description.to_owned(),
             payment_method_types: vec!["card", "link"],
         };

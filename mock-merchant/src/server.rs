@@ -102,6 +102,7 @@ fn routes(state: AppState) -> Router {
         .route("/m/collector/collect", post(shop::collect))
         .route("/__control/ledger", get(control_ledger))
         .route("/__control/clock", get(control_clock))
+        .route("/__control/reset", post(control_reset))
         .route("/__control/clock/advance", post(control_advance_clock))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -222,6 +223,12 @@ async fn control_ledger(State(state): State<AppState>, RawQuery(query): RawQuery
             .find(|(name, _)| name == "merchant")
             .map(|(_, value)| value);
     Json(json!({ "data": state.ledger(merchant.as_deref()) }))
+}
+
+/// `POST /__control/reset`: forgets the ledger, claims, probes and charged cards.
+async fn control_reset(State(state): State<AppState>) -> Json<Value> {
+    state.reset();
+    Json(json!({ "reset": true }))
 }
 
 async fn control_clock(State(state): State<AppState>) -> Json<Value> {

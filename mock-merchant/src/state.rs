@@ -138,6 +138,14 @@ impl Shared {
         }
     }
 
+    /// Forgets the ledger, claims, probes and charged cards (the clock stays).
+    pub fn reset(&self) {
+        *lock(&self.ledger) = Ledger::default();
+        lock(&self.claims).clear();
+        lock(&self.probes).clear();
+        lock(&self.charged_cards).clear();
+    }
+
     /// Counts a probe of `key`; returns how many came before.
     pub fn next_probe(&self, key: &str) -> u64 {
         let mut probes = lock(&self.probes);

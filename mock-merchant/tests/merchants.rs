@@ -23,6 +23,7 @@ async fn each_merchant_challenge_decodes_with_the_shared_selection() {
         ("redirects", "/paid-retry-same-origin", Method::GET),
         ("redirects", "/paid-retry-cross-origin", Method::GET),
         ("hostile", "/control-chars", Method::GET),
+        ("other-network", "/report", Method::GET),
     ] {
         let body = (method == Method::POST).then_some(r#"{"n":1}"#);
         let probe = env
@@ -35,7 +36,12 @@ async fn each_merchant_challenge_decodes_with_the_shared_selection() {
         );
         let challenge = select_stripe_challenge(probe.www_authenticate())
             .unwrap_or_else(|e| panic!("{merchant}{path}: {e}"));
-        assert_eq!(challenge.network_id, network, "{merchant}{path}");
+        let expected = if merchant == "other-network" {
+            "profile_other_network"
+        } else {
+            network
+        };
+        assert_eq!(challenge.network_id, expected, "{merchant}{path}");
         assert_eq!(
             challenge.digest.is_some(),
             body.is_some(),
@@ -444,4 +450,44 @@ async fn merchants_answer_on_their_own_host_names_too() {
     assert!(look_alike.text.contains("/m/card-sh0p/checkout"));
     // The plain address still serves the catalogue.
     assert_eq!(env.get(base).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_other_network_merchant_names_a_network_it_does_not_settle_on() {
+    let env = Env::start().await;
+    let url = env.merchant.url("other-network", "/report");
+    let challenge = env.challenge(&url).await;
+    assert_eq!(challenge.network_id, "profile_other_network");
+    // A client that ignores the mismatch and sends an SPT for the merchant's
+    // real network gets through; the ledger is the evidence a test asserts on.
+    let spt = env.spt().await;
+    let paid = env.get_paid(&url, &Env::credential(&challenge, &spt)).await;
+    assert_eq!(paid.status, StatusCode::OK, "{}", paid.text);
+    let sent: Vec<_> = env
+        .merchant
+        .ledger_of("other-network")
+        .into_iter()
+        .filter(|e| e.event == "credential_received")
+        .collect();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].spt.as_deref(), Some(spt.as_str()));
+}
+
+#[tokio::test]
+async fn reset_forgets_the_ledger_and_the_probe_counts() {
+    let env = Env::start().await;
+    let url = env.merchant.url("changing-terms", "/report");
+    assert_eq!(env.challenge(&url).await.amount(), "1000");
+    assert_eq!(env.challenge(&url).await.amount(), "1500");
+    let reset = env
+        .http
+        .post(format!("{}/__control/reset", env.merchant.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), StatusCode::OK);
+    assert!(env.merchant.ledger().is_empty());
+    assert_eq!(env.challenge(&url).await.amount(), "1000");
+    env.merchant.reset();
+    assert!(env.merchant.ledger().is_empty());
 }
