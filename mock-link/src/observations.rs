@@ -13,9 +13,26 @@ use crate::error::{Error, Result};
 use crate::ids::random_id;
 use crate::server::AppState;
 
-/// The longest free-form `context`.
+/// The longest free-form context.
 pub const MAX_CONTEXT_CHARS: usize = 500;
 const OUTCOMES: &[&str] = &["success", "blocked", "abandoned"];
+/// The tags the public client offers.
+pub const TAGS: &[&str] = &[
+    "stripe_checkout",
+    "captcha",
+    "anti_bot_script",
+    "cdn_block",
+    "waf_block",
+    "dns_block",
+    "rate_limited",
+    "login_required",
+    "3ds_challenge",
+    "page_inaccessible",
+    "timeout",
+    "site_error",
+    "payment_declined",
+    "other",
+];
 
 fn optional_string(body: &Map<String, Value>, key: &str) -> Result<Option<String>> {
     match body.get(key) {
@@ -63,16 +80,33 @@ pub async fn create(
     }
     let tags = match body.get("tags") {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(tags)) if tags.iter().all(Value::is_string) => tags.clone(),
-        Some(_) => return Err(Error::invalid_param("tags", "must be an array of strings")),
+        Some(Value::Array(tags))
+            if tags
+                .iter()
+                .all(|tag| tag.as_str().is_some_and(|tag| TAGS.contains(&tag))) =>
+        {
+            tags.clone()
+        }
+        Some(_) => {
+            return Err(Error::invalid_param(
+                "tags",
+                format!("must be an array of: {}", TAGS.join(", ")),
+            ));
+        }
     };
     let step = optional_string(&body, "step")?;
-    let context = optional_string(&body, "context")?;
+    // The public client sends `freeform_context`; `context` is accepted too.
+    let context_param = if body.contains_key("freeform_context") {
+        "freeform_context"
+    } else {
+        "context"
+    };
+    let context = optional_string(&body, context_param)?;
     if let Some(context) = &context
         && context.chars().count() > MAX_CONTEXT_CHARS
     {
         return Err(Error::invalid_param(
-            "context",
+            context_param,
             format!("must be at most {MAX_CONTEXT_CHARS} characters"),
         ));
     }
@@ -84,7 +118,7 @@ pub async fn create(
         "spend_request_id": spend_request_id,
         "tags": tags,
         "step": step,
-        "context": context,
+        "freeform_context": context,
         "status": "recorded",
         "created_at": rfc3339(store.now()),
     });

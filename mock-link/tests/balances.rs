@@ -203,7 +203,7 @@ async fn agent_observations_are_validated_and_recorded() {
                 "spend_request_id": spend_request["id"],
                 "tags": ["captcha"],
                 "step": "checkout",
-                "context": "The checkout asked for a captcha.",
+                "freeform_context": "The checkout asked for a captcha.",
             }),
         )
         .await;
@@ -213,6 +213,10 @@ async fn agent_observations_are_validated_and_recorded() {
     assert_eq!(observation["object"], "agent_observation");
     assert_eq!(observation["status"], "recorded");
     assert!(observation["created_at"].is_string());
+    assert_eq!(
+        observation["freeform_context"],
+        "The checkout asked for a captcha."
+    );
     let recorded = link.control().get("/agent_observations").await.unwrap();
     assert_eq!(recorded["data"][0]["user_id"], "usr_default");
 
@@ -225,12 +229,12 @@ async fn agent_observations_are_validated_and_recorded() {
             "domain",
         ),
         (
-            json!({"domain": "a.example", "outcome": "success", "tags": [1]}),
+            json!({"domain": "a.example", "outcome": "success", "tags": ["sunspots"]}),
             "tags",
         ),
         (
-            json!({"domain": "a.example", "outcome": "success", "context": "x".repeat(501)}),
-            "context",
+            json!({"domain": "a.example", "outcome": "success", "freeform_context": "x".repeat(501)}),
+            "freeform_context",
         ),
         (
             json!({"domain": "a.example", "outcome": "success", "spend_request_id": "lsrq_other"}),

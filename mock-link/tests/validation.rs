@@ -14,12 +14,6 @@ fn invalid_bodies() -> Vec<(&'static str, Value, &'static str, &'static str)> {
         .collect();
     vec![
         (
-            "missing payment_details",
-            with(card_request(), json!({"payment_details": null})),
-            "payment_details",
-            "parameter_missing",
-        ),
-        (
             "unknown payment_details",
             with(card_request(), json!({"payment_details": "csmrpd_other"})),
             "payment_details",
@@ -478,4 +472,22 @@ async fn extractor_rejections_are_json_too() {
     assert!(response.status().is_client_error());
     let (_, body) = common::read(response).await;
     assert!(body["error"]["message"].is_string());
+}
+
+#[tokio::test]
+async fn without_payment_details_the_default_method_pays() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let created = api
+        .create(with(card_request(), json!({"payment_details": null})))
+        .await;
+    assert_eq!(created["payment_details"], "csmrpd_default_visa");
+    let (status, body) = api
+        .post(
+            "/spend_requests",
+            with(card_request(), json!({"payment_details": ""})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["param"], "payment_details");
 }

@@ -301,7 +301,19 @@ pub fn validate(
     payment_methods: &[PaymentMethod],
     now: i64,
 ) -> Result<SpendRequestInput> {
-    let payment_details = required_string(fields, "payment_details")?;
+    // Absent: the account's default payment method (the public client may omit it).
+    let payment_details = match optional_string(fields, "payment_details")? {
+        Some(id) if id.trim().is_empty() => {
+            return Err(Error::invalid_param("payment_details", "must not be empty"));
+        }
+        Some(id) => id,
+        None => payment_methods
+            .iter()
+            .find(|method| method.is_default)
+            .or(payment_methods.first())
+            .map(|method| method.id.clone())
+            .unwrap_or_default(),
+    };
     let magic_method;
     let method = match payment_methods
         .iter()
