@@ -37,6 +37,7 @@ pub mod catalogue;
 pub mod challenges;
 pub mod clock;
 pub mod hostile;
+pub mod issuer;
 pub mod ledger;
 pub mod paid;
 pub mod respond;
@@ -88,6 +89,7 @@ pub struct MockMerchantBuilder {
     challenge_lifetime: Duration,
     bind: SocketAddr,
     cross_origin: Option<String>,
+    verify_cards_at_link: bool,
 }
 
 impl MockMerchantBuilder {
@@ -134,6 +136,14 @@ impl MockMerchantBuilder {
         self
     }
 
+    /// Whether the card shop asks mock-link's control API that a card was
+    /// issued by Link and is within its `valid_until` (default true); when
+    /// false, it checks Luhn, expiry and CVC only.
+    pub fn verify_cards_at_link(mut self, verify: bool) -> Self {
+        self.verify_cards_at_link = verify;
+        self
+    }
+
     /// Binds the listener and serves in a background task.
     pub async fn start(self) -> Result<MockMerchant, StartError> {
         let link_url = self.link_url.ok_or(StartError::MissingLink)?;
@@ -152,6 +162,7 @@ impl MockMerchantBuilder {
             network_id: self.network_id,
             challenge_secret: self.challenge_secret,
             challenge_lifetime: self.challenge_lifetime,
+            verify_cards_at_link: self.verify_cards_at_link,
         };
         let shared = Arc::new(state::Shared::new(config, base_url.clone(), cross_origin));
         let app = server::router(shared.clone());
@@ -198,6 +209,7 @@ impl MockMerchant {
             challenge_lifetime: Duration::from_secs(300),
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             cross_origin: None,
+            verify_cards_at_link: true,
         }
     }
 

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
+use crate::issuer::{IssuerAnswer, check_card};
 use crate::ledger::LedgerEntry;
 use crate::respond::plain_problem;
 use crate::state::AppState;
@@ -268,6 +269,28 @@ pub async fn checkout(
         .chars()
         .filter(char::is_ascii_digit)
         .collect();
+    if state.config.verify_cards_at_link {
+        let month = form.exp_month.trim().parse().unwrap_or(0);
+        let year = form
+            .exp_year
+            .trim()
+            .parse()
+            .map(|y: u64| if y < 100 { 2000 + y } else { y })
+            .unwrap_or(0);
+        match check_card(&state, &number, form.cvc.trim(), month, year).await {
+            IssuerAnswer::Valid => {}
+            IssuerAnswer::Declined(detail) => {
+                state.record(
+                    LedgerEntry::new(shop.id(), &route, "order_declined")
+                        .detail(format!("card ending {last4}: {detail}")),
+                );
+                return plain_problem(StatusCode::UNPROCESSABLE_ENTITY, detail);
+            }
+            IssuerAnswer::Unavailable(detail) => {
+                return plain_problem(StatusCode::BAD_GATEWAY, detail);
+            }
+        }
+    }
     if !state.charge_card_once(&number) {
         let detail =
             format!("card_declined: the card ending {last4} was already charged (single-use card)");

@@ -22,6 +22,8 @@ pub struct Config {
     pub challenge_secret: String,
     /// How long a challenge stays payable.
     pub challenge_lifetime: Duration,
+    /// The card shop checks cards with mock-link's control API.
+    pub verify_cards_at_link: bool,
 }
 
 /// What a paid retry holds on a challenge id while it settles, and after.

@@ -162,3 +162,62 @@ async fn agents_txt_welcomes_or_forbids_and_the_look_alike_posts_elsewhere() {
     let unknown = env.get(&env.merchant.url("nobody", "/agents.txt")).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_issuer_refuses_unknown_cards_wrong_cvcs_and_cards_past_valid_until() {
+    let env = Env::start().await;
+    let url = env.merchant.url("card-shop", "/checkout");
+    let card = env.card().await;
+
+    let mut unknown = card_form(&card);
+    unknown[1].1 = "4242424242424242".to_owned();
+    let (status, body) = post_form(&env, &url, &unknown).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("not issued by Link"), "{body}");
+
+    let mut wrong_cvc = card_form(&card);
+    let cvc = card["cvc"].as_str().unwrap();
+    wrong_cvc[4].1 = if cvc == "999" { "998" } else { "999" }.to_owned();
+    let (status, body) = post_form(&env, &url, &wrong_cvc).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("CVC or expiry"), "{body}");
+
+    env.link
+        .control()
+        .advance_clock(std::time::Duration::from_secs(3601))
+        .await
+        .unwrap();
+    let (status, body) = post_form(&env, &url, &card_form(&card)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("valid_until"), "{body}");
+}
+
+#[tokio::test]
+async fn without_the_issuer_check_any_luhn_valid_card_buys() {
+    let link = mock_link::MockLink::builder().start().await.unwrap();
+    let merchant = mock_merchant::MockMerchant::builder()
+        .link(link.base_url())
+        .verify_cards_at_link(false)
+        .start()
+        .await
+        .unwrap();
+    let form = [
+        ("name", "Jenny Rosen"),
+        ("card_number", "4242 4242 4242 4242"),
+        ("exp_month", "12"),
+        ("exp_year", "2099"),
+        ("cvc", "123"),
+        ("address_line1", "1 Main St"),
+        ("city", "San Francisco"),
+        ("postal_code", "94103"),
+        ("country", "US"),
+    ];
+    let response = reqwest::Client::new()
+        .post(merchant.url("card-shop", "/checkout"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("4242"));
+}
