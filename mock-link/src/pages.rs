@@ -512,6 +512,8 @@ pub fn routes() -> Router<AppState> {
             "/payment-methods/add",
             get(add_payment_method_page).post(add_payment_method_submit),
         )
+        // The public client opens `https://app.link.com/wallet`; the same page on this host.
+        .route("/wallet", get(add_payment_method_page))
 }
 
 #[cfg(test)]

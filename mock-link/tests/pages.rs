@@ -234,6 +234,9 @@ async fn add_payment_method_page_adds_a_card_to_the_wallet() {
     let (status, html) = page(format!("{}/payment-methods/add", link.base_url())).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("name=\"last4\""));
+    let (status, wallet) = page(format!("{}/wallet", link.base_url())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(wallet.contains("action=\"/payment-methods/add\""));
     let (status, done) = submit(
         format!("{}/payment-methods/add", link.base_url()),
         &[
