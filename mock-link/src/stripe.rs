@@ -83,6 +83,14 @@ fn metadata(form: &Form) -> Map<String, Value> {
         .collect()
 }
 
+/// The parameters in a canonical order: a retry that sends them in another order (the `mpp`
+/// crate builds metadata from a hash map) is still the same request.
+fn fingerprint(form: &Form) -> String {
+    let mut pairs = form.pairs.clone();
+    pairs.sort();
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
 /// Validates and redeems; everything under one lock so an SPT is redeemed at most once.
 fn create_payment_intent(
     store: &mut Store,
@@ -303,7 +311,7 @@ pub async fn payment_intents(
         .and_then(|value| value.to_str().ok())
         .filter(|value| !value.is_empty())
         .map(str::to_owned);
-    let fingerprint = String::from_utf8_lossy(&body).into_owned();
+    let fingerprint = fingerprint(&form);
     let mut store = state.lock();
     let Some(merchant) = store
         .merchants

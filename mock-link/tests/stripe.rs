@@ -251,6 +251,20 @@ async fn the_same_idempotency_key_replays_the_first_answer() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(second, first);
 
+    // Same key and parameters in another order: still a replay.
+    let mut reordered = pay_form(&spt, "2500", "usd");
+    reordered.reverse();
+    let third = http
+        .post(format!("{}/v1/payment_intents", link.base_url()))
+        .bearer_auth(SECRET_KEY)
+        .header("idempotency-key", "mpp_ch_1_spt")
+        .form(&reordered)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(third.headers()["idempotent-replayed"], "true");
+    assert_eq!(read(third).await.1, first);
+
     // Same key, other parameters: an idempotency error.
     let (status, body) = read(send("mpp_ch_1_spt", "2400").await.unwrap()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
