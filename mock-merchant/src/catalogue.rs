@@ -72,10 +72,12 @@ pub const CATALOGUE: &[MerchantInfo] = &[
             "/m/hostile/mutations",
             "/m/hostile/mutation/{name}",
             "/m/hostile/huge-header",
+            "/m/hostile/huge-body",
+            "/m/hostile/many-fields",
             "/m/hostile/control-chars",
             "/m/hostile/control-chars-ok",
         ],
-        proves: "malformed stripe challenges from mpp-testkit's labelled mutations, selectable by name, with the outcome a decoder must reach; a WWW-Authenticate over 256 KiB; terminal control sequences in a challenge, a header and bodies",
+        proves: "malformed stripe challenges from mpp-testkit's labelled mutations, selectable by name, with the outcome a decoder must reach; a WWW-Authenticate over 256 KiB, an 8 MiB body, 80 WWW-Authenticate fields with stripe last; terminal control sequences in a challenge, a header and bodies",
     },
     MerchantInfo {
         id: "card-shop",

@@ -104,6 +104,45 @@ pub async fn huge_header(State(state): State<AppState>) -> Response {
     )
 }
 
+/// Bytes of the problem body of `/m/hostile/huge-body`.
+pub const HUGE_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// `WWW-Authenticate` fields in `/m/hostile/many-fields` (under common client limits of 100 headers).
+pub const MANY_FIELDS: usize = 80;
+
+/// `GET /m/hostile/huge-body`: a valid 402 whose Problem detail is 8 MiB.
+pub async fn huge_body(State(state): State<AppState>) -> Response {
+    let stripe = render_challenge(&spec(&state).challenge(), &plain_style());
+    hostile_402(
+        &[stripe],
+        json!({
+            "type": "https://paymentauth.org/problems/payment-required",
+            "title": "Payment required",
+            "status": 402,
+            "detail": "x".repeat(HUGE_BODY_BYTES),
+        }),
+    )
+}
+
+/// `GET /m/hostile/many-fields`: 79 distractor fields, then the stripe challenge in the last one.
+pub async fn many_fields(State(state): State<AppState>) -> Response {
+    let mut fields: Vec<String> = (1..MANY_FIELDS)
+        .map(|i| {
+            format!(r#"Payment id="d{i}", realm="hostile", method="tempo", intent="charge", request="e30""#)
+        })
+        .collect();
+    fields.push(render_challenge(&spec(&state).challenge(), &plain_style()));
+    hostile_402(
+        &fields,
+        json!({
+            "type": "https://paymentauth.org/problems/payment-required",
+            "title": "Payment required",
+            "status": 402,
+            "detail": format!("{MANY_FIELDS} WWW-Authenticate fields"),
+        }),
+    )
+}
+
 /// `GET /m/hostile/control-chars`: a 402 whose stripe challenge description,
 /// a header and the Problem detail carry terminal control sequences.
 pub async fn control_chars(State(state): State<AppState>) -> Response {

@@ -87,6 +87,8 @@ fn routes(state: AppState) -> Router {
         .route("/m/hostile/mutations", get(hostile::list))
         .route("/m/hostile/mutation/{name}", get(hostile::mutation))
         .route("/m/hostile/huge-header", get(hostile::huge_header))
+        .route("/m/hostile/huge-body", get(hostile::huge_body))
+        .route("/m/hostile/many-fields", get(hostile::many_fields))
         .route("/m/hostile/control-chars", get(hostile::control_chars))
         .route(
             "/m/hostile/control-chars-ok",

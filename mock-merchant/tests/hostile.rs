@@ -90,3 +90,23 @@ async fn control_sequences_reach_the_client_in_header_and_bodies() {
         "OSC 8 hyperlink in the body"
     );
 }
+
+#[tokio::test]
+async fn a_huge_body_and_many_fields_still_carry_a_readable_challenge() {
+    let env = Env::start().await;
+    let huge = env.get(&env.merchant.url("hostile", "/huge-body")).await;
+    assert_eq!(huge.status, StatusCode::PAYMENT_REQUIRED);
+    assert!(huge.text.len() > mock_merchant::hostile::HUGE_BODY_BYTES);
+    assert_eq!(
+        huge.stripe_challenge().network_id,
+        mock_merchant::DEFAULT_NETWORK_ID
+    );
+
+    let many = env.get(&env.merchant.url("hostile", "/many-fields")).await;
+    let fields = many.www_authenticate();
+    assert_eq!(fields.len(), mock_merchant::hostile::MANY_FIELDS);
+    assert_eq!(
+        many.stripe_challenge().network_id,
+        mock_merchant::DEFAULT_NETWORK_ID
+    );
+}

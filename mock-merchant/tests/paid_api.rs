@@ -460,3 +460,25 @@ async fn a_settlement_api_that_is_down_is_a_502_problem_not_a_panic() {
     assert_eq!(answer.headers()["content-type"], "application/problem+json");
     drop(link);
 }
+
+#[tokio::test]
+async fn a_wrong_stripe_key_is_a_502_and_consumes_nothing() {
+    let env = Env::start().await;
+    let merchant = mock_merchant::MockMerchant::builder()
+        .link(env.link.base_url())
+        .secret_key("sk_test_not_registered")
+        .start()
+        .await
+        .unwrap();
+    let url = merchant.url("api", "/report");
+    let challenge = env.challenge(&url).await;
+    let spt = env.spt().await;
+    let credential = Env::credential(&challenge, &spt);
+    let answer = env.get_paid(&url, &credential).await;
+    assert_eq!(answer.status, StatusCode::BAD_GATEWAY, "{}", answer.text);
+    assert!(answer.text.contains("401"), "{}", answer.text);
+    assert_eq!(env.link_events(&spt).await, ["issued"]);
+    // The claim was released: the same credential is tried again, not called a replay.
+    let again = env.get_paid(&url, &credential).await;
+    assert_eq!(again.status, StatusCode::BAD_GATEWAY, "{}", again.text);
+}
