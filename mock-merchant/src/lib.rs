@@ -56,7 +56,7 @@ use tokio::task::JoinHandle;
 
 pub use catalogue::{CATALOGUE, MerchantInfo};
 pub use ledger::LedgerEntry;
-pub use state::Config;
+pub use state::{Config, SettleStyle};
 
 /// The secret key of mock-link's seeded merchant.
 pub const DEFAULT_SECRET_KEY: &str = "sk_test_mock_merchant";
@@ -90,6 +90,7 @@ pub struct MockMerchantBuilder {
     bind: SocketAddr,
     cross_origin: Option<String>,
     verify_cards_at_link: bool,
+    settle_style: SettleStyle,
 }
 
 impl MockMerchantBuilder {
@@ -144,6 +145,13 @@ impl MockMerchantBuilder {
         self
     }
 
+    /// How settlement calls the Stripe API (default: Bearer key, no
+    /// `Stripe-Version`, idempotency key `<challenge id>_<spt>`).
+    pub fn settle_style(mut self, style: SettleStyle) -> Self {
+        self.settle_style = style;
+        self
+    }
+
     /// Binds the listener and serves in a background task.
     pub async fn start(self) -> Result<MockMerchant, StartError> {
         let link_url = self.link_url.ok_or(StartError::MissingLink)?;
@@ -163,6 +171,7 @@ impl MockMerchantBuilder {
             challenge_secret: self.challenge_secret,
             challenge_lifetime: self.challenge_lifetime,
             verify_cards_at_link: self.verify_cards_at_link,
+            settle_style: self.settle_style,
         };
         let shared = Arc::new(state::Shared::new(config, base_url.clone(), cross_origin));
         let app = server::router(shared.clone());
@@ -210,6 +219,7 @@ impl MockMerchant {
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             cross_origin: None,
             verify_cards_at_link: true,
+            settle_style: SettleStyle::default(),
         }
     }
 

@@ -51,14 +51,20 @@ pub async fn settle(
         "{}/v1/payment_intents",
         config.link_url.trim_end_matches('/')
     );
-    let sent = shared
-        .http
-        .post(url)
-        .bearer_auth(&config.secret_key)
-        .header("idempotency-key", format!("{challenge_id}_{spt}"))
-        .form(&form)
-        .send()
-        .await;
+    let style = &config.settle_style;
+    let mut request = shared.http.post(url).header(
+        "idempotency-key",
+        format!("{}{challenge_id}_{spt}", style.idempotency_prefix),
+    );
+    request = if style.basic_auth {
+        request.basic_auth(&config.secret_key, Some(""))
+    } else {
+        request.bearer_auth(&config.secret_key)
+    };
+    if let Some(version) = &style.stripe_version {
+        request = request.header("stripe-version", version);
+    }
+    let sent = request.form(&form).send().await;
     let response = match sent {
         Ok(response) => response,
         Err(error) => return Settlement::Unavailable(format!("Stripe API unreachable: {error}")),

@@ -24,6 +24,20 @@ pub struct Config {
     pub challenge_lifetime: Duration,
     /// The card shop checks cards with mock-link's control API.
     pub verify_cards_at_link: bool,
+    /// How settlement calls the Stripe API.
+    pub settle_style: SettleStyle,
+}
+
+/// How settlement authenticates and labels its Stripe calls, to mirror a
+/// given merchant library.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SettleStyle {
+    /// Secret key as HTTP Basic username (empty password) instead of Bearer.
+    pub basic_auth: bool,
+    /// A `Stripe-Version` header (mppx sends `2026-07-29.preview`).
+    pub stripe_version: Option<String>,
+    /// Prefix of the idempotency key `<prefix><challenge id>_<spt>` (the `mpp` crate uses `mpp_`).
+    pub idempotency_prefix: String,
 }
 
 /// What a paid retry holds on a challenge id while it settles, and after.

@@ -482,3 +482,42 @@ async fn a_wrong_stripe_key_is_a_502_and_consumes_nothing() {
     let again = env.get_paid(&url, &credential).await;
     assert_eq!(again.status, StatusCode::BAD_GATEWAY, "{}", again.text);
 }
+
+#[tokio::test]
+async fn settlement_can_mirror_the_mpp_crate_and_mppx_styles() {
+    let env = Env::start().await;
+    let merchant = mock_merchant::MockMerchant::builder()
+        .link(env.link.base_url())
+        .settle_style(mock_merchant::SettleStyle {
+            basic_auth: true,
+            stripe_version: Some("2026-07-29.preview".to_owned()),
+            idempotency_prefix: "mpp_".to_owned(),
+        })
+        .start()
+        .await
+        .unwrap();
+    let url = merchant.url("api", "/report");
+    let challenge = env.challenge(&url).await;
+    let spt = env.spt().await;
+    assert_paid(&env.get_paid(&url, &Env::credential(&challenge, &spt)).await);
+    let requests = env.link.control().requests().await.unwrap();
+    let settle = requests
+        .iter()
+        .rev()
+        .find(|r| r["path"] == "/v1/payment_intents")
+        .expect("a settlement call");
+    let headers = &settle["headers"];
+    assert_eq!(headers["stripe-version"], "2026-07-29.preview", "{settle}");
+    let key = headers["idempotency-key"].as_str().unwrap_or_default();
+    assert!(
+        key.starts_with(&format!("mpp_{}_", challenge.id)),
+        "{settle}"
+    );
+    assert!(
+        headers["authorization"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Basic"),
+        "{settle}"
+    );
+}
