@@ -94,6 +94,10 @@ pub const MAGIC_PAYMENT_METHODS: &[(&str, &str)] = &[
         "csmrpd_magic_decline_once",
         "approved as soon as approval is requested; the first SPT redemption is declined, the next succeeds",
     ),
+    (
+        "csmrpd_magic_pi_requires_action",
+        "approved as soon as approval is requested; the redemption's PaymentIntent is requires_action (the SPT is used up)",
+    ),
 ];
 
 /// Spend-request amounts that behave like the magic payment method they name, whatever the
@@ -106,6 +110,7 @@ pub const MAGIC_AMOUNTS: &[(i64, &str)] = &[
     (400_005, "csmrpd_magic_new_request"),
     (400_006, "csmrpd_magic_decline"),
     (400_007, "csmrpd_magic_decline_once"),
+    (400_008, "csmrpd_magic_pi_requires_action"),
 ];
 
 /// The magic behaviour of a spend request, named by its magic payment-method id: from the
@@ -130,9 +135,10 @@ pub fn is_magic_payment_method(id: &str) -> bool {
 /// script it leaves behind.
 pub fn magic_on_approval_request(id: &str) -> (Option<Event>, Option<SpendRequestScript>) {
     match id {
-        "csmrpd_magic_approve" | "csmrpd_magic_decline" | "csmrpd_magic_decline_once" => {
-            (Some(Event::Approve), None)
-        }
+        "csmrpd_magic_approve"
+        | "csmrpd_magic_decline"
+        | "csmrpd_magic_decline_once"
+        | "csmrpd_magic_pi_requires_action" => (Some(Event::Approve), None),
         "csmrpd_magic_deny" => (Some(Event::Deny), None),
         "csmrpd_magic_expire" => (Some(Event::Expire), None),
         "csmrpd_magic_3ds" => (
@@ -158,6 +164,11 @@ pub fn magic_declines(payment_method: &str) -> Option<u32> {
         "csmrpd_magic_decline_once" => Some(1),
         _ => None,
     }
+}
+
+/// Whether redemptions for this behaviour leave the PaymentIntent in `requires_action`.
+pub fn magic_payment_requires_action(behaviour: &str) -> bool {
+    behaviour == "csmrpd_magic_pi_requires_action"
 }
 
 #[cfg(test)]

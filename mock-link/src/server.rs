@@ -86,6 +86,10 @@ pub fn router(state: AppState) -> Router {
         .route("/transactions", get(balances::list_transactions))
         .route("/agent_observations", post(observations::create))
         .route("/v1/payment_intents", post(stripe::payment_intents))
+        .route(
+            "/v1/payment_intents/{id}",
+            get(stripe::retrieve_payment_intent),
+        )
         .merge(control::routes())
         .merge(pages::routes())
         .fallback(not_found)

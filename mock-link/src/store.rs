@@ -126,6 +126,8 @@ pub struct Store {
     pub device_scripts: VecDeque<DeviceScript>,
     /// Scripts for the next spend requests created, first first.
     pub spend_request_scripts: VecDeque<SpendRequestScript>,
+    /// PaymentIntents created, by id, with the secret key that created them.
+    pub payment_intents: HashMap<String, (String, Value)>,
     /// Reports sent to `POST /agent_observations`.
     pub agent_observations: Vec<Value>,
 }
@@ -153,6 +155,7 @@ impl Store {
             device_scripts: VecDeque::new(),
             spend_request_scripts: VecDeque::new(),
             agent_observations: Vec::new(),
+            payment_intents: HashMap::new(),
         };
         store.seed_defaults();
         let seed = store.seed.clone();

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -14,7 +14,7 @@ use crate::clock::unix_seconds;
 use crate::control::LedgerEntry;
 use crate::error::{Error, ErrorShape};
 use crate::ids::random_id;
-use crate::scripts::{magic_behaviour, magic_declines};
+use crate::scripts::{magic_behaviour, magic_declines, magic_payment_requires_action};
 use crate::server::AppState;
 use crate::spend_requests::expire_due_requests;
 use crate::spend_requests::state_machine::{Event, transition};
@@ -94,6 +94,7 @@ fn fingerprint(form: &Form) -> String {
 /// Validates and redeems; everything under one lock so an SPT is redeemed at most once.
 fn create_payment_intent(
     store: &mut Store,
+    secret_key: &str,
     merchant_network_id: &str,
     form: &Form,
 ) -> Result<Value, Error> {
@@ -244,17 +245,18 @@ fn create_payment_intent(
         });
     }
     let payment_intent_id = random_id("pi_");
+    let requires_action = magic_payment_requires_action(&behaviour);
     if let Some(stored) = store.shared_payment_tokens.get_mut(&spt_id) {
         stored.redeemed_by = Some(payment_intent_id.clone());
     }
     if let Some(request) = store.spend_request_mut(&spt.spend_request_id) {
-        if let Ok(next) = transition(request.state, Event::Redeem) {
+        if !requires_action && let Ok(next) = transition(request.state, Event::Redeem) {
             request.state = next;
         }
         request.payment_intent = Some(payment_intent_id.clone());
         request.payment_status = Some(json!({
-            "outcome": "success",
-            "code": null,
+            "outcome": if requires_action { "failure" } else { "success" },
+            "code": if requires_action { Some("authentication_required") } else { None },
             "decline_code": null,
             "amount": amount,
             "currency": currency,
@@ -267,29 +269,37 @@ fn create_payment_intent(
         &spt,
         merchant_network_id,
         Some(payment_intent_id.clone()),
-        None,
+        requires_action.then(|| "requires_action".to_owned()),
         now,
     ));
     tracing::info!(payment_intent = %payment_intent_id, "shared payment token redeemed");
-    Ok(json!({
+    let mut intent = json!({
         "id": payment_intent_id,
         "object": "payment_intent",
         "amount": amount,
         "amount_capturable": 0,
-        "amount_received": amount,
+        "amount_received": if requires_action { 0 } else { amount },
         "capture_method": "automatic",
         "confirmation_method": "automatic",
         "created": unix_seconds(now),
         "currency": currency,
         "description": form.get("description"),
-        "latest_charge": random_id("ch_"),
+        "latest_charge": if requires_action { None } else { Some(random_id("ch_")) },
         "livemode": false,
         "metadata": metadata(form),
+        "next_action": null,
         "payment_method": random_id("pm_"),
         "payment_method_types": ["card", "link"],
         "shared_payment_granted_token": spt_id,
-        "status": "succeeded",
-    }))
+        "status": if requires_action { "requires_action" } else { "succeeded" },
+    });
+    if requires_action {
+        intent["next_action"] = json!({ "type": "use_stripe_sdk", "use_stripe_sdk": {} });
+    }
+    store
+        .payment_intents
+        .insert(payment_intent_id, (secret_key.to_owned(), intent.clone()));
+    Ok(intent)
 }
 
 /// `POST /v1/payment_intents`
@@ -353,7 +363,7 @@ pub async fn payment_intents(
         }
         None => {
             let (status, body) =
-                match create_payment_intent(&mut store, &merchant.network_id, &form) {
+                match create_payment_intent(&mut store, &key, &merchant.network_id, &form) {
                     Ok(body) => (StatusCode::OK, body),
                     Err(error) => (error.status(), error.body()),
                 };
@@ -388,4 +398,37 @@ pub async fn payment_intents(
         response_headers.insert("stripe-version", version.clone());
     }
     response
+}
+
+/// `GET /v1/payment_intents/{id}`: a PaymentIntent the same secret key created.
+pub async fn retrieve_payment_intent(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, Error> {
+    let key = secret_key(&headers)?;
+    let store = state.lock();
+    if !store
+        .merchants
+        .iter()
+        .any(|merchant| merchant.secret_key == key)
+    {
+        return Err(Error::Stripe {
+            status: StatusCode::UNAUTHORIZED,
+            kind: "invalid_request_error",
+            code: "api_key_invalid".into(),
+            message: format!("Invalid API Key provided: {}", masked(&key)),
+            param: None,
+        });
+    }
+    match store.payment_intents.get(&id) {
+        Some((owner, intent)) if *owner == key => Ok(Json(intent.clone())),
+        _ => Err(Error::Stripe {
+            status: StatusCode::NOT_FOUND,
+            kind: "invalid_request_error",
+            code: "resource_missing".into(),
+            message: format!("No such payment_intent: '{id}'"),
+            param: Some("intent".into()),
+        }),
+    }
 }

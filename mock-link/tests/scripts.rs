@@ -337,3 +337,21 @@ async fn magic_amounts_script_outcomes_with_a_real_payment_method() {
     let magic = link.control().get("/magic").await.unwrap();
     assert_eq!(magic["data"][1]["amount"], 400_002);
 }
+
+#[tokio::test]
+async fn magic_pi_requires_action_uses_the_token_without_success() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let spt = magic_spt(&link, &api, "csmrpd_magic_pi_requires_action").await;
+    let (status, intent) = redeem(&link, &spt).await;
+    assert_eq!(status, StatusCode::OK, "{intent}");
+    assert_eq!(intent["status"], "requires_action");
+    assert_eq!(intent["next_action"]["type"], "use_stripe_sdk");
+    assert_eq!(intent["amount_received"], 0);
+    let (status, again) = redeem(&link, &spt).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(again["error"]["code"], "token_already_used");
+    let ledger = link.control().ledger().await.unwrap();
+    let redeemed = ledger.iter().find(|e| e["event"] == "redeemed").unwrap();
+    assert_eq!(redeemed["reason"], "requires_action");
+}

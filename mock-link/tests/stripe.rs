@@ -316,3 +316,33 @@ async fn sixty_four_concurrent_redemptions_succeed_exactly_once() {
         .count();
     assert_eq!((succeeded, refused), (1, 63), "{statuses:?}");
 }
+
+#[tokio::test]
+async fn a_payment_intent_can_be_retrieved_by_the_merchant_that_created_it() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let (_, spt) = approved_spt(&link, &api, json!({})).await;
+    let (_, intent) = pay(&link, SECRET_KEY, &pay_form(&spt, "2500", "usd")).await;
+    let id = intent["id"].as_str().unwrap();
+    let http = reqwest::Client::new();
+    let get = |key: &'static str, id: String| {
+        http.get(format!("{}/v1/payment_intents/{id}", link.base_url()))
+            .bearer_auth(key)
+            .send()
+    };
+    let (status, fetched) = read(get(SECRET_KEY, id.to_owned()).await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(fetched, intent);
+
+    link.control()
+        .add_merchant("sk_test_other_shop", "profile_other_shop")
+        .await
+        .unwrap();
+    let (status, body) = read(get("sk_test_other_shop", id.to_owned()).await.unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(code(&body), "resource_missing");
+    let (status, _) = read(get(SECRET_KEY, "pi_unknown".into()).await.unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = read(get("sk_test_nobody", id.to_owned()).await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
