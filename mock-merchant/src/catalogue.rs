@@ -32,6 +32,11 @@ pub const CATALOGUE: &[MerchantInfo] = &[
         proves: "the same API with challenges over several WWW-Authenticate fields, Bearer and Basic challenges mixed in",
     },
     MerchantInfo {
+        id: "api-session",
+        paths: &["/m/api-session/stream"],
+        proves: "a stripe session challenge (intent=\"session\"): the credential opens it with {action: open, grantedToken: spt_...}, settled like a charge",
+    },
+    MerchantInfo {
         id: "no-stripe",
         paths: &["/m/no-stripe/report"],
         proves: "402 with only tempo and lightning challenges: Link cannot pay (not supported); a stripe credential gets method-unsupported",

@@ -178,12 +178,12 @@ pub fn stripe_request(terms: &Terms) -> Value {
     })
 }
 
-/// The stripe charge challenge.
-pub fn stripe(binding: &Binding<'_>, terms: &Terms) -> Offer {
+/// The stripe challenge for `intent` (`charge`, or `session` opened with an SPT).
+pub fn stripe(binding: &Binding<'_>, terms: &Terms, intent: &str) -> Offer {
     bound(
         binding,
         "stripe",
-        "charge",
+        intent,
         &stripe_request(terms),
         Some(&terms.description),
     )
@@ -309,7 +309,7 @@ mod tests {
     #[test]
     fn an_issued_stripe_challenge_is_bound_and_decodes() {
         for header in [None, Some("Payment-Credential")] {
-            let offer = stripe(&binding(header), &terms());
+            let offer = stripe(&binding(header), &terms(), "charge");
             let decoded = mpp_wire::select_stripe_challenge([offer.written()]).unwrap();
             assert_eq!(decoded.network_id, "profile_test");
             let echo = decoded.challenge.to_echo();
@@ -332,7 +332,7 @@ mod tests {
     fn the_split_layout_mixes_schemes_and_keeps_every_challenge() {
         let b = binding(None);
         let mut offers = distractors(&b, &terms()).to_vec();
-        offers.insert(1, stripe(&b, &terms()));
+        offers.insert(1, stripe(&b, &terms(), "charge"));
         let fields = lay_out(&offers, Layout::Split);
         assert!(fields[0].starts_with("Bearer "));
         assert!(fields.last().unwrap().starts_with("Basic "));

@@ -166,7 +166,7 @@ pub async fn control_chars(State(state): State<AppState>) -> Response {
         digest: None,
         header: None,
     };
-    let stripe = challenges::stripe(&binding, &terms);
+    let stripe = challenges::stripe(&binding, &terms, "charge");
     let mut response = hostile_402(
         &[format!("{BEARER}, {}", stripe.written())],
         json!({

@@ -55,6 +55,8 @@ pub struct PaidSpec {
     pub redirect_retry: Option<RetryRedirect>,
     /// The network id the stripe challenge names, when not the configured one.
     pub network_id: Option<&'static str>,
+    /// The stripe intent offered and accepted: `charge` or `session`.
+    pub intent: &'static str,
 }
 
 const fn spec(merchant: &'static str, path: &'static str, method: &'static str) -> PaidSpec {
@@ -70,6 +72,7 @@ const fn spec(merchant: &'static str, path: &'static str, method: &'static str) 
         rising_terms: false,
         redirect_retry: None,
         network_id: None,
+        intent: "charge",
     }
 }
 
@@ -106,6 +109,11 @@ pub const PAID: &[PaidSpec] = &[
         amount: 1000,
         rising_terms: true,
         ..spec("changing-terms", "/m/changing-terms/report", "GET")
+    },
+    PaidSpec {
+        intent: "session",
+        description: "Open a metered session on the premium API",
+        ..spec("api-session", "/m/api-session/stream", "GET")
     },
     PaidSpec {
         network_id: Some(OTHER_NETWORK_ID),
@@ -221,7 +229,7 @@ impl Exchange<'_> {
         let [tempo_charge, tempo_session, lightning] = challenges::distractors(&binding, &terms);
         let mut offers: Vec<Offer> = vec![tempo_charge];
         if self.spec.stripe {
-            offers.push(challenges::stripe(&binding, &terms));
+            offers.push(challenges::stripe(&binding, &terms, self.spec.intent));
         }
         offers.extend([tempo_session, lightning]);
         let offers = challenges::rank_by_preference(offers, self.accept_payment.as_deref());
@@ -398,11 +406,11 @@ async fn verify_and_settle(exchange: &Exchange<'_>, credential: &PaymentCredenti
             .spt(spt),
     );
     let (method, intent) = (echo.method.as_str(), echo.intent.as_str());
-    if !(spec.stripe && method == "stripe" && intent == "charge") {
+    if !(spec.stripe && method == "stripe" && intent == spec.intent) {
         let accepted = if spec.stripe {
-            "stripe/charge"
+            format!("stripe/{}", spec.intent)
         } else {
-            "none (no stripe challenge offered)"
+            "none (no stripe challenge offered)".to_owned()
         };
         return exchange.reject(
             ProblemType::MethodUnsupported,
@@ -469,6 +477,15 @@ async fn verify_and_settle(exchange: &Exchange<'_>, credential: &PaymentCredenti
             Some(credential),
         );
     };
+    if spec.intent == "session"
+        && credential.payload.get("action").and_then(Value::as_str) != Some("open")
+    {
+        return exchange.reject_402(
+            ProblemType::MalformedCredential,
+            "a session credential must open the session: {\"action\": \"open\", \"grantedToken\": ...}",
+            Some(credential),
+        );
+    }
     let Some(spt) = spt.filter(|s| !s.is_empty()) else {
         return exchange.reject_402(
             ProblemType::MalformedCredential,
@@ -500,7 +517,7 @@ async fn verify_and_settle(exchange: &Exchange<'_>, credential: &PaymentCredenti
                 exchange
                     .record("paid")
                     .challenge(&echo.id)
-                    .method("stripe", "charge")
+                    .method("stripe", spec.intent)
                     .spt(Some(spt))
                     .reference(&payment_intent)
                     .detail(format!("{amount} {currency}")),

@@ -154,7 +154,7 @@ async fn openapi(State(state): State<AppState>) -> Json<Value> {
         let operation = json!({
             "summary": spec.description,
             "x-payment-info": {
-                "intent": "charge",
+                "intent": spec.intent,
                 "method": "stripe",
                 "amount": spec.amount.to_string(),
                 "currency": "usd",

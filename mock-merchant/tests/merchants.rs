@@ -24,6 +24,7 @@ async fn each_merchant_challenge_decodes_with_the_shared_selection() {
         ("redirects", "/paid-retry-cross-origin", Method::GET),
         ("hostile", "/control-chars", Method::GET),
         ("other-network", "/report", Method::GET),
+        ("api-session", "/stream", Method::GET),
     ] {
         let body = (method == Method::POST).then_some(r#"{"n":1}"#);
         let probe = env
@@ -326,6 +327,10 @@ async fn openapi_discovery_lists_paid_operations_with_payment_info() {
             doc["paths"]["/m/api/orders"]["post"]["x-payment-info"]["amount"],
             "4200"
         );
+        assert_eq!(
+            doc["paths"]["/m/api-session/stream"]["get"]["x-payment-info"]["intent"],
+            "session"
+        );
         assert!(doc["paths"]["/m/no-stripe/report"].is_null());
         assert!(doc["paths"]["/m/api/free"]["get"]["x-payment-info"].is_null());
     }
@@ -490,4 +495,30 @@ async fn reset_forgets_the_ledger_and_the_probe_counts() {
     assert_eq!(env.challenge(&url).await.amount(), "1000");
     env.merchant.reset();
     assert!(env.merchant.ledger().is_empty());
+}
+
+#[tokio::test]
+async fn the_session_merchant_is_opened_with_a_granted_token() {
+    let env = Env::start().await;
+    let url = env.merchant.url("api-session", "/stream");
+    let challenge = env.challenge(&url).await;
+    assert_eq!(challenge.intent, "session");
+    let spt = env.spt().await;
+
+    // A charge-shaped payload does not open a session.
+    let mut charge_shaped = challenge.spt_credential(&spt);
+    charge_shaped.payload = serde_json::json!({ "spt": spt });
+    env.get_paid(&url, &mpp_wire::format_credential(&charge_shaped))
+        .await
+        .assert_402("malformed-credential");
+
+    let credential = Env::credential(&challenge, &spt);
+    let opened = env.get_paid(&url, &credential).await;
+    assert_eq!(opened.status, StatusCode::OK, "{}", opened.text);
+    assert!(opened.header("payment-receipt").is_some());
+    let paid = env.merchant.ledger_of("api-session");
+    assert!(
+        paid.iter()
+            .any(|e| e.event == "paid" && e.method.as_deref() == Some("stripe/session"))
+    );
 }
