@@ -19,7 +19,7 @@ use crate::body::parse_form;
 use crate::error::{Error, ErrorShape};
 use crate::ids::random_id;
 use crate::server::AppState;
-use crate::spend_requests::state_machine::{Event, State as Status};
+use crate::spend_requests::state_machine::{Event, Resolution, State as Status};
 use crate::spend_requests::{apply_event, expire_due_requests};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}\
@@ -298,7 +298,7 @@ async fn three_d_secure_page(State(state): State<AppState>, Path(id): Path<Strin
     let Some(request) = store.spend_requests.iter().find(|request| request.id == id) else {
         return problem(StatusCode::NOT_FOUND, "No such spend request.");
     };
-    if !matches!(request.state, Status::RequiresAction(_)) {
+    let Status::RequiresAction(resolution) = request.state else {
         return problem(
             StatusCode::CONFLICT,
             &format!(
@@ -306,7 +306,8 @@ async fn three_d_secure_page(State(state): State<AppState>, Path(id): Path<Strin
                 request.state.status()
             ),
         );
-    }
+    };
+    let completable = resolution != Resolution::CreateNewSpendRequest;
     let message = request
         .next_action
         .as_ref()
@@ -318,8 +319,12 @@ async fn three_d_secure_page(State(state): State<AppState>, Path(id): Path<Strin
         html! {
             p id="message" { (message) }
             p { "Amount: " (format_amount(request.input.amount, &request.input.currency)) }
-            form method="post" action={ "/three_d_secure/" (request.id) } {
-                button type="submit" { "Complete authentication" }
+            @if completable {
+                form method="post" action={ "/three_d_secure/" (request.id) } {
+                    button type="submit" { "Complete authentication" }
+                }
+            } @else {
+                p { "There is nothing to complete here; ask your agent to start a new request." }
             }
         },
     )

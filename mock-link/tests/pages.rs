@@ -270,3 +270,23 @@ async fn add_payment_method_page_adds_a_card_to_the_wallet() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn the_action_page_offers_nothing_to_complete_for_create_new_spend_request() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let created = api
+        .create(with(card_request(), json!({"request_approval": true})))
+        .await;
+    let id = created["id"].as_str().unwrap();
+    link.control()
+        .require_action(id, Resolution::CreateNewSpendRequest)
+        .await
+        .unwrap();
+    let (status, html) = page(format!("{}/three_d_secure/{id}", link.base_url())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("Complete authentication"));
+    assert!(html.contains("new request"));
+    let (status, _) = submit(format!("{}/three_d_secure/{id}", link.base_url()), &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
