@@ -9,29 +9,76 @@
 //!
 //! ## Tutorial
 //!
-//! ```no_run
+//! Start mock-link (it plays Link and Stripe) and a mock-merchant settling
+//! there, probe a paid endpoint, pay its stripe challenge with an SPT that
+//! a user approved, and read the receipt and the merchant's ledger:
+//!
+//! ```
+//! use mock_link::MockLink;
 //! use mock_merchant::MockMerchant;
+//! use serde_json::{Value, json};
 //!
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // mock-link (or Stripe's test mode behind a proxy) settles the payments.
-//! let merchant = MockMerchant::builder()
-//!     .link("http://127.0.0.1:4010")
-//!     .start()
-//!     .await?;
-//! let probe = reqwest::get(merchant.url("api", "/report")).await?;
+//! let link = MockLink::builder().start().await?;
+//! let merchant = MockMerchant::builder().link(link.base_url()).start().await?;
+//! let http = reqwest::Client::new();
+//!
+//! // 1. The probe: 402 with several challenges, stripe among them.
+//! let url = merchant.url("api", "/report");
+//! let probe = http.get(&url).send().await?;
 //! assert_eq!(probe.status(), 402);
-//! let values: Vec<_> = probe.headers().get_all("www-authenticate").iter().collect();
-//! let challenge = mpp_wire::select_stripe_challenge(values.iter().map(|v| v.as_bytes()))?;
+//! let fields = probe.headers().get_all("www-authenticate").iter().map(|v| v.as_bytes());
+//! let challenge = mpp_wire::select_stripe_challenge(fields)?;
 //! assert_eq!(challenge.network_id, "profile_mock_merchant");
-//! // ...pay it with an SPT from mock-link, then read what the merchant saw:
-//! for entry in merchant.ledger() {
-//!     println!("{} {} {:?}", entry.merchant, entry.event, entry.problem);
-//! }
+//!
+//! // 2. The user approves a spend request for that network: an SPT.
+//! let tokens = link.control().issue_tokens("usr_default").await?;
+//! let created: Value = http
+//!     .post(format!("{}/spend_requests", link.base_url()))
+//!     .bearer_auth(tokens["access_token"].as_str().unwrap())
+//!     .json(&json!({
+//!         "payment_details": "csmrpd_default_visa",
+//!         "credential_type": "shared_payment_token",
+//!         "network_id": challenge.network_id,
+//!         "amount": 2500,
+//!         "currency": "usd",
+//!         "context": "Buying one premium market report from the mock merchant for the user, who asked for today's edition of it.",
+//!         "request_approval": true,
+//!     }))
+//!     .send()
+//!     .await?
+//!     .json()
+//!     .await?;
+//! let approved = link
+//!     .control()
+//!     .approve_spend_request(created["id"].as_str().unwrap())
+//!     .await?;
+//! let spt = approved["shared_payment_token"]["id"].as_str().unwrap();
+//!
+//! // 3. The paid retry: 200, the resource and a receipt naming the PaymentIntent.
+//! let credential = mpp_wire::format_credential(&challenge.spt_credential(spt));
+//! let paid = http.get(&url).header("authorization", credential).send().await?;
+//! assert_eq!(paid.status(), 200);
+//! let receipt = mpp_wire::parse_receipt(paid.headers()["payment-receipt"].to_str()?)?;
+//! assert!(receipt.reference.starts_with("pi_"));
+//!
+//! // 4. What the merchant saw, for assertions.
+//! let events: Vec<String> = merchant
+//!     .ledger_of("api")
+//!     .into_iter()
+//!     .filter(|e| e.challenge_id.as_deref() == Some(challenge.id.as_str()))
+//!     .map(|e| e.event)
+//!     .collect();
+//! assert_eq!(events, ["challenge_issued", "credential_received", "paid"]);
 //! merchant.shutdown().await;
+//! link.shutdown().await;
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Expiry runs on the merchant's own clock ([`MockMerchant::advance_clock`] or
+//! `POST /__control/clock/advance`), so tests never sleep.
 
 pub mod catalogue;
 pub mod challenges;

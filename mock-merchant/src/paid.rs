@@ -347,7 +347,10 @@ pub async fn serve(state: AppState, spec: &'static PaidSpec, request: Request) -
                     "this merchant expects the credential in the {field} header, not Authorization"
                 )
             } else {
-                format!("{} costs {} cents", spec.path, spec.amount)
+                format!(
+                    "{} requires payment: {}; see the challenges in WWW-Authenticate",
+                    spec.path, spec.description
+                )
             };
             let challenges = exchange.issue();
             return payment_required(ProblemType::PaymentRequired, detail, &challenges);
