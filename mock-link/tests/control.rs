@@ -330,3 +330,109 @@ async fn the_example_seed_file_loads_and_lists_its_users() {
         json!([])
     );
 }
+
+async fn new_code(link: &mock_link::MockLink) -> serde_json::Value {
+    read(
+        reqwest::Client::new()
+            .post(format!("{}/device/code", link.base_url()))
+            .form(&[("client_id", common::CLIENT_ID)])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .1
+}
+
+async fn poll(link: &mock_link::MockLink, device_code: &str) -> serde_json::Value {
+    read(
+        reqwest::Client::new()
+            .post(format!("{}/device/token", link.base_url()))
+            .form(&[
+                ("grant_type", common::DEVICE_GRANT),
+                ("device_code", device_code),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .1
+}
+
+#[tokio::test]
+async fn device_codes_can_be_expired_and_named_by_device_code() {
+    let link = start().await;
+    let expiring = new_code(&link).await;
+    link.control()
+        .expire_device(expiring["user_code"].as_str().unwrap())
+        .await
+        .unwrap();
+    let answer = poll(&link, expiring["device_code"].as_str().unwrap()).await;
+    assert_eq!(answer["error"], "expired_token");
+
+    let by_secret = new_code(&link).await;
+    let approved = link
+        .control()
+        .post(
+            "/device_codes/approve",
+            json!({"device_code": by_secret["device_code"]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(approved["decision"]["status"], "approved");
+    assert!(
+        approved.get("device_code").is_none(),
+        "the control API never echoes the secret"
+    );
+    let tokens = poll(&link, by_secret["device_code"].as_str().unwrap()).await;
+    assert!(tokens["access_token"].is_string());
+
+    let missing = link.control().post("/device_codes/deny", json!({})).await;
+    assert!(matches!(
+        missing,
+        Err(mock_link::ControlError::Status { status: 400, .. })
+    ));
+    let unknown = link.control().deny_device("no-such-phrase").await;
+    assert!(matches!(
+        unknown,
+        Err(mock_link::ControlError::Status { status: 404, .. })
+    ));
+}
+
+#[tokio::test]
+async fn control_revocation_ends_the_session_and_scripts_are_listed() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    link.control()
+        .revoke_token(&api.access_token)
+        .await
+        .unwrap();
+    assert_eq!(api.get("/userinfo").await.0, StatusCode::UNAUTHORIZED);
+    assert!(
+        link.control()
+            .revoke_token("link_at_unknown")
+            .await
+            .is_err()
+    );
+
+    link.control()
+        .post(
+            "/scripts/spend_requests",
+            json!({"outcome": "deny", "after_polls": 1}),
+        )
+        .await
+        .unwrap();
+    let scripts = link.control().get("/scripts").await.unwrap();
+    assert_eq!(scripts["spend_requests"][0]["outcome"], "deny");
+    assert_eq!(scripts["spend_requests"][0]["after_polls"], 1);
+    assert_eq!(scripts["device_codes"], json!([]));
+    let bad = link
+        .control()
+        .post("/scripts/spend_requests", json!({"outcome": "explode"}))
+        .await;
+    assert!(matches!(
+        bad,
+        Err(mock_link::ControlError::Status { status: 400, .. })
+    ));
+}
