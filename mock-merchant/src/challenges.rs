@@ -16,7 +16,7 @@ use mpp_wire::{bound_challenge_id, format_challenge};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::clock::rfc3339;
+use crate::clock::{later, rfc3339};
 
 /// A Tempo token contract (distractor requests only).
 const TEMPO_TOKEN: &str = "0x20c0000000000000000000000000000000000000";
@@ -88,7 +88,10 @@ pub struct Binding<'a> {
 pub fn expires_after(now: OffsetDateTime, lifetime: std::time::Duration, sequence: u64) -> String {
     let lifetime = time::Duration::try_from(lifetime).unwrap_or(time::Duration::MINUTE);
     let micros = i64::try_from(sequence % 1_000_000).unwrap_or(0);
-    rfc3339(now + lifetime + time::Duration::microseconds(micros))
+    rfc3339(later(
+        later(now, lifetime),
+        time::Duration::microseconds(micros),
+    ))
 }
 
 /// RFC 9530 `sha-256=:<base64>:` of `body`, or `None` for an empty body.

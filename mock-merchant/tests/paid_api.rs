@@ -167,6 +167,23 @@ async fn the_clock_moves_through_the_control_api_too() {
     env.get_paid(&url, &Env::credential(&challenge, &spt))
         .await
         .assert_402("payment-expired");
+    // Absurd moves are clamped, not a panic; negative ones are refused.
+    let control = format!("{}/__control/clock/advance", env.merchant.base_url());
+    for (seconds, status) in [
+        (json!(i64::MAX), 200),
+        (json!(-1), 422),
+        (json!("soon"), 422),
+    ] {
+        let moved = env
+            .http
+            .post(&control)
+            .json(&json!({ "seconds": seconds }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(moved.status().as_u16(), status, "{seconds}");
+    }
+    env.challenge(&url).await;
 }
 
 #[tokio::test]
