@@ -32,6 +32,16 @@ const PHRASE_WORDS: &[&str] = &[
     "walnut", "willow", "yarrow", "zephyr",
 ];
 
+/// The phrase as a person may type it (`Amber Otter  plum`) in its canonical form (`amber-otter-plum`).
+pub fn normalize_phrase(typed: &str) -> String {
+    typed
+        .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 fn new_phrase() -> String {
     (0..3)
         .map(|_| PHRASE_WORDS[random_index(PHRASE_WORDS.len())])
@@ -124,7 +134,8 @@ pub async fn device_code(
         "expires_in": seconds_until(now, code.expires_at),
         "interval": store.config.device_poll_interval.as_secs_f64().ceil() as u64,
     });
-    tracing::info!(user_code = %code.user_code, "device code issued");
+    // The phrase approves the device on the verification page: it is not logged.
+    tracing::info!(client_hint = ?code.client_hint, "device code issued");
     store.device_codes.push(code);
     Ok(Json(body))
 }
@@ -448,7 +459,7 @@ pub fn find_device_code<'a>(
         .iter_mut()
         .rev()
         .find(|code| match which {
-            DeviceCodeRef::Phrase(phrase) => code.user_code == phrase,
+            DeviceCodeRef::Phrase(phrase) => code.user_code == normalize_phrase(phrase),
             DeviceCodeRef::DeviceCode(device_code) => code.device_code == device_code,
         });
     found.ok_or_else(|| match which {
@@ -490,4 +501,16 @@ pub fn decide_device_code(
         DeviceDecision::Denied
     };
     Ok(code.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_phrase;
+
+    #[test]
+    fn typed_phrases_normalize_to_the_issued_form() {
+        assert_eq!(normalize_phrase("  Amber OTTER\tplum "), "amber-otter-plum");
+        assert_eq!(normalize_phrase("amber-otter-plum"), "amber-otter-plum");
+        assert_eq!(normalize_phrase("amber_otter--plum"), "amber-otter-plum");
+    }
 }

@@ -14,7 +14,7 @@ use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
 use crate::accounts::{DEFAULT_USER_ID, PaymentMethod};
-use crate::auth::{DeviceCodeRef, decide_device_code, device_code_is_open};
+use crate::auth::{DeviceCodeRef, decide_device_code, device_code_is_open, normalize_phrase};
 use crate::body::parse_form;
 use crate::error::{Error, ErrorShape};
 use crate::ids::random_id;
@@ -111,7 +111,7 @@ async fn verify_page(State(state): State<AppState>, Query(query): Query<VerifyQu
         .device_codes
         .iter()
         .rev()
-        .find(|code| code.user_code == user_code.trim())
+        .find(|code| code.user_code == normalize_phrase(&user_code))
     else {
         return problem(
             StatusCode::NOT_FOUND,

@@ -290,3 +290,33 @@ async fn the_action_page_offers_nothing_to_complete_for_create_new_spend_request
     let (status, _) = submit(format!("{}/three_d_secure/{id}", link.base_url()), &[]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_phrase_typed_with_spaces_and_capitals_is_recognised() {
+    let link = start().await;
+    let (_, code) = read(
+        reqwest::Client::new()
+            .post(format!("{}/device/code", link.base_url()))
+            .form(&[("client_id", CLIENT_ID)])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let phrase = code["user_code"].as_str().unwrap();
+    let typed = phrase.replace('-', "  ").to_uppercase();
+    let response = reqwest::Client::new()
+        .get(format!("{}/verify", link.base_url()))
+        .query(&[("code", typed.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains(phrase));
+    let (status, _) = submit(
+        format!("{}/verify", link.base_url()),
+        &[("user_code", typed.as_str()), ("decision", "approve")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
