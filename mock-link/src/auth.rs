@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::accounts::{DEFAULT_USER_ID, User};
 use crate::body::{Form, parse_form};
-use crate::clock::seconds_until;
+use crate::clock::{later, seconds_until};
 use crate::error::{Error, ErrorShape, Result};
 use crate::ids::{random_id, random_index, random_secret};
 use crate::scripts::DeviceOutcome;
@@ -119,7 +119,7 @@ pub async fn device_code(
         client_hint: form.non_empty("client_hint").map(str::to_owned),
         authorization_details: details,
         created_at: now,
-        expires_at: now + store.config.device_code_lifetime,
+        expires_at: later(now, store.config.device_code_lifetime),
         decision: DeviceDecision::Pending,
         last_polled_at: None,
         polls: 0,
@@ -145,7 +145,7 @@ pub fn issue_tokens(store: &mut Store, grant_id: &str) -> Value {
     let now = store.now();
     let access_token = random_secret("link_at_");
     let refresh_token = random_secret("link_rt_");
-    let access_expires_at = now + store.config.access_token_lifetime;
+    let access_expires_at = later(now, store.config.access_token_lifetime);
     store.access_tokens.insert(
         access_token.clone(),
         AccessToken {
@@ -157,7 +157,7 @@ pub fn issue_tokens(store: &mut Store, grant_id: &str) -> Value {
         refresh_token.clone(),
         RefreshToken {
             grant_id: grant_id.to_owned(),
-            expires_at: now + store.config.refresh_token_lifetime,
+            expires_at: later(now, store.config.refresh_token_lifetime),
             used: false,
         },
     );

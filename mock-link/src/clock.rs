@@ -5,6 +5,15 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// The longest span mock-link adds to a time (lifetimes, clock advances): 100 years. Longer
+/// spans are cut to it, so no configuration or request can overflow a `SystemTime`.
+pub const MAX_SPAN: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// `time + by`, with `by` cut to [`MAX_SPAN`].
+pub fn later(time: SystemTime, by: Duration) -> SystemTime {
+    time.checked_add(by.min(MAX_SPAN)).unwrap_or(time)
+}
+
 /// Real time shifted forward by an offset.
 #[derive(Debug, Clone, Default)]
 pub struct Clock {
@@ -14,12 +23,12 @@ pub struct Clock {
 impl Clock {
     /// The current virtual time.
     pub fn now(&self) -> SystemTime {
-        SystemTime::now() + self.offset
+        later(SystemTime::now(), self.offset)
     }
 
     /// Moves the virtual time forward; time never goes backwards.
     pub fn advance(&mut self, by: Duration) {
-        self.offset += by;
+        self.offset = self.offset.saturating_add(by).min(MAX_SPAN);
     }
 
     /// How far the virtual clock is ahead of real time.
@@ -55,7 +64,7 @@ pub fn calendar_date(seconds: i64) -> String {
 
 /// The instant `seconds` after the Unix epoch (negative values clamp to the epoch).
 pub fn from_unix_seconds(seconds: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(seconds.max(0) as u64)
+    later(UNIX_EPOCH, Duration::from_secs(seconds.max(0) as u64))
 }
 
 /// Seconds left until `deadline`, rounded up, zero once it has passed.
@@ -84,6 +93,18 @@ mod tests {
         let moment = UNIX_EPOCH + Duration::from_secs(1_769_774_400);
         assert_eq!(rfc3339(moment), "2026-01-30T12:00:00Z");
         assert_eq!(calendar_date(1_769_774_400), "2026-01-30");
+    }
+
+    #[test]
+    fn huge_spans_are_cut_instead_of_overflowing() {
+        let mut clock = Clock::default();
+        clock.advance(Duration::MAX);
+        clock.advance(Duration::MAX);
+        assert_eq!(clock.offset(), MAX_SPAN);
+        let _ = clock.now();
+        let far = later(SystemTime::now(), Duration::MAX);
+        assert!(far > SystemTime::now());
+        let _ = from_unix_seconds(i64::MAX);
     }
 
     #[test]

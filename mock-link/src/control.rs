@@ -17,7 +17,7 @@ use crate::auth::{
     DEFAULT_SCOPE, DeviceCodeRef, decide_device_code, find_device_code, open_grant, revoke_token,
 };
 use crate::body::parse_json_object;
-use crate::clock::unix_seconds;
+use crate::clock::{MAX_SPAN, unix_seconds};
 use crate::error::{Error, Result};
 use crate::faults::ArmedFault;
 use crate::scripts::{DeviceScript, MAGIC_AMOUNTS, MAGIC_PAYMENT_METHODS, SpendRequestScript};
@@ -288,7 +288,11 @@ async fn advance_clock(
 ) -> Result<Json<Value>> {
     let body: AdvanceClockBody = parse(&headers, &body)?;
     let by = Duration::try_from_secs_f64(body.seconds)
-        .map_err(|_| Error::invalid_param("seconds", "must be a non-negative number"))?;
+        .ok()
+        .filter(|by| *by <= MAX_SPAN)
+        .ok_or_else(|| {
+            Error::invalid_param("seconds", "must be a number from 0 to 100 years of seconds")
+        })?;
     let mut store = state.lock();
     store.clock.advance(by);
     expire_due_requests(&mut store);

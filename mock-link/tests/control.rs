@@ -121,6 +121,14 @@ async fn control_errors_are_json_and_name_the_problem() {
         bad,
         Err(mock_link::ControlError::Status { status: 400, .. })
     ));
+    let huge = link
+        .control()
+        .post("/clock/advance", json!({"seconds": 1e300}))
+        .await;
+    assert!(matches!(
+        huge,
+        Err(mock_link::ControlError::Status { status: 400, .. })
+    ));
     let negative = link
         .control()
         .post("/clock/advance", json!({"seconds": -1.0}))

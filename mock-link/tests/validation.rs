@@ -305,6 +305,12 @@ fn invalid_bodies() -> Vec<(&'static str, Value, &'static str, &'static str)> {
             "parameter_invalid",
         ),
         (
+            "expires_at beyond a year",
+            with(card_request(), json!({"expires_at": i64::MAX})),
+            "expires_at",
+            "parameter_invalid",
+        ),
+        (
             "expires_at not an integer",
             with(card_request(), json!({"expires_at": "soon"})),
             "expires_at",

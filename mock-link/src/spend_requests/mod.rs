@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::authenticated_user_id;
 use crate::body::{parse_json_object, parse_query};
-use crate::clock::{from_unix_seconds, rfc3339, unix_seconds};
+use crate::clock::{from_unix_seconds, later, rfc3339, unix_seconds};
 use crate::control::LedgerEntry;
 use crate::error::{Error, Result};
 use crate::ids::{random_id, random_secret};
@@ -205,7 +205,7 @@ pub fn apply_event(store: &mut Store, id: &str, event: Event) -> Result<Status> 
         request.next_action = match next {
             Status::RequiresAction(resolution) => Some(NextAction::for_resolution(
                 resolution,
-                now + next_action_lifetime,
+                later(now, next_action_lifetime),
             )),
             _ => None,
         };
@@ -267,7 +267,7 @@ fn issue_credential(
     now: SystemTime,
     lifetime: std::time::Duration,
 ) {
-    let valid_until = now + lifetime;
+    let valid_until = later(now, lifetime);
     let request = store.spend_requests[index].clone();
     let entry = match request.input.credential_type {
         CredentialType::Card => {
@@ -378,7 +378,7 @@ fn create_spend_request(
     let expires_at = input
         .expires_at
         .map(from_unix_seconds)
-        .unwrap_or(now + store.config.spend_request_expiry);
+        .unwrap_or(later(now, store.config.spend_request_expiry));
     let request_approval = input.request_approval;
     let request = SpendRequest {
         id: random_id("lsrq_"),

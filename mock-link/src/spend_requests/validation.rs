@@ -12,6 +12,8 @@ use crate::scripts::is_magic_payment_method;
 pub const MAX_AMOUNT: i64 = 500_000;
 /// The shortest `context` accepted, in characters.
 pub const MIN_CONTEXT_CHARS: usize = 100;
+/// The furthest `expires_at` accepted: one year ahead.
+pub const MAX_EXPIRY_SECONDS: i64 = 365 * 24 * 3600;
 /// Metadata limits.
 pub const MAX_METADATA_KEYS: usize = 50;
 pub const MAX_METADATA_KEY_CHARS: usize = 40;
@@ -434,10 +436,16 @@ pub fn validate(
     let metadata = validate_metadata(fields)?;
 
     let expires_at = optional_integer(fields, "expires_at")?;
-    if let Some(expires_at) = expires_at
-        && expires_at <= now
-    {
-        return Err(Error::invalid_param("expires_at", "must be in the future"));
+    if let Some(expires_at) = expires_at {
+        if expires_at <= now {
+            return Err(Error::invalid_param("expires_at", "must be in the future"));
+        }
+        if expires_at > now.saturating_add(MAX_EXPIRY_SECONDS) {
+            return Err(Error::invalid_param(
+                "expires_at",
+                "must be at most one year from now",
+            ));
+        }
     }
 
     let execution_method = optional_string(fields, "execution_method")?;
