@@ -92,6 +92,7 @@ pub mod server;
 pub mod settle;
 pub mod shop;
 pub mod state;
+pub mod verify;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;

@@ -1,6 +1,6 @@
-//! The paid endpoints: a 402 with challenges, then the paid retry verified in
-//! the spec's order (method, binding, route, expiry, body digest, SPT) and
-//! settled at the Stripe API, answered with the resource and a receipt.
+//! The paid HTTP endpoints: a 402 with challenges, then the paid retry
+//! (verified and settled by [`crate::verify`]) answered with the resource and
+//! a receipt, or a Problem with fresh challenges.
 
 use axum::body::{Bytes, to_bytes};
 use axum::extract::Request;
@@ -8,14 +8,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mpp_wire::mpp::PaymentCredential;
 use mpp_wire::{ProblemType, format_receipt, parse_credential, spt_of, stripe_receipt};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::challenges::{self, Binding, Layout, Offer, Terms};
-use crate::clock::parse_rfc3339;
 use crate::ledger::LedgerEntry;
 use crate::respond::{payment_problem, payment_required, plain_problem};
-use crate::settle::{Settlement, settle};
-use crate::state::{AppState, ClaimOutcome};
+use crate::state::AppState;
+use crate::verify::{self, Accepts, Outcome};
 
 /// Largest request body a paid endpoint reads.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -408,120 +407,23 @@ async fn verify_and_settle(exchange: &Exchange<'_>, credential: &PaymentCredenti
             .method(echo.method.as_str(), echo.intent.as_str())
             .spt(spt),
     );
-    let (method, intent) = (echo.method.as_str(), echo.intent.as_str());
-    if !(spec.stripe && method == "stripe" && intent == spec.intent) {
-        let accepted = if spec.stripe {
-            format!("stripe/{}", spec.intent)
-        } else {
-            "none (no stripe challenge offered)".to_owned()
-        };
-        return exchange.reject(
-            ProblemType::MethodUnsupported,
-            StatusCode::BAD_REQUEST,
-            format!("{method}/{intent} is not accepted here; accepted: {accepted}"),
-            Some(credential),
-        );
-    }
-    let Some(expires) = echo.expires.as_deref() else {
-        return exchange.reject_402(
-            ProblemType::InvalidChallenge,
-            "the echoed challenge has no expires; this merchant only accepts challenges that expire",
-            Some(credential),
-        );
+    let accepts = Accepts {
+        stripe: spec.stripe,
+        intent: spec.intent,
+        header: spec.header,
     };
-    if !challenges::is_bound(&state.config.challenge_secret, echo, spec.header) {
-        return exchange.reject_402(
-            ProblemType::InvalidChallenge,
-            "unknown challenge id, or its params were altered (the id does not bind them)",
-            Some(credential),
-        );
-    }
-    match challenges::echoed_route(echo) {
-        Some(route) if route == exchange.route => {}
-        other => {
-            return exchange.reject_402(
-                ProblemType::InvalidChallenge,
-                format!(
-                    "the challenge was issued for {}, not {}",
-                    other.as_deref().unwrap_or("another request"),
-                    exchange.route
-                ),
-                Some(credential),
-            );
-        }
-    }
-    match parse_rfc3339(expires) {
-        Some(at) if at > state.clock.now() => {}
-        _ => {
-            return exchange.reject_402(
-                ProblemType::PaymentExpired,
-                format!("the challenge expired at {expires}"),
-                Some(credential),
-            );
-        }
-    }
-    let body_matches = match echo.digest.as_deref() {
-        Some(digest) => mpp_wire::mpp::body_digest::verify(digest, &exchange.body),
-        None => exchange.body.is_empty(),
-    };
-    if !body_matches {
-        return exchange.reject_402(
-            ProblemType::InvalidChallenge,
-            "the request body does not match the challenge's digest",
-            Some(credential),
-        );
-    }
-    let request: Value = echo.request.decode_value().unwrap_or(Value::Null);
-    let (Some(amount), Some(currency)) = (request["amount"].as_str(), request["currency"].as_str())
-    else {
-        return exchange.reject_402(
-            ProblemType::InvalidChallenge,
-            "the challenge request has no amount or currency",
-            Some(credential),
-        );
-    };
-    if spec.intent == "session"
-        && credential.payload.get("action").and_then(Value::as_str) != Some("open")
-    {
-        return exchange.reject_402(
-            ProblemType::MalformedCredential,
-            "a session credential must open the session: {\"action\": \"open\", \"grantedToken\": ...}",
-            Some(credential),
-        );
-    }
-    let Some(spt) = spt.filter(|s| !s.is_empty()) else {
-        return exchange.reject_402(
-            ProblemType::MalformedCredential,
-            "the payload carries no spt",
-            Some(credential),
-        );
-    };
-    match state.claim(&echo.id, spt) {
-        ClaimOutcome::Claimed => {}
-        ClaimOutcome::SameSpt => {
-            return exchange.reject_402(
-                ProblemType::VerificationFailed,
-                "this credential was already presented (replay)",
-                Some(credential),
-            );
-        }
-        ClaimOutcome::OtherSpt => {
-            return exchange.reject_402(
-                ProblemType::InvalidChallenge,
-                "this challenge was already used",
-                Some(credential),
-            );
-        }
-    }
-    match settle(state, &echo.id, spt, amount, currency).await {
-        Settlement::Paid(payment_intent) => {
-            state.settle_claim(&echo.id, true);
+    match verify::pay(state, accepts, &exchange.route, &exchange.body, credential).await {
+        Outcome::Paid {
+            payment_intent,
+            amount,
+            currency,
+        } => {
             state.record(
                 exchange
                     .record("paid")
                     .challenge(&echo.id)
                     .method("stripe", spec.intent)
-                    .spt(Some(spt))
+                    .spt(spt)
                     .reference(&payment_intent)
                     .detail(format!("{amount} {currency}")),
             );
@@ -539,19 +441,18 @@ async fn verify_and_settle(exchange: &Exchange<'_>, credential: &PaymentCredenti
             });
             crate::respond::paid(&body, &receipt)
         }
-        Settlement::Refused(kind, detail) => {
-            state.settle_claim(&echo.id, false);
-            let status =
-                StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::PAYMENT_REQUIRED);
-            exchange.reject(kind, status, detail, Some(credential))
-        }
-        Settlement::Unavailable(detail) => {
-            state.settle_claim(&echo.id, false);
+        Outcome::Rejected(rejection) => exchange.reject(
+            rejection.kind,
+            rejection.status,
+            rejection.detail,
+            Some(credential),
+        ),
+        Outcome::Unavailable(detail) => {
             state.record(
                 exchange
                     .record("rejected")
                     .challenge(&echo.id)
-                    .spt(Some(spt))
+                    .spt(spt)
                     .detail(&detail),
             );
             plain_problem(StatusCode::BAD_GATEWAY, detail)

@@ -1,0 +1,183 @@
+//! Verifying and settling a stripe credential, whatever carried it (an HTTP
+//! header or MCP `_meta`): the checks in the spec's order (method, binding,
+//! route, expiry, body digest, SPT), the claim on the challenge id, and
+//! settlement at the Stripe API.
+
+use axum::http::StatusCode;
+use mpp_wire::mpp::PaymentCredential;
+use mpp_wire::{ProblemType, spt_of};
+use serde_json::Value;
+
+use crate::challenges;
+use crate::clock::parse_rfc3339;
+use crate::settle::{Settlement, settle};
+use crate::state::{ClaimOutcome, Shared};
+
+/// What a route accepts.
+#[derive(Debug, Clone, Copy)]
+pub struct Accepts<'a> {
+    /// Whether stripe is accepted at all.
+    pub stripe: bool,
+    /// `charge` or `session`.
+    pub intent: &'a str,
+    /// The credential field bound into the challenge id, when not `Authorization`.
+    pub header: Option<&'a str>,
+}
+
+/// Why a credential was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The problem type.
+    pub kind: ProblemType,
+    /// The HTTP status (400 or 402).
+    pub status: StatusCode,
+    /// What happened.
+    pub detail: String,
+}
+
+impl Rejection {
+    fn new(kind: ProblemType, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            status: StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::PAYMENT_REQUIRED),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// How a paid request ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Settled: the PaymentIntent, and what was paid.
+    Paid {
+        /// `pi_...`.
+        payment_intent: String,
+        /// Smallest currency unit.
+        amount: String,
+        /// `usd`.
+        currency: String,
+    },
+    /// Refused with a Payment problem.
+    Rejected(Rejection),
+    /// The Stripe API could not be used (a 502 over HTTP).
+    Unavailable(String),
+}
+
+fn rejected(kind: ProblemType, detail: impl Into<String>) -> Outcome {
+    Outcome::Rejected(Rejection::new(kind, detail))
+}
+
+/// Checks `credential` for a request to `route` with `body`, then claims its
+/// challenge and settles its SPT.
+pub async fn pay(
+    shared: &Shared,
+    accepts: Accepts<'_>,
+    route: &str,
+    body: &[u8],
+    credential: &PaymentCredential,
+) -> Outcome {
+    let echo = &credential.challenge;
+    let (method, intent) = (echo.method.as_str(), echo.intent.as_str());
+    if !(accepts.stripe && method == "stripe" && intent == accepts.intent) {
+        let accepted = if accepts.stripe {
+            format!("stripe/{}", accepts.intent)
+        } else {
+            "none (no stripe challenge offered)".to_owned()
+        };
+        return rejected(
+            ProblemType::MethodUnsupported,
+            format!("{method}/{intent} is not accepted here; accepted: {accepted}"),
+        );
+    }
+    let Some(expires) = echo.expires.as_deref() else {
+        return rejected(
+            ProblemType::InvalidChallenge,
+            "the echoed challenge has no expires; this merchant only accepts challenges that expire",
+        );
+    };
+    if !challenges::is_bound(&shared.config.challenge_secret, echo, accepts.header) {
+        return rejected(
+            ProblemType::InvalidChallenge,
+            "unknown challenge id, or its params were altered (the id does not bind them)",
+        );
+    }
+    match challenges::echoed_route(echo) {
+        Some(bound) if bound == route => {}
+        other => {
+            return rejected(
+                ProblemType::InvalidChallenge,
+                format!(
+                    "the challenge was issued for {}, not {route}",
+                    other.as_deref().unwrap_or("another request"),
+                ),
+            );
+        }
+    }
+    match parse_rfc3339(expires) {
+        Some(at) if at > shared.clock.now() => {}
+        _ => {
+            return rejected(
+                ProblemType::PaymentExpired,
+                format!("the challenge expired at {expires}"),
+            );
+        }
+    }
+    let body_matches = match echo.digest.as_deref() {
+        Some(digest) => mpp_wire::mpp::body_digest::verify(digest, body),
+        None => body.is_empty(),
+    };
+    if !body_matches {
+        return rejected(
+            ProblemType::InvalidChallenge,
+            "the request body does not match the challenge's digest",
+        );
+    }
+    let request: Value = echo.request.decode_value().unwrap_or(Value::Null);
+    let (Some(amount), Some(currency)) = (request["amount"].as_str(), request["currency"].as_str())
+    else {
+        return rejected(
+            ProblemType::InvalidChallenge,
+            "the challenge request has no amount or currency",
+        );
+    };
+    if accepts.intent == "session"
+        && credential.payload.get("action").and_then(Value::as_str) != Some("open")
+    {
+        return rejected(
+            ProblemType::MalformedCredential,
+            "a session credential must open the session: {\"action\": \"open\", \"grantedToken\": ...}",
+        );
+    }
+    let Some(spt) = spt_of(credential).filter(|s| !s.is_empty()) else {
+        return rejected(
+            ProblemType::MalformedCredential,
+            "the payload carries no spt",
+        );
+    };
+    match shared.claim(&echo.id, spt) {
+        ClaimOutcome::Claimed => {}
+        ClaimOutcome::SameSpt => {
+            return rejected(
+                ProblemType::VerificationFailed,
+                "this credential was already presented (replay)",
+            );
+        }
+        ClaimOutcome::OtherSpt => {
+            return rejected(
+                ProblemType::InvalidChallenge,
+                "this challenge was already used",
+            );
+        }
+    }
+    let settlement = settle(shared, &echo.id, spt, amount, currency).await;
+    shared.settle_claim(&echo.id, matches!(settlement, Settlement::Paid(_)));
+    match settlement {
+        Settlement::Paid(payment_intent) => Outcome::Paid {
+            payment_intent,
+            amount: amount.to_owned(),
+            currency: currency.to_owned(),
+        },
+        Settlement::Refused(kind, detail) => rejected(kind, detail),
+        Settlement::Unavailable(detail) => Outcome::Unavailable(detail),
+    }
+}
