@@ -209,12 +209,41 @@ fn spend_request_event(state: &AppState, id: &str, event: Event) -> Result<Json<
     let mut store = state.lock();
     apply_event(&mut store, id, event)?;
     let now = store.now();
-    if event == Event::Expire
-        && let Some(request) = store.spend_request_mut(id)
-    {
-        request.expires_at = now;
+    if let Some(request) = store.spend_request_mut(id) {
+        match event {
+            Event::Expire => request.expires_at = now,
+            // A payment made with the credential outside the Stripe subset (e.g. a card
+            // typed into a checkout) succeeded or failed for good.
+            Event::Redeem | Event::Fail => {
+                let success = event == Event::Redeem;
+                request.payment_status = Some(json!({
+                    "outcome": if success { "success" } else { "failure" },
+                    "code": if success { None } else { Some("card_declined") },
+                    "decline_code": if success { None } else { Some("generic_decline") },
+                    "amount": request.input.amount,
+                    "currency": request.input.currency,
+                    "created": unix_seconds(now),
+                    "refund_details": null,
+                }));
+            }
+            _ => {}
+        }
     }
     spend_request_json(&store, id).map(Json)
+}
+
+async fn succeed_spend_request(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    spend_request_event(&state, &id, Event::Redeem)
+}
+
+async fn fail_spend_request(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    spend_request_event(&state, &id, Event::Fail)
 }
 
 async fn get_spend_request(
@@ -569,6 +598,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/__control/spend_requests/{id}/complete_action",
             post(complete_spend_request_action),
+        )
+        .route(
+            "/__control/spend_requests/{id}/succeed",
+            post(succeed_spend_request),
+        )
+        .route(
+            "/__control/spend_requests/{id}/fail",
+            post(fail_spend_request),
         )
         .route(
             "/__control/faults",

@@ -487,3 +487,73 @@ async fn unknown_spend_request_is_404_json() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["param"], "include");
 }
+
+#[tokio::test]
+async fn an_approved_card_request_can_be_marked_succeeded_or_failed() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let mut ids = Vec::new();
+    for amount in [100, 200, 300] {
+        let id = api
+            .create(with(
+                card_request(),
+                json!({"request_approval": true, "amount": amount}),
+            ))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        link.control().approve_spend_request(&id).await.unwrap();
+        ids.push(id);
+    }
+    let succeeded = link
+        .control()
+        .post(&format!("/spend_requests/{}/succeed", ids[0]), json!({}))
+        .await
+        .unwrap();
+    assert_eq!(succeeded["status"], "succeeded");
+    assert_eq!(succeeded["payment_status_details"]["outcome"], "success");
+    let failed = link
+        .control()
+        .post(&format!("/spend_requests/{}/fail", ids[1]), json!({}))
+        .await
+        .unwrap();
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["payment_status_details"]["code"], "card_declined");
+    // The card stays visible after success, never after failure.
+    let (_, body) = api
+        .get(&format!("/spend_requests/{}?include=card", ids[0]))
+        .await;
+    assert!(body["card"]["number"].is_string());
+    let (_, body) = api
+        .get(&format!("/spend_requests/{}?include=card", ids[1]))
+        .await;
+    assert!(body.get("card").is_none());
+    // A pending request cannot be failed; a canceled approved one cannot succeed.
+    api.post(&format!("/spend_requests/{}/cancel", ids[2]), json!({}))
+        .await;
+    assert!(
+        link.control()
+            .post(&format!("/spend_requests/{}/succeed", ids[2]), json!({}))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn a_pending_request_can_be_canceled() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let id = api
+        .create(with(card_request(), json!({"request_approval": true})))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = api
+        .post(&format!("/spend_requests/{id}/cancel"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "canceled");
+    assert!(link.control().approve_spend_request(&id).await.is_err());
+}
