@@ -557,3 +557,25 @@ async fn a_pending_request_can_be_canceled() {
     assert_eq!(body["status"], "canceled");
     assert!(link.control().approve_spend_request(&id).await.is_err());
 }
+
+#[tokio::test]
+async fn a_request_survives_revocation_and_is_found_after_a_new_login() {
+    let link = start().await;
+    let first = Api::default_user(&link).await;
+    let id = first
+        .create(with(card_request(), json!({"request_approval": true})))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    link.control()
+        .revoke_token(&first.access_token)
+        .await
+        .unwrap();
+    let (status, _) = first.get(&format!("/spend_requests/{id}")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let second = Api::default_user(&link).await;
+    let (status, body) = second.get(&format!("/spend_requests/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "pending_approval");
+}
