@@ -37,6 +37,11 @@ pub const CATALOGUE: &[MerchantInfo] = &[
         proves: "a stripe session challenge (intent=\"session\"): the credential opens it with {action: open, grantedToken: spt_...}, settled like a charge",
     },
     MerchantInfo {
+        id: "mcp",
+        paths: &["/m/mcp"],
+        proves: "MCP over HTTP (JSON-RPC): tools/call premium_report answers -32042 with the challenges (request as JSON); the credential in _meta[org.paymentauth/credential] is verified and settled like HTTP, the receipt in the result's _meta; refusals are -32043 (or -32602 when malformed)",
+    },
+    MerchantInfo {
         id: "no-stripe",
         paths: &["/m/no-stripe/report"],
         proves: "402 with only tempo and lightning challenges: Link cannot pay (not supported); a stripe credential gets method-unsupported",

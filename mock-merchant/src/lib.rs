@@ -86,6 +86,7 @@ pub mod clock;
 pub mod hostile;
 pub mod issuer;
 pub mod ledger;
+pub mod mcp;
 pub mod paid;
 pub mod respond;
 pub mod server;

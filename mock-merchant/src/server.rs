@@ -80,6 +80,7 @@ fn routes(state: AppState) -> Router {
         .route("/openapi.json", get(openapi))
         .route("/m/api/openapi.json", get(openapi))
         .route("/m/api/free", get(free))
+        .route("/m/mcp", post(crate::mcp::rpc))
         .route("/m/plain/ok", get(plain_ok))
         .route("/m/plain/error", get(plain_error))
         .route("/m/redirects/same-origin", get(redirect_same_origin))
