@@ -69,6 +69,19 @@
 //! # }
 //! ```
 //!
+//! ## Where things are
+//!
+//! - [`auth`]: the device flow, refresh, revoke, and the bearer check of the API host.
+//! - [`spend_requests`]: the API handlers; [`spend_requests::state_machine`] is the pure
+//!   `transition(state, event)`; [`spend_requests::validation`] every field rule;
+//!   [`spend_requests::credentials`] test cards and SPTs.
+//! - [`stripe`]: `POST /v1/payment_intents` (SPT redemption) and its retrieve.
+//! - [`accounts`], [`balances`], [`observations`]: the other API resources.
+//! - [`control`] and [`control_client`]: the `/__control` API and its typed client;
+//!   [`scripts`] (outcomes after N polls, magic inputs), [`faults`], [`seed`].
+//! - [`pages`]: the HTML pages; [`request_log`]: the middleware that logs and redacts.
+//! - [`clock`], [`config`], [`store`], [`error`], [`server`]: the plumbing.
+//!
 //! The seeded account: user `usr_default` (Jenny Rosen) with a default Visa
 //! `csmrpd_default_visa` and a Mastercard `csmrpd_default_mastercard`; the seeded merchant
 //! has secret key `sk_test_mock_merchant` and network id `profile_mock_merchant`.
