@@ -3,7 +3,7 @@
 //! (`card-sh0p`) whose checkout posts to another origin, and their
 //! `agents.txt` / `llm.txt`.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
@@ -239,6 +239,20 @@ fn last4(number: &str) -> String {
     digits[digits.len().saturating_sub(4)..].iter().collect()
 }
 
+/// Largest checkout form read.
+pub const MAX_FORM_BYTES: usize = 64 * 1024;
+
+async fn read_form_body(request: Request) -> Result<axum::body::Bytes, Response> {
+    axum::body::to_bytes(request.into_body(), MAX_FORM_BYTES)
+        .await
+        .map_err(|_| {
+            plain_problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("checkout forms are limited to {MAX_FORM_BYTES} bytes"),
+            )
+        })
+}
+
 fn parse_form(body: &[u8]) -> CardForm {
     serde_urlencoded::from_bytes(body).unwrap_or_default()
 }
@@ -247,10 +261,14 @@ fn parse_form(body: &[u8]) -> CardForm {
 pub async fn checkout(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    request: Request,
 ) -> Response {
     let Some(shop) = Shop::from_id(&id).filter(|s| *s != Shop::LookAlike) else {
         return unknown_shop(&id);
+    };
+    let body = match read_form_body(request).await {
+        Ok(body) => body,
+        Err(response) => return response,
     };
     let route = format!("POST /m/{}/checkout", shop.id());
     let form = parse_form(&body);
@@ -314,7 +332,11 @@ pub async fn checkout(
 }
 
 /// `POST /m/collector/collect`: where the look-alike shop's form posts; it keeps only the last four digits.
-pub async fn collect(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+pub async fn collect(State(state): State<AppState>, request: Request) -> Response {
+    let body = match read_form_body(request).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
     let form = parse_form(&body);
     state.record(
         LedgerEntry::new(

@@ -95,6 +95,15 @@ async fn bad_card_details_are_refused_field_by_field() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let huge = env
+        .http
+        .post(&url)
+        .body(vec![b'a'; 3 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(huge.headers()["content-type"], "application/problem+json");
     // The card still works afterwards.
     let (status, _) = post_form(&env, &url, &card_form(&card)).await;
     assert_eq!(status, StatusCode::OK);
