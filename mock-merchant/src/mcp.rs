@@ -131,6 +131,7 @@ async fn call_paid(state: &AppState, id: Value, params: &Value) -> Response {
         stripe: true,
         intent: "charge",
         header: None,
+        minimum_amount: None,
     };
     match verify::pay(state, accepts, ROUTE, b"", &credential).await {
         Outcome::Paid {

@@ -176,12 +176,31 @@ impl Exchange<'_> {
 
     /// The term a `changing-terms` route changes: `change=` in the query.
     fn change(&self) -> Change {
+        self.query_param("change")
+            .map_or(Change::Amount, |value| Change::from_name(&value))
+    }
+
+    /// The value of `name` in the query.
+    fn query_param(&self, name: &str) -> Option<String> {
         let query = self.route.split_once('?').map_or("", |(_, q)| q);
         serde_urlencoded::from_str::<Vec<(String, String)>>(query)
             .unwrap_or_default()
             .into_iter()
-            .find(|(name, _)| name == "change")
-            .map_or(Change::Amount, |(_, value)| Change::from_name(&value))
+            .find(|(n, _)| n == name)
+            .map(|(_, value)| value)
+    }
+
+    /// With `strict=1` on a `changing-terms` route whose amount rises: the
+    /// amount of the latest challenge issued, below which a challenge is stale.
+    fn current_price(&self) -> Option<u64> {
+        let strict = self
+            .query_param("strict")
+            .is_some_and(|v| v == "1" || v == "true");
+        if !(self.spec.rising_terms && strict && self.change() == Change::Amount) {
+            return None;
+        }
+        let probes = self.state.probes_of(&self.route);
+        (probes > 0).then(|| self.spec.amount + 500 * (probes - 1))
     }
 
     /// Fresh challenges for this request, recorded in the ledger.
@@ -411,6 +430,7 @@ async fn verify_and_settle(exchange: &Exchange<'_>, credential: &PaymentCredenti
         stripe: spec.stripe,
         intent: spec.intent,
         header: spec.header,
+        minimum_amount: exchange.current_price(),
     };
     match verify::pay(state, accepts, &exchange.route, &exchange.body, credential).await {
         Outcome::Paid {

@@ -171,6 +171,11 @@ impl Shared {
         before
     }
 
+    /// How many probes of `key` were counted.
+    pub fn probes_of(&self, key: &str) -> u64 {
+        lock(&self.probes).get(key).copied().unwrap_or(0)
+    }
+
     /// Records a card charge; false if this card was charged before.
     pub fn charge_card_once(&self, number: &str) -> bool {
         lock(&self.charged_cards).insert(number.to_owned())

@@ -22,6 +22,8 @@ pub struct Accepts<'a> {
     pub intent: &'a str,
     /// The credential field bound into the challenge id, when not `Authorization`.
     pub header: Option<&'a str>,
+    /// The current price: a challenge asking less is `payment-insufficient`.
+    pub minimum_amount: Option<u64>,
 }
 
 /// Why a credential was refused.
@@ -140,6 +142,14 @@ pub async fn pay(
             "the challenge request has no amount or currency",
         );
     };
+    if let Some(minimum) = accepts.minimum_amount
+        && amount.parse::<u64>().is_ok_and(|asked| asked < minimum)
+    {
+        return rejected(
+            ProblemType::PaymentInsufficient,
+            format!("the challenge asks {amount} but the price is now {minimum}"),
+        );
+    }
     if accepts.intent == "session"
         && credential.payload.get("action").and_then(Value::as_str) != Some("open")
     {

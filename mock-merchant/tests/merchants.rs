@@ -522,3 +522,21 @@ async fn the_session_merchant_is_opened_with_a_granted_token() {
             .any(|e| e.event == "paid" && e.method.as_deref() == Some("stripe/session"))
     );
 }
+
+#[tokio::test]
+async fn strict_changing_terms_refuse_a_stale_cheaper_challenge_as_insufficient() {
+    let env = Env::start().await;
+    let url = env.merchant.url("changing-terms", "/report?strict=1");
+    let stale = env.challenge(&url).await;
+    let current = env.challenge(&url).await;
+    assert_eq!((stale.amount(), current.amount()), ("1000", "1500"));
+    let spt = env.spt().await;
+    let answer = env.get_paid(&url, &Env::credential(&stale, &spt)).await;
+    answer.assert_402("payment-insufficient");
+    assert_eq!(env.link_events(&spt).await, ["issued"], "SPT kept");
+    // The 402 itself issued a newer, dearer challenge (2000): pay that one.
+    let fresh = answer.stripe_challenge();
+    assert_eq!(fresh.amount(), "2000");
+    let paid = env.get_paid(&url, &Env::credential(&fresh, &spt)).await;
+    assert_eq!(paid.status, StatusCode::OK, "{}", paid.text);
+}
