@@ -175,3 +175,20 @@ async fn odd_bodies_and_digests_on_post_get_problems() {
     assert_problem(&answer, "legacy opaque");
     assert_eq!(answer.problem(), "invalid-challenge");
 }
+
+#[tokio::test]
+async fn an_oversized_body_on_a_paid_route_is_a_413_problem() {
+    let env = Env::start().await;
+    let response = env
+        .http
+        .post(env.merchant.url("api", "/orders"))
+        .body(vec![b'{'; mock_merchant::paid::MAX_BODY_BYTES + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+}
