@@ -272,6 +272,14 @@ fn spt_for(request: &Value, challenge: &StripeChallenge) -> Result<String> {
             ),
         ));
     }
+    if field("status") == "succeeded" {
+        return Err(ClientError::new(
+            codes::SPEND_REQUEST_NOT_APPROVED,
+            format!(
+                "{id} already paid a merchant: its token is used up; create a new spend request"
+            ),
+        ));
+    }
     if field("status") != "approved" {
         return Err(ClientError::new(
             codes::SPEND_REQUEST_NOT_APPROVED,
@@ -393,10 +401,11 @@ pub async fn pay(link: &Link, args: PayArgs, out: &mut dyn Emit) -> Result<()> {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned();
+            // As the `_next` hint of `create` says: every 2 s, at most 300 times.
             let poller = Poller::new(
                 args.interval.unwrap_or(2.0),
                 args.timeout,
-                args.max_attempts,
+                args.max_attempts.or(Some(300)),
                 "the spend request's approval",
             )?;
             let approved = wait_for_terminal(link, &id, &include, poller).await?;
@@ -439,9 +448,9 @@ pub async fn pay(link: &Link, args: PayArgs, out: &mut dyn Emit) -> Result<()> {
             "the credential is not a valid header value",
         )
     })?;
-    // Never send a caller's Authorization beside the credential.
+    // The credential replaces whatever the caller put in its field (never two
+    // Authorization values); with another field named, Authorization stays the app's.
     call.headers.remove(&header_name);
-    call.headers.remove(reqwest::header::AUTHORIZATION);
     let paid = send(link, &call, Some((&header_name, &header_value))).await?;
     let answer = paid.to_json();
     if paid.status == StatusCode::PAYMENT_REQUIRED {

@@ -1,0 +1,116 @@
+//! Link failing under the client: 5xx, non-JSON, dropped connections, timeouts (ERR-01, ERR-02).
+
+mod common;
+
+use common::Env;
+use serde_json::json;
+
+async fn fault(env: &Env, fault: serde_json::Value) {
+    env.link
+        .control()
+        .post(
+            "/faults",
+            json!({"method": "GET", "path": "/payment-details", "count": 1, "fault": fault}),
+        )
+        .await
+        .expect("fault armed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_failures_are_json_errors_without_secrets() {
+    let mut env = Env::start().await;
+    env.login().await;
+    env.extra_env
+        .push(("LINK_HTTP_TIMEOUT".into(), "0.5".into()));
+    let session = std::fs::read_to_string(env.session_path()).unwrap();
+    let session: serde_json::Value = serde_json::from_str(&session).unwrap();
+    let cases = [
+        (json!({"kind": "status", "status": 503}), "SERVER_ERROR"),
+        (json!({"kind": "non_json", "status": 502}), "SERVER_ERROR"),
+        (
+            json!({"kind": "non_json", "status": 200}),
+            "INVALID_RESPONSE",
+        ),
+        (json!({"kind": "drop"}), "NETWORK_ERROR"),
+        (json!({"kind": "latency", "millis": 3000}), "NETWORK_ERROR"),
+    ];
+    for (kind, code) in cases {
+        fault(&env, kind.clone()).await;
+        let run = env.json(&["payment-methods", "list"]).await;
+        let e = run.error(code);
+        for secret in ["access_token", "refresh_token"] {
+            let token = session[secret].as_str().unwrap();
+            assert!(
+                !run.stdout.contains(token) && !run.stderr.contains(token),
+                "{kind}: token leaked"
+            );
+        }
+        assert!(e["message"].is_string(), "{kind}");
+        // The fault was for one call: the next works.
+        env.json(&["payment-methods", "list"]).await.ok();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_link_is_a_network_error() {
+    let mut env = Env::start().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    env.extra_env
+        .push(("LINK_AUTH_BASE_URL".into(), url.clone()));
+    env.extra_env.push(("LINK_API_BASE_URL".into(), url));
+    env.json(&["auth", "login", "--interval", "0"])
+        .await
+        .error("NETWORK_ERROR");
+    env.extra_env
+        .push(("LINK_ACCESS_TOKEN".into(), "link_at_fake".into()));
+    let e = env
+        .json(&["user-info", "retrieve"])
+        .await
+        .error("NETWORK_ERROR");
+    assert!(!e["message"].as_str().unwrap().contains("link_at_fake"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_flags_are_json_errors_and_help_is_not() {
+    let env = Env::start().await;
+    for args in [
+        &["spend-request", "bogus"][..],
+        &["spend-request", "retrieve"],
+        &["mpp", "decode"],
+        &["--format", "xml", "auth", "status"],
+        &[],
+    ] {
+        let run = env.run(args).await;
+        run.error("INVALID_INPUT");
+    }
+    let help = env.run(&["--help"]).await;
+    assert_eq!(help.code, 0);
+    assert!(help.stdout.contains("spend-request"));
+    let version = env.run(&["--version"]).await;
+    assert_eq!(version.code, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_formats_carry_the_same_object() {
+    let env = Env::start().await;
+    env.login().await;
+    let json = env.json(&["user-info", "retrieve"]).await.ok();
+    let jsonl = env
+        .run(&["user-info", "retrieve", "--format", "jsonl"])
+        .await;
+    let lines = jsonl.values();
+    assert_eq!(lines[0], json!({"type": "chunk", "data": json}));
+    assert_eq!(lines[1]["type"], "done");
+    assert_eq!(lines[1]["ok"], true);
+    assert_eq!(lines[1]["meta"]["command"], "user-info retrieve");
+    let yaml = env
+        .run(&["user-info", "retrieve", "--format", "yaml"])
+        .await;
+    assert_eq!(yaml.code, 0);
+    assert!(yaml.stdout.contains(json["email"].as_str().unwrap()));
+    let human = env.run(&["user-info", "retrieve"]).await;
+    assert_eq!(human.code, 0);
+    assert!(human.stdout.contains("email:"));
+}

@@ -1,0 +1,518 @@
+//! mpp decode and mpp pay against mock-merchant and mock-link (MER-*, PAY-*, SAFE-*, ERR-03).
+
+mod common;
+
+use common::{Env, context};
+use mock_merchant::MockMerchant;
+use mpp_testkit::Expectation;
+use serde_json::Value;
+
+struct Shop {
+    env: Env,
+    shop: MockMerchant,
+}
+
+async fn shop() -> Shop {
+    let env = Env::start().await;
+    env.login().await;
+    let shop = MockMerchant::builder()
+        .link(env.link.base_url())
+        .start()
+        .await
+        .expect("merchant starts");
+    Shop { env, shop }
+}
+
+impl Shop {
+    /// An approved SPT spend request for `network` and `amount`.
+    async fn approved_spt(&self, network: &str, amount: &str) -> String {
+        let created = self
+            .env
+            .json(&[
+                "spend-request",
+                "create",
+                "--credential-type",
+                "shared_payment_token",
+                "--network-id",
+                network,
+                "--amount",
+                amount,
+                "--context",
+                &context(),
+                "--request-approval",
+            ])
+            .await
+            .ok();
+        let id = created["id"].as_str().unwrap().to_owned();
+        self.env
+            .link
+            .control()
+            .approve_spend_request(&id)
+            .await
+            .unwrap();
+        id
+    }
+
+    fn events(&self, merchant: &str, event: &str) -> usize {
+        self.shop
+            .ledger_of(merchant)
+            .iter()
+            .filter(|e| e.event == event)
+            .count()
+    }
+
+    async fn redemptions(&self) -> usize {
+        let ledger = self.env.link.control().ledger().await.unwrap();
+        ledger
+            .iter()
+            .filter(|e| e["event"] == "redeemed" || e["kind"] == "redeemed")
+            .count()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decode_agrees_with_every_corpus_case() {
+    let env = Env::start().await;
+    let corpus = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../mpp-testkit/corpus/decode.jsonl"
+    ))
+    .unwrap();
+    let mut checked = 0;
+    for case in mpp_testkit::corpus::from_jsonl(&corpus).unwrap() {
+        // Arguments are UTF-8 strings of at most 128 KiB each (the OS limit): the
+        // Latin-1 and oversized cases are covered by mpp-wire's own tests.
+        let Some(headers) = &case.headers else {
+            continue;
+        };
+        if headers.iter().any(|h| h.len() > 100_000) {
+            continue;
+        }
+        let mut args = vec!["mpp", "decode"];
+        for h in headers {
+            args.extend(["--challenge", h.as_str()]);
+        }
+        let run = env.json(&args).await;
+        match &case.expect {
+            Expectation::Accept {
+                id,
+                network_id,
+                intent,
+                ..
+            } => {
+                let out = run.ok();
+                assert_eq!(out["network_id"], network_id.as_str(), "{}", case.name);
+                assert_eq!(out["id"], id.as_str(), "{}", case.name);
+                assert_eq!(out["intent"], intent.as_str(), "{}", case.name);
+                assert_eq!(out["method"], "stripe");
+                assert!(out["request_json"].is_object());
+            }
+            Expectation::Reject { code, field } => {
+                let expected = if code.starts_with("no_") {
+                    "NO_STRIPE_CHALLENGE"
+                } else {
+                    "INVALID_CHALLENGE"
+                };
+                let e = run.error(expected);
+                if let Some(field) = field {
+                    assert_eq!(e["field"], field.as_str(), "{}", case.name);
+                    assert!(
+                        e["message"].as_str().unwrap().contains(field.as_str()),
+                        "{}",
+                        case.name
+                    );
+                }
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 40, "only {checked} cases checked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pays_a_402_with_an_approved_spt_exactly_once() {
+    let s = shop().await;
+    let url = s.shop.url("api", "/report");
+    let id = s.approved_spt("profile_mock_merchant", "2500").await;
+    let paid = s
+        .env
+        .json(&["mpp", "pay", &url, "--spend-request-id", &id])
+        .await
+        .ok();
+    assert_eq!(paid["status"], 200);
+    assert_eq!(paid["receipt"]["status"], "success");
+    assert!(
+        paid["receipt"]["reference"]
+            .as_str()
+            .unwrap()
+            .starts_with("pi_")
+    );
+    assert_eq!(s.events("api", "paid"), 1);
+    assert_eq!(s.redemptions().await, 1, "redeemed at Link exactly once");
+
+    // The same spend request again: its token is used up; the documented
+    // recovery is a new spend request, and nothing reaches the merchant.
+    let e = s
+        .env
+        .json(&["mpp", "pay", &url, "--spend-request-id", &id])
+        .await
+        .error("SPEND_REQUEST_NOT_APPROVED");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("create a new spend request"),
+        "{e}"
+    );
+    assert_eq!(s.events("api", "credential_received"), 1);
+    assert_eq!(s.events("api", "paid"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuses_card_and_unapproved_requests_before_sending_a_credential() {
+    let s = shop().await;
+    let url = s.shop.url("api", "/report");
+    let card = s
+        .env
+        .json(&[
+            "spend-request",
+            "create",
+            "--amount",
+            "2500",
+            "--merchant-name",
+            "Shop",
+            "--merchant-url",
+            "https://shop.example",
+            "--context",
+            &context(),
+            "--request-approval",
+        ])
+        .await
+        .ok();
+    let card_id = card["id"].as_str().unwrap();
+    s.env
+        .link
+        .control()
+        .approve_spend_request(card_id)
+        .await
+        .unwrap();
+    s.env
+        .json(&["mpp", "pay", &url, "--spend-request-id", card_id])
+        .await
+        .error("WRONG_CREDENTIAL_TYPE");
+
+    let pending = s
+        .env
+        .json(&[
+            "spend-request",
+            "create",
+            "--credential-type",
+            "shared_payment_token",
+            "--network-id",
+            "profile_mock_merchant",
+            "--amount",
+            "2500",
+            "--context",
+            &context(),
+            "--request-approval",
+        ])
+        .await
+        .ok();
+    s.env
+        .json(&[
+            "mpp",
+            "pay",
+            &url,
+            "--spend-request-id",
+            pending["id"].as_str().unwrap(),
+        ])
+        .await
+        .error("SPEND_REQUEST_NOT_APPROVED");
+    assert_eq!(
+        s.events("api", "credential_received"),
+        0,
+        "no credential was sent"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passes_non_402_answers_through() {
+    let s = shop().await;
+    let ok = s
+        .env
+        .json(&["mpp", "pay", &s.shop.url("plain", "/ok")])
+        .await
+        .ok();
+    assert_eq!(ok["status"], 200);
+    let error = s
+        .env
+        .json(&["mpp", "pay", &s.shop.url("plain", "/error")])
+        .await
+        .ok();
+    assert_eq!(error["status"], 500);
+    assert!(error["body"].is_object());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn post_retry_carries_the_same_body_and_headers() {
+    let s = shop().await;
+    let id = s.approved_spt("profile_mock_merchant", "4200").await;
+    let body = r#"{"sku":"tea","quantity":2}"#;
+    let paid = s
+        .env
+        .json(&[
+            "mpp",
+            "pay",
+            &s.shop.url("api", "/orders"),
+            "--spend-request-id",
+            &id,
+            "--data",
+            body,
+            "--header",
+            "X-Order-Ref: abc-123",
+        ])
+        .await
+        .ok();
+    assert_eq!(paid["status"], 200, "{paid}");
+    let received: Value = match &paid["body"]["received_body"] {
+        Value::String(s) => serde_json::from_str(s).unwrap(),
+        other => other.clone(),
+    };
+    assert_eq!(received, serde_json::from_str::<Value>(body).unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_flow_without_a_spend_request_id() {
+    let s = shop().await;
+    let url = s.shop.url("api", "/report");
+    let mut pay = s.env.spawn(&[
+        "mpp",
+        "pay",
+        &url,
+        "--interval",
+        "0.05",
+        "--max-attempts",
+        "400",
+    ]);
+    let created = pay.next_json().await;
+    assert_eq!(created["status"], "pending_approval");
+    assert_eq!(created["credential_type"], "shared_payment_token");
+    assert_eq!(created["network_id"], "profile_mock_merchant");
+    assert_eq!(created["amount"], 2500);
+    s.env
+        .link
+        .control()
+        .approve_spend_request(created["id"].as_str().unwrap())
+        .await
+        .unwrap();
+    let (code, rest) = pay.finish().await;
+    assert_eq!(code, 0, "{rest:?}");
+    assert_eq!(rest.last().unwrap()["status"], 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_stripe_challenge_is_not_supported_and_creates_nothing() {
+    let s = shop().await;
+    let before = s.env.request_paths().await.len();
+    s.env
+        .json(&["mpp", "pay", &s.shop.url("no-stripe", "/report")])
+        .await
+        .error("NO_STRIPE_CHALLENGE");
+    assert_eq!(
+        s.env.request_paths().await.len(),
+        before,
+        "nothing created at Link"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn never_follows_a_cross_origin_redirect_with_or_before_a_credential() {
+    let s = shop().await;
+    s.env
+        .json(&["mpp", "pay", &s.shop.url("redirects", "/cross-origin")])
+        .await
+        .error("CROSS_ORIGIN_REDIRECT");
+    let id = s.approved_spt("profile_mock_merchant", "2500").await;
+    s.env
+        .json(&[
+            "mpp",
+            "pay",
+            &s.shop.url("redirects", "/paid-retry-cross-origin"),
+            "--spend-request-id",
+            &id,
+        ])
+        .await
+        .error("CROSS_ORIGIN_REDIRECT");
+    assert_eq!(s.redemptions().await, 0, "the SPT was not redeemed");
+    // A same-origin redirect before the 402 is followed.
+    let same = s
+        .env
+        .json(&[
+            "mpp",
+            "pay",
+            &s.shop.url("redirects", "/same-origin"),
+            "--spend-request-id",
+            &id,
+        ])
+        .await
+        .ok();
+    assert_eq!(same["status"], 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenge_whose_terms_changed_after_approval_is_refused() {
+    let s = shop().await;
+    let url = format!("{}?change=amount", s.shop.url("changing-terms", "/report"));
+    let mut pay = s.env.spawn(&[
+        "mpp",
+        "pay",
+        &url,
+        "--interval",
+        "0.05",
+        "--max-attempts",
+        "400",
+    ]);
+    let created = pay.next_json().await;
+    s.env
+        .link
+        .control()
+        .approve_spend_request(created["id"].as_str().unwrap())
+        .await
+        .unwrap();
+    let (code, rest) = pay.finish().await;
+    assert_eq!(code, 1);
+    assert_eq!(rest.last().unwrap()["code"], "TERMS_CHANGED");
+    assert_eq!(s.redemptions().await, 0);
+
+    // Only the description changed: paid.
+    let url = format!(
+        "{}?change=description",
+        s.shop.url("changing-terms", "/report")
+    );
+    let mut pay = s.env.spawn(&[
+        "mpp",
+        "pay",
+        &url,
+        "--interval",
+        "0.05",
+        "--max-attempts",
+        "400",
+    ]);
+    let created = pay.next_json().await;
+    s.env
+        .link
+        .control()
+        .approve_spend_request(created["id"].as_str().unwrap())
+        .await
+        .unwrap();
+    let (code, rest) = pay.finish().await;
+    assert_eq!(code, 0, "{rest:?}");
+    assert_eq!(rest.last().unwrap()["status"], 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_amount_flag_that_differs_from_the_challenge_is_refused() {
+    let s = shop().await;
+    let before = s.env.request_paths().await.len();
+    s.env
+        .json(&[
+            "mpp",
+            "pay",
+            &s.shop.url("api", "/report"),
+            "--amount",
+            "100",
+        ])
+        .await
+        .error("AMOUNT_MISMATCH");
+    assert_eq!(s.env.request_paths().await.len(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_credential_goes_in_the_named_header_and_replaces_a_caller_authorization() {
+    let s = shop().await;
+    let id = s.approved_spt("profile_mock_merchant", "2500").await;
+    let paid = s
+        .env
+        .json(&[
+            "mpp",
+            "pay",
+            &s.shop.url("credential-header", "/report"),
+            "--spend-request-id",
+            &id,
+            "--header",
+            "Authorization: Bearer app-token",
+        ])
+        .await
+        .ok();
+    assert_eq!(paid["status"], 200, "{paid}");
+
+    let id = s.approved_spt("profile_mock_merchant", "2500").await;
+    let paid = s
+        .env
+        .json(&[
+            "mpp",
+            "pay",
+            &s.shop.url("api", "/report"),
+            "--spend-request-id",
+            &id,
+            "--header",
+            "Authorization: Bearer stale",
+        ])
+        .await
+        .ok();
+    assert_eq!(
+        paid["status"], 200,
+        "a Bearer beside the credential would be two Authorization values: {paid}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_spt_is_never_sent_to_another_network() {
+    let s = shop().await;
+    let id = s.approved_spt("profile_someone_else", "2500").await;
+    s.env
+        .json(&[
+            "mpp",
+            "pay",
+            &s.shop.url("api", "/report"),
+            "--spend-request-id",
+            &id,
+        ])
+        .await
+        .error("NETWORK_MISMATCH");
+    assert_eq!(s.events("api", "credential_received"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminal_control_characters_from_a_merchant_are_stripped() {
+    let s = shop().await;
+    for path in ["/control-chars", "/control-chars-ok"] {
+        // The 402 starts the whole flow: one poll, then POLLING_TIMEOUT; what
+        // was printed on the way (the spend request, built from the merchant's
+        // description) must be clean too.
+        let run = s
+            .env
+            .json(&[
+                "mpp",
+                "pay",
+                &s.shop.url("hostile", path),
+                "--interval",
+                "0.01",
+                "--max-attempts",
+                "1",
+            ])
+            .await;
+        assert!(!run.stdout.is_empty());
+        let printed = &run.stdout;
+        assert!(
+            !printed
+                .chars()
+                .any(|c| c == '\u{1b}' || c == '\u{9b}' || c == '\u{9d}' || c == '\u{7}'),
+            "{path}: {printed:?}"
+        );
+        // The JSON escapes of those characters must not be there either.
+        for escape in ["\\u001b", "\\u009b", "\\u009d", "\\u0007"] {
+            assert!(!printed.contains(escape), "{path}: {printed}");
+        }
+    }
+}
