@@ -48,7 +48,6 @@ pub mod codes {
     pub const AMOUNT_MISMATCH: &str = "AMOUNT_MISMATCH";
     pub const TERMS_CHANGED: &str = "TERMS_CHANGED";
     pub const CROSS_ORIGIN_REDIRECT: &str = "CROSS_ORIGIN_REDIRECT";
-    pub const REQUIRES_ACTION: &str = "REQUIRES_ACTION";
 }
 
 impl ClientError {

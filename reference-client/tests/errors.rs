@@ -114,3 +114,98 @@ async fn output_formats_carry_the_same_object() {
     assert_eq!(human.code, 0);
     assert!(human.stdout.contains("email:"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_that_must_verify_gets_the_verification_url() {
+    let env = Env::start().await;
+    env.link
+        .control()
+        .create_user(json!({"id": "usr_unverified", "requires_verification": true}))
+        .await
+        .unwrap();
+    let first = env.json(&["auth", "login", "--interval", "0"]).await.ok();
+    env.link
+        .control()
+        .approve_device_as(first["phrase"].as_str().unwrap(), "usr_unverified")
+        .await
+        .unwrap();
+    env.json(&["auth", "status"]).await.ok();
+    let e = env
+        .json(&[
+            "spend-request",
+            "create",
+            "--amount",
+            "1000",
+            "--merchant-name",
+            "Shop",
+            "--merchant-url",
+            "https://shop.example",
+            "--context",
+            &common::context(),
+            "--payment-method-id",
+            "csmrpd_magic_approve",
+        ])
+        .await
+        .error("API_ERROR");
+    assert!(
+        e["verification_url"].as_str().unwrap().starts_with("http"),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_exposes_the_tools_over_streamable_http() {
+    let env = Env::start().await;
+    let mut serve = env.spawn(&["serve", "--port", "0"]);
+    let url = serve.next_json().await["mcp_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"));
+    let http = reqwest::Client::new();
+    let post = |body: serde_json::Value, session: Option<String>| {
+        let mut request = http
+            .post(&url)
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .json(&body);
+        if let Some(id) = session {
+            request = request.header("mcp-session-id", id);
+        }
+        request.send()
+    };
+    let init = post(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+               "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(init.status().is_success(), "{}", init.status());
+    let session = init
+        .headers()
+        .get("mcp-session-id")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let _ = init.text().await.unwrap();
+    post(
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        session.clone(),
+    )
+    .await
+    .unwrap();
+    let list = post(
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+        session,
+    )
+    .await
+    .unwrap();
+    let body = list.text().await.unwrap();
+    // A JSON body, or server-sent events whose data lines carry the JSON.
+    let message: serde_json::Value = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:").map(str::trim).or(Some(l)))
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|m| m["id"] == 2)
+        .unwrap_or_else(|| panic!("no tools/list answer in {body}"));
+    assert_eq!(message["result"]["tools"].as_array().unwrap().len(), 15);
+}

@@ -516,3 +516,71 @@ async fn terminal_control_characters_from_a_merchant_are_stripped() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_the_issuer_declines_is_not_payable() {
+    let s = shop().await;
+    let created = s
+        .env
+        .json(&[
+            "spend-request",
+            "create",
+            "--credential-type",
+            "shared_payment_token",
+            "--network-id",
+            "profile_mock_merchant",
+            "--amount",
+            "2500",
+            "--context",
+            &context(),
+            "--request-approval",
+            "--payment-method-id",
+            "csmrpd_magic_decline",
+        ])
+        .await
+        .ok();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let approved = s.env.json(&["spend-request", "retrieve", &id]).await.ok();
+    assert_eq!(approved["status"], "approved", "{approved}");
+    let e = s
+        .env
+        .json(&[
+            "mpp",
+            "pay",
+            &s.shop.url("api", "/report"),
+            "--spend-request-id",
+            &id,
+        ])
+        .await
+        .error("NOT_PAYABLE");
+    assert_eq!(e["status"], 402);
+    assert!(
+        e["problem"]
+            .as_str()
+            .unwrap()
+            .ends_with("verification-failed"),
+        "{e}"
+    );
+    assert!(e["message"].as_str().unwrap().contains("create a new one"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_challenge_is_never_paid() {
+    let env = Env::start().await;
+    env.login().await;
+    let shop = MockMerchant::builder()
+        .link(env.link.base_url())
+        .challenge_lifetime(std::time::Duration::ZERO)
+        .start()
+        .await
+        .unwrap();
+    let before = env.request_paths().await.len();
+    env.json(&["mpp", "pay", &shop.url("api", "/report")])
+        .await
+        .error("CHALLENGE_EXPIRED");
+    assert_eq!(
+        env.request_paths().await.len(),
+        before,
+        "nothing created at Link"
+    );
+}
