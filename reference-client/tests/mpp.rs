@@ -24,6 +24,29 @@ async fn shop() -> Shop {
 }
 
 impl Shop {
+    /// `mpp pay <url>` without a spend request: approves the request it
+    /// creates, returns the exit code and what followed the created request.
+    async fn pay_approving(&self, url: &str) -> (i32, Vec<Value>) {
+        let mut pay = self.env.spawn(&[
+            "mpp",
+            "pay",
+            url,
+            "--interval",
+            "0.05",
+            "--max-attempts",
+            "400",
+        ]);
+        let created = pay.next_json().await;
+        assert_eq!(created["status"], "pending_approval", "{created}");
+        self.env
+            .link
+            .control()
+            .approve_spend_request(created["id"].as_str().unwrap())
+            .await
+            .unwrap();
+        pay.finish().await
+    }
+
     /// An approved SPT spend request for `network` and `amount`.
     async fn approved_spt(&self, network: &str, amount: &str) -> String {
         let created = self
@@ -363,23 +386,7 @@ async fn never_follows_a_cross_origin_redirect_with_or_before_a_credential() {
 async fn a_challenge_whose_terms_changed_after_approval_is_refused() {
     let s = shop().await;
     let url = format!("{}?change=amount", s.shop.url("changing-terms", "/report"));
-    let mut pay = s.env.spawn(&[
-        "mpp",
-        "pay",
-        &url,
-        "--interval",
-        "0.05",
-        "--max-attempts",
-        "400",
-    ]);
-    let created = pay.next_json().await;
-    s.env
-        .link
-        .control()
-        .approve_spend_request(created["id"].as_str().unwrap())
-        .await
-        .unwrap();
-    let (code, rest) = pay.finish().await;
+    let (code, rest) = s.pay_approving(&url).await;
     assert_eq!(code, 1);
     assert_eq!(rest.last().unwrap()["code"], "TERMS_CHANGED");
     assert_eq!(s.redemptions().await, 0);
@@ -389,23 +396,7 @@ async fn a_challenge_whose_terms_changed_after_approval_is_refused() {
         "{}?change=description",
         s.shop.url("changing-terms", "/report")
     );
-    let mut pay = s.env.spawn(&[
-        "mpp",
-        "pay",
-        &url,
-        "--interval",
-        "0.05",
-        "--max-attempts",
-        "400",
-    ]);
-    let created = pay.next_json().await;
-    s.env
-        .link
-        .control()
-        .approve_spend_request(created["id"].as_str().unwrap())
-        .await
-        .unwrap();
-    let (code, rest) = pay.finish().await;
+    let (code, rest) = s.pay_approving(&url).await;
     assert_eq!(code, 0, "{rest:?}");
     assert_eq!(rest.last().unwrap()["status"], 200);
 }

@@ -153,7 +153,10 @@ pub async fn status(link: &Link, args: StatusArgs, out: &mut dyn Emit) -> Result
     // A login is pending: poll once now, or keep polling with --interval.
     let keep_polling = args.interval.is_some_and(|i| i > 0.0);
     let result = if keep_polling {
-        let interval = args.interval.unwrap_or(pending.interval).max(0.0);
+        let interval = args
+            .interval
+            .unwrap_or(pending.interval)
+            .max(pending.interval);
         let poller = Poller::new(
             interval,
             args.timeout,
