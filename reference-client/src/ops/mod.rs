@@ -96,3 +96,22 @@ impl Poller {
         .with("retryable", true)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_down_adds_to_the_interval_and_attempts_run_out() {
+        let mut poller = Poller::new(0.5, None, Some(2), "x").unwrap();
+        poller.slow_down(Duration::from_secs(5));
+        assert_eq!(poller.interval, Duration::from_millis(5500));
+        assert!(poller.attempt().is_ok());
+        assert!(poller.attempt().is_ok());
+        let e = poller.attempt().unwrap_err();
+        assert_eq!(e.code, codes::POLLING_TIMEOUT);
+        assert_eq!(e.extra["retryable"], true);
+        assert!(Poller::new(-1.0, None, None, "x").is_err());
+        assert!(Poller::new(f64::NAN, None, None, "x").is_err());
+    }
+}
