@@ -66,7 +66,9 @@ pub enum TokenPoll {
 /// A connection to Link, with the session it acts for.
 pub struct Link {
     config: Config,
-    http: reqwest::Client,
+    /// Built on first use: TLS setup is most of a cold start, and commands
+    /// such as `auth status` without a session never need it.
+    http: std::sync::OnceLock<reqwest::Client>,
     session: Mutex<Session>,
 }
 
@@ -82,10 +84,9 @@ impl Link {
             },
             None => session::load(&config.credentials_path)?,
         };
-        let http = http_client(&config)?;
         Ok(Self {
             config,
-            http,
+            http: std::sync::OnceLock::new(),
             session: Mutex::new(session),
         })
     }
@@ -97,7 +98,7 @@ impl Link {
 
     /// The HTTP client (also used for merchants).
     pub fn http(&self) -> &reqwest::Client {
-        &self.http
+        self.http.get_or_init(|| http_client(&self.config))
     }
 
     /// A copy of the current session.
@@ -133,7 +134,7 @@ impl Link {
 
     async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Result<(StatusCode, Value)> {
         let response = self
-            .http
+            .http()
             .post(self.auth_url(path))
             .form(form)
             .send()
@@ -282,7 +283,7 @@ impl Link {
         token: &str,
     ) -> Result<(StatusCode, Value)> {
         let mut request = self
-            .http
+            .http()
             .request(
                 method.clone(),
                 format!("{}{path}", self.config.api_base_url),
@@ -300,14 +301,20 @@ impl Link {
     }
 }
 
-fn http_client(config: &Config) -> Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .timeout(config.http_timeout)
+fn http_client(config: &Config) -> reqwest::Client {
+    let builder = || {
+        reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .timeout(config.http_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+    };
+    builder()
         .connect_timeout(config.http_timeout.min(std::time::Duration::from_secs(10)))
-        .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map_err(|e| ClientError::new(codes::UNKNOWN, format!("cannot set up HTTP: {e}")))
+        // Building fails only when the TLS backend cannot start; the defaults
+        // then still give a client whose requests fail with a clear error.
+        .or_else(|_| builder().build())
+        .unwrap_or_default()
 }
 
 /// The machine's name, for the connection label the user sees.

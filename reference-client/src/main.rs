@@ -29,11 +29,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    // A command is one request at a time: one thread starts fastest. The
+    // servers (MCP over stdio or HTTP) take calls concurrently.
+    let serving = cli.mcp || matches!(cli.command, Some(Command::Serve(_)));
+    let mut builder = if serving {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             println!(
