@@ -1,0 +1,275 @@
+//! Client adapters: a command-line client run as a process per operation, or
+//! an MCP server over stdio called with tools.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+use crate::mcp::McpSession;
+use crate::op::Op;
+use crate::output::Outcome;
+
+/// How long any single operation may take before the suite gives up on it.
+pub const OPERATION_BOUND: Duration = Duration::from_secs(60);
+
+/// Why a client could not be driven.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("could not start {program:?}: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("{0} did not finish within {1:?}")]
+    Timeout(String, Duration),
+    #[error("I/O with the client failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("MCP: {0}")]
+    Mcp(String),
+}
+
+/// What a scenario gives the client: its own HOME and the mocks' URLs.
+#[derive(Debug, Clone)]
+pub struct ClientEnv {
+    pub home: PathBuf,
+    pub link_url: String,
+    pub extra: Vec<(String, String)>,
+}
+
+impl ClientEnv {
+    pub(crate) fn apply_to(&self, cmd: &mut Command) {
+        for (key, _) in std::env::vars() {
+            if key.starts_with("LINK_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", self.home.join(".config"))
+            .env("LINK_AUTH_BASE_URL", &self.link_url)
+            .env("LINK_API_BASE_URL", &self.link_url)
+            .env("LINK_HTTP_TIMEOUT", "5")
+            .env("NO_COLOR", "1");
+        for (k, v) in &self.extra {
+            cmd.env(k, v);
+        }
+    }
+}
+
+/// The client under test, as configured for the whole run.
+#[derive(Debug, Clone)]
+pub enum ClientSpec {
+    /// `<program> <args> <group> <command> ... --format json`.
+    Command(Vec<String>),
+    /// `<program> <args>` speaks MCP over stdio.
+    Mcp(Vec<String>),
+}
+
+impl ClientSpec {
+    /// A short label for reports.
+    pub fn label(&self) -> String {
+        match self {
+            ClientSpec::Command(words) => format!("cli: {}", words.join(" ")),
+            ClientSpec::Mcp(words) => format!("mcp: {}", words.join(" ")),
+        }
+    }
+}
+
+/// One scenario's connection to the client.
+pub enum Client {
+    Command(Vec<String>),
+    Mcp(Arc<McpSession>),
+}
+
+impl Client {
+    /// Connects (for MCP: starts the server and initializes it).
+    pub async fn connect(spec: &ClientSpec, env: &ClientEnv) -> Result<Self, ClientError> {
+        Ok(match spec {
+            ClientSpec::Command(words) => Client::Command(words.clone()),
+            ClientSpec::Mcp(words) => Client::Mcp(Arc::new(McpSession::start(words, env).await?)),
+        })
+    }
+
+    /// Whether this is an MCP connection.
+    pub fn is_mcp(&self) -> bool {
+        matches!(self, Client::Mcp(_))
+    }
+
+    /// Runs an operation to its end.
+    pub async fn run(&self, op: &Op, env: &ClientEnv) -> Result<Outcome, ClientError> {
+        let mut background = self.start(op, env).await?;
+        background.finish(OPERATION_BOUND).await
+    }
+
+    /// Starts an operation in the background.
+    pub async fn start(&self, op: &Op, env: &ClientEnv) -> Result<Background, ClientError> {
+        match self {
+            Client::Command(words) => {
+                let (program, fixed) = words.split_first().ok_or_else(|| ClientError::Spawn {
+                    program: String::new(),
+                    source: std::io::Error::other("empty client command"),
+                })?;
+                let mut cmd = Command::new(program);
+                cmd.args(fixed).args(op.cli_args());
+                env.apply_to(&mut cmd);
+                cmd.stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .kill_on_drop(true);
+                let mut child = cmd.spawn().map_err(|source| ClientError::Spawn {
+                    program: program.clone(),
+                    source,
+                })?;
+                let stdout = child
+                    .stdout
+                    .take()
+                    .ok_or_else(|| std::io::Error::other("no stdout"))?;
+                let mut stderr = child
+                    .stderr
+                    .take()
+                    .ok_or_else(|| std::io::Error::other("no stderr"))?;
+                let (tx, rx) = mpsc::unbounded_channel();
+                tokio::spawn(async move {
+                    let mut lines = BufReader::new(stdout).lines();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if tx.send(line).is_err() {
+                            break;
+                        }
+                    }
+                });
+                let stderr_task = tokio::spawn(async move {
+                    let mut text = String::new();
+                    let _ = stderr.read_to_string(&mut text).await;
+                    text
+                });
+                Ok(Background::Process {
+                    label: op.to_string(),
+                    child,
+                    lines: rx,
+                    seen: Vec::new(),
+                    stderr: Some(stderr_task),
+                })
+            }
+            Client::Mcp(session) => {
+                let session = Arc::clone(session);
+                let (name, arguments) = op.tool_call();
+                let label = op.to_string();
+                let task = tokio::spawn(async move { session.call(&name, arguments).await });
+                Ok(Background::Tool {
+                    label,
+                    task: Some(task),
+                    done: None,
+                })
+            }
+        }
+    }
+}
+
+/// An operation still running.
+pub enum Background {
+    Process {
+        label: String,
+        child: Child,
+        lines: mpsc::UnboundedReceiver<String>,
+        seen: Vec<String>,
+        stderr: Option<tokio::task::JoinHandle<String>>,
+    },
+    Tool {
+        label: String,
+        task: Option<tokio::task::JoinHandle<Result<Outcome, ClientError>>>,
+        done: Option<Outcome>,
+    },
+}
+
+impl Background {
+    /// Waits for the first JSON object the operation yields (a tool call
+    /// yields everything when it returns).
+    pub async fn first_value(
+        &mut self,
+        bound: Duration,
+    ) -> Result<Option<serde_json::Value>, ClientError> {
+        match self {
+            Background::Process {
+                label, lines, seen, ..
+            } => {
+                let deadline = tokio::time::Instant::now() + bound;
+                loop {
+                    if let Some(v) = seen.iter().find_map(|l| {
+                        crate::output::parse_values(l)
+                            .ok()
+                            .and_then(|v| v.into_iter().next())
+                    }) {
+                        return Ok(Some(v));
+                    }
+                    match tokio::time::timeout_at(deadline, lines.recv()).await {
+                        Ok(Some(line)) => seen.push(line),
+                        Ok(None) => return Ok(None),
+                        Err(_) => return Err(ClientError::Timeout(label.clone(), bound)),
+                    }
+                }
+            }
+            Background::Tool { label, task, done } => {
+                if done.is_none() {
+                    let handle = task
+                        .take()
+                        .ok_or_else(|| ClientError::Mcp("tool call lost".into()))?;
+                    let outcome = tokio::time::timeout(bound, handle)
+                        .await
+                        .map_err(|_| ClientError::Timeout(label.clone(), bound))?
+                        .map_err(|e| ClientError::Mcp(e.to_string()))??;
+                    *done = Some(outcome);
+                }
+                Ok(done.as_ref().and_then(|o| o.first().cloned()))
+            }
+        }
+    }
+
+    /// Waits for the operation to end.
+    pub async fn finish(&mut self, bound: Duration) -> Result<Outcome, ClientError> {
+        match self {
+            Background::Process {
+                label,
+                child,
+                lines,
+                seen,
+                stderr,
+            } => {
+                let deadline = tokio::time::Instant::now() + bound;
+                loop {
+                    match tokio::time::timeout_at(deadline, lines.recv()).await {
+                        Ok(Some(line)) => seen.push(line),
+                        Ok(None) => break,
+                        Err(_) => {
+                            let _ = child.start_kill();
+                            return Err(ClientError::Timeout(label.clone(), bound));
+                        }
+                    }
+                }
+                let status = tokio::time::timeout_at(deadline, child.wait())
+                    .await
+                    .map_err(|_| ClientError::Timeout(label.clone(), bound))??;
+                let stderr = match stderr.take() {
+                    Some(task) => task.await.unwrap_or_default(),
+                    None => String::new(),
+                };
+                let mut stdout = seen.join("\n");
+                stdout.push('\n');
+                Ok(Outcome::new(status.code().unwrap_or(-1), stdout, stderr))
+            }
+            Background::Tool { .. } => {
+                self.first_value(bound).await?;
+                match self {
+                    Background::Tool {
+                        done: Some(outcome),
+                        ..
+                    } => Ok(outcome.clone()),
+                    _ => Err(ClientError::Mcp("tool call lost".into())),
+                }
+            }
+        }
+    }
+}

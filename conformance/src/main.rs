@@ -1,0 +1,244 @@
+//! `link-conformance`: runs the Link client conformance suite.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Parser, Subcommand};
+use conformance::client::ClientSpec;
+use conformance::runner::{self, RunOptions};
+use conformance::world::Suite;
+
+/// Drive a Link client through every documented flow against offline mocks.
+#[derive(Debug, Parser)]
+#[command(name = "link-conformance", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start mock-link and mock-merchant and print the exports and merchant URLs.
+    Serve {
+        /// mock-link's port (0: any free port).
+        #[arg(long, default_value_t = 4010)]
+        link_port: u16,
+        /// mock-merchant's port (0: any free port).
+        #[arg(long, default_value_t = 4020)]
+        merchant_port: u16,
+    },
+    /// Run several clients and write a compatibility matrix (client x flow family).
+    Matrix {
+        /// Further clients (commands with the link-cli surface); repeatable.
+        #[arg(long)]
+        client: Vec<String>,
+        /// Where to write matrix.md and matrix.json.
+        #[arg(long, default_value = "target/conformance")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+struct RunArgs {
+    /// The client: a command with the link-cli surface (default: the bundled link-ref).
+    #[arg(long)]
+    client: Option<String>,
+    /// An MCP server over stdio with the contract's tools; alone, every scenario runs through it.
+    #[arg(long)]
+    mcp: Option<String>,
+    /// Capabilities the client lacks (one tag per line); their scenarios are "not applicable".
+    #[arg(long)]
+    capabilities: Option<PathBuf>,
+    /// Scenarios known to fail (one name per line); an unexpected pass fails the run.
+    #[arg(long)]
+    expected_failures: Option<PathBuf>,
+    /// Also run the @strict client-safety scenarios (reported apart).
+    #[arg(long)]
+    strict: bool,
+    /// A tag expression, e.g. '@spt and not @mcp'.
+    #[arg(long)]
+    tags: Option<String>,
+    /// Only scenarios whose name matches this regex.
+    #[arg(long)]
+    name: Option<String>,
+    /// Scenarios run at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Run the I-th of N deterministic shards (e.g. 2/4).
+    #[arg(long)]
+    shard: Option<String>,
+    /// Stop at the first failure.
+    #[arg(long)]
+    fail_fast: bool,
+    /// Write a JUnit XML report.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Write a Cucumber JSON report.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write the suite's own summary (verdicts, timings) as JSON.
+    #[arg(long)]
+    summary: Option<PathBuf>,
+    /// The features directory.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../features"))]
+    features: PathBuf,
+    /// Only the summary, no per-step progress.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// The bundled reference client: next to this executable, or built now.
+fn reference_client() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("locating link-conformance")?;
+    let dir = exe.parent().context("executable without a directory")?;
+    let candidates = [dir.join("link-ref"), dir.join("../link-ref")];
+    if let Some(found) = candidates.iter().find(|p| p.is_file()) {
+        return Ok(found.clone());
+    }
+    let release = dir.ends_with("release") || dir.parent().is_some_and(|p| p.ends_with("release"));
+    eprintln!("link-ref not found next to {}; building it", exe.display());
+    let mut cargo =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo.args(["build", "-p", "reference-client", "--bin", "link-ref"]);
+    if release {
+        cargo.arg("--release");
+    }
+    let status = cargo
+        .status()
+        .context("running cargo build -p reference-client")?;
+    if !status.success() {
+        bail!("cargo build -p reference-client failed");
+    }
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
+        .context("link-ref still missing after the build")
+}
+
+fn words(text: &str) -> anyhow::Result<Vec<String>> {
+    let words = conformance::op::split_words(text).context("unbalanced quotes")?;
+    if words.is_empty() {
+        bail!("an empty command");
+    }
+    Ok(words)
+}
+
+fn suite(args: &RunArgs) -> anyhow::Result<Suite> {
+    Ok(match (&args.client, &args.mcp) {
+        (Some(client), mcp) => Suite {
+            client: ClientSpec::Command(words(client)?),
+            mcp: mcp.as_deref().map(words).transpose()?,
+        },
+        (None, Some(mcp)) => Suite {
+            client: ClientSpec::Mcp(words(mcp)?),
+            mcp: None,
+        },
+        (None, None) => {
+            let link_ref = reference_client()?.display().to_string();
+            Suite {
+                client: ClientSpec::Command(vec![link_ref.clone()]),
+                mcp: Some(vec![link_ref, "--mcp".into()]),
+            }
+        }
+    })
+}
+
+fn options(args: &RunArgs, suite: Suite) -> anyhow::Result<RunOptions> {
+    let mut options = RunOptions::new(args.features.clone(), suite);
+    if let Some(path) = &args.capabilities {
+        options.unsupported = runner::read_list(path)?;
+    }
+    if let Some(path) = &args.expected_failures {
+        options.expected_failures = runner::read_list(path)?.into_iter().collect();
+    }
+    options.strict = args.strict;
+    options.tags = args.tags.as_deref().map(runner::parse_tags).transpose()?;
+    options.name = args
+        .name
+        .as_deref()
+        .map(regex::Regex::new)
+        .transpose()
+        .context("--name")?;
+    options.concurrency = args.concurrency;
+    options.shard = args.shard.as_deref().map(runner::parse_shard).transpose()?;
+    options.fail_fast = args.fail_fast;
+    options.junit = args.junit.clone();
+    options.json = args.json.clone();
+    options.progress = !args.quiet;
+    Ok(options)
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    if !args.features.is_dir() {
+        bail!("no features directory at {}", args.features.display());
+    }
+    let suite = suite(&args)?;
+    let report = runner::run(options(&args, suite)?).await?;
+    println!("\n{}", report.summary());
+    if let Some(path) = &args.summary {
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(if report.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn serve(link_port: u16, merchant_port: u16) -> anyhow::Result<ExitCode> {
+    let link = mock_link::MockLink::builder()
+        .bind(([127, 0, 0, 1], link_port).into())
+        .start()
+        .await
+        .map_err(|e| anyhow::anyhow!("mock-link: {e}"))?;
+    let shop = mock_merchant::MockMerchant::builder()
+        .link(link.base_url())
+        .bind(([127, 0, 0, 1], merchant_port).into())
+        .start()
+        .await
+        .map_err(|e| anyhow::anyhow!("mock-merchant: {e}"))?;
+    println!("# mock-link and mock-merchant are running; Ctrl-C stops them.");
+    println!("export LINK_AUTH_BASE_URL={}", link.base_url());
+    println!("export LINK_API_BASE_URL={}", link.base_url());
+    println!(
+        "# approve a login:  curl -s -X POST {}/__control/device_codes/approve -H 'content-type: application/json' -d '{{\"user_code\":\"PHRASE\"}}'",
+        link.base_url()
+    );
+    println!("# merchants:");
+    for merchant in mock_merchant::CATALOGUE {
+        println!("#   {:<18} {}", merchant.id, shop.url(merchant.id, "/"));
+    }
+    tokio::signal::ctrl_c().await.ok();
+    shop.shutdown().await;
+    link.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => run(cli.run).await,
+        Some(Command::Serve {
+            link_port,
+            merchant_port,
+        }) => serve(link_port, merchant_port).await,
+        Some(Command::Matrix { client, out }) => matrix(client, out).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("link-conformance: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn matrix(clients: Vec<String>, out: PathBuf) -> anyhow::Result<ExitCode> {
+    let _ = (clients, out);
+    bail!("matrix is not implemented yet")
+}

@@ -1,0 +1,180 @@
+//! The agent runs the client.
+
+use cucumber::{given, when};
+use serde_json::Value;
+
+use crate::world::{LinkWorld, StepResult};
+
+#[given("a user who is not logged in")]
+async fn not_logged_in(_w: &mut LinkWorld) {}
+
+#[given("a logged-in user with a default card")]
+async fn logged_in(w: &mut LinkWorld) -> StepResult {
+    w.login(None).await
+}
+
+#[given("a logged-in user with an empty wallet")]
+async fn logged_in_empty(w: &mut LinkWorld) -> StepResult {
+    w.link
+        .control()
+        .create_user(serde_json::json!({"id": "usr_empty", "email": "empty@example.com", "name": "Empty Wallet"}))
+        .await
+        .map_err(|e| e.to_string())?;
+    w.login(Some("usr_empty")).await
+}
+
+#[when(expr = "the agent runs {string}")]
+#[given(expr = "the agent ran {string}")]
+async fn runs(w: &mut LinkWorld, command: String) -> StepResult {
+    w.run_text(&command).await?;
+    Ok(())
+}
+
+#[when(expr = "the agent starts {string}")]
+async fn starts(w: &mut LinkWorld, command: String) -> StepResult {
+    let op = w.op(&command)?;
+    w.start(&op).await
+}
+
+#[when("the agent's command finishes")]
+async fn finishes(w: &mut LinkWorld) -> StepResult {
+    w.finish().await?;
+    Ok(())
+}
+
+#[when("the agent finishes the login")]
+async fn finishes_login(w: &mut LinkWorld) -> StepResult {
+    if w.background.is_some() {
+        w.finish().await?;
+    }
+    let done = w
+        .last()?
+        .last()
+        .is_some_and(|v| v["authenticated"] == true || v.get("code").is_some());
+    if !done && w.last()?.exit == 0 {
+        w.follow_next().await?;
+    }
+    Ok(())
+}
+
+#[when("the agent follows the _next command")]
+async fn follows_next(w: &mut LinkWorld) -> StepResult {
+    let has_next = w
+        .last()?
+        .last()
+        .and_then(|v| v.pointer("/_next/command"))
+        .is_some();
+    if !has_next {
+        return Err(format!("no _next.command: {}", w.last()?.describe()));
+    }
+    w.follow_next().await
+}
+
+/// Creates a spend request through the client and remembers its id.
+async fn create(w: &mut LinkWorld, command: &str) -> StepResult {
+    let out = w.run_text(command).await?;
+    if out.exit != 0 {
+        return Err(format!(
+            "creating the spend request failed: {}",
+            out.describe()
+        ));
+    }
+    let id = w.last_id()?;
+    w.spend_request = Some(id);
+    Ok(())
+}
+
+const CARD: &str = "spend-request create --credential-type card --amount 1500 --currency usd --merchant-name 'Example Times' --merchant-url https://times.example --context {context}";
+
+#[given("a card spend request pending approval")]
+#[when("the agent creates a card spend request and asks for approval")]
+async fn card_pending(w: &mut LinkWorld) -> StepResult {
+    create(w, &format!("{CARD} --request-approval")).await
+}
+
+#[given("a card spend request that was never sent for approval")]
+async fn card_created(w: &mut LinkWorld) -> StepResult {
+    create(w, CARD).await
+}
+
+#[given("an approved card spend request")]
+async fn card_approved(w: &mut LinkWorld) -> StepResult {
+    card_pending(w).await?;
+    approve(w).await
+}
+
+async fn approve(w: &mut LinkWorld) -> StepResult {
+    let id = w.spend_request.clone().ok_or("no spend request")?;
+    w.link
+        .control()
+        .approve_spend_request(&id)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Probes a merchant route and decodes its stripe challenge with the oracle.
+pub async fn probe(w: &LinkWorld, route: &str) -> Result<mpp_wire::StripeChallenge, String> {
+    let url = w.expand(&format!("{{merchant:{route}}}"));
+    let response = reqwest::get(&url).await.map_err(|e| e.to_string())?;
+    let values: Vec<Vec<u8>> = response
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.as_bytes().to_vec())
+        .collect();
+    mpp_wire::select_stripe_challenge(values).map_err(|e| format!("{url}: {e}"))
+}
+
+async fn spt_request(w: &mut LinkWorld, route: &str, amount: Option<&str>) -> StepResult {
+    let challenge = probe(w, route).await?;
+    let amount = match amount {
+        Some(a) => a.to_owned(),
+        None => challenge
+            .request_json
+            .get("amount")
+            .and_then(Value::as_str)
+            .ok_or("the challenge has no amount")?
+            .to_owned(),
+    };
+    w.merchant_url = Some(w.expand(&format!("{{merchant:{route}}}")));
+    create(
+        w,
+        &format!(
+            "spend-request create --credential-type shared_payment_token --network-id {} --amount {amount} --currency usd --context {{context}} --request-approval",
+            challenge.network_id
+        ),
+    )
+    .await
+}
+
+#[given(expr = "an approved shared payment token spend request for {string}")]
+async fn spt_approved(w: &mut LinkWorld, route: String) -> StepResult {
+    spt_request(w, &route, None).await?;
+    approve(w).await
+}
+
+#[given(expr = "an approved shared payment token spend request of {string} for {string}")]
+async fn spt_approved_amount(w: &mut LinkWorld, amount: String, route: String) -> StepResult {
+    spt_request(w, &route, Some(&amount)).await?;
+    approve(w).await
+}
+
+#[given(expr = "a shared payment token spend request for {string} pending approval")]
+async fn spt_pending(w: &mut LinkWorld, route: String) -> StepResult {
+    spt_request(w, &route, None).await
+}
+
+#[when(expr = "the agent remembers the spend request as {string}")]
+#[given(expr = "the agent remembers the spend request as {string}")]
+async fn remember(w: &mut LinkWorld, name: String) -> StepResult {
+    let id = w.spend_request.clone().ok_or("no spend request")?;
+    w.notes.insert(name, id);
+    Ok(())
+}
+
+#[when("the agent logs out and logs in again")]
+async fn logs_in_again(w: &mut LinkWorld) -> StepResult {
+    w.run_text("auth logout").await?;
+    w.login(None).await
+}

@@ -1,0 +1,6 @@
+//! Step definitions, grouped as the features are: the agent's side (running
+//! the client), the user's and the world's side (mock control), and checks.
+
+pub mod agent;
+pub mod checks;
+pub mod user;

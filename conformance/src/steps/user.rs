@@ -1,0 +1,333 @@
+//! The user's side and the world's: played through the mocks' control APIs,
+//! waits bounded and on observable events.
+
+use std::time::Duration;
+
+use cucumber::{given, when};
+use mock_link::faults::{ArmedFault, Fault};
+use mock_link::scripts::{DeviceOutcome, DeviceScript};
+use mock_link::spend_requests::state_machine::Resolution;
+use serde_json::json;
+
+use crate::world::{LinkWorld, StepResult};
+
+fn id(w: &LinkWorld) -> Result<String, String> {
+    w.spend_request
+        .clone()
+        .ok_or_else(|| "no spend request in this scenario".into())
+}
+
+#[given(expr = "Link asks clients to wait {int} second(s) between login polls")]
+async fn poll_interval(w: &mut LinkWorld, seconds: u64) -> StepResult {
+    w.restart_link(
+        mock_link::MockLink::builder().device_poll_interval(Duration::from_secs(seconds)),
+    )
+    .await
+}
+
+#[given(expr = "the user will approve the next login after {int} polls")]
+async fn script_login(w: &mut LinkWorld, polls: u32) -> StepResult {
+    w.link
+        .control()
+        .script_next_device_code(&DeviceScript {
+            outcome: DeviceOutcome::Approve,
+            after_polls: polls,
+            user_id: None,
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+#[given("the user will approve the next spend request")]
+async fn script_spend(w: &mut LinkWorld) -> StepResult {
+    w.link
+        .control()
+        .post(
+            "/scripts/spend_requests",
+            json!({"outcome": "approve", "after_polls": 0}),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+#[when("the user approves the login")]
+async fn approve_login(w: &mut LinkWorld) -> StepResult {
+    let phrase = w.phrase()?;
+    w.link
+        .control()
+        .approve_device(&phrase)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+#[when("the user denies the login")]
+async fn deny_login(w: &mut LinkWorld) -> StepResult {
+    let phrase = w.phrase()?;
+    w.link
+        .control()
+        .deny_device(&phrase)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+#[when("the login code expires before the user acts")]
+async fn expire_login(w: &mut LinkWorld) -> StepResult {
+    let phrase = w.phrase()?;
+    w.link
+        .control()
+        .expire_device(&phrase)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+#[when("the user approves the spend request")]
+#[given("the user approved the spend request")]
+async fn approve(w: &mut LinkWorld) -> StepResult {
+    let id = id(w)?;
+    w.link
+        .control()
+        .approve_spend_request(&id)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+#[when("the user denies the spend request")]
+#[given("the user denied the spend request")]
+async fn deny(w: &mut LinkWorld) -> StepResult {
+    let id = id(w)?;
+    w.link
+        .control()
+        .deny_spend_request(&id)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+#[when("the spend request expires before the user acts")]
+async fn expire(w: &mut LinkWorld) -> StepResult {
+    let id = id(w)?;
+    w.link
+        .control()
+        .expire_spend_request(&id)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+#[when("the issuer asks for 3-D Secure on the spend request")]
+#[given("the issuer asked for 3-D Secure on the spend request")]
+async fn three_ds(w: &mut LinkWorld) -> StepResult {
+    let id = id(w)?;
+    w.link
+        .control()
+        .require_action(&id, Resolution::AutoResume)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+#[when("the user completes 3-D Secure and approves")]
+async fn complete_three_ds(w: &mut LinkWorld) -> StepResult {
+    let id = id(w)?;
+    let control = w.link.control();
+    control
+        .complete_action(&id)
+        .await
+        .map_err(|e| e.to_string())?;
+    // auto_resume completes to approved; approve only if it is still pending.
+    let _ = control.approve_spend_request(&id).await;
+    Ok(())
+}
+
+#[given("the issuer asked the user to create a new spend request")]
+async fn needs_new_request(w: &mut LinkWorld) -> StepResult {
+    let id = id(w)?;
+    w.link
+        .control()
+        .require_action(&id, Resolution::CreateNewSpendRequest)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Waits (bounded) until Link has seen `count` retrieves of the spend request.
+async fn wait_for_retrieves(w: &LinkWorld, count: usize) -> StepResult {
+    let id = id(w)?;
+    let path = format!("/spend_requests/{id}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let seen = w
+            .requests_since_mark()
+            .await?
+            .iter()
+            .filter(|r| r["method"] == "GET" && r["path"] == path.as_str())
+            .count();
+        if seen >= count {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(format!(
+                "the agent checked the spend request {seen} times in 30 s, expected {count}"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[when(expr = "the user approves the spend request once the agent has checked it {int} times")]
+async fn approve_after_checks(w: &mut LinkWorld, count: usize) -> StepResult {
+    wait_for_retrieves(w, count).await?;
+    approve(w).await
+}
+
+#[when(
+    expr = "the user's session is revoked at Link once the agent has checked the spend request {int} times"
+)]
+async fn revoke_after_checks(w: &mut LinkWorld, count: usize) -> StepResult {
+    wait_for_retrieves(w, count).await?;
+    revoke_all(w).await
+}
+
+async fn revoke_all(w: &mut LinkWorld) -> StepResult {
+    let tokens: Vec<String> = {
+        let store = w.link.state().lock();
+        store
+            .access_tokens
+            .keys()
+            .chain(store.refresh_tokens.keys())
+            .cloned()
+            .collect()
+    };
+    for token in tokens {
+        let _ = w.link.control().revoke_token(&token).await;
+    }
+    Ok(())
+}
+
+#[when("the user's session is revoked at Link")]
+async fn revoked(w: &mut LinkWorld) -> StepResult {
+    revoke_all(w).await
+}
+
+#[when("the access token expires")]
+#[given("the access token has expired")]
+async fn access_expires(w: &mut LinkWorld) -> StepResult {
+    w.snapshot_tokens();
+    let tokens: Vec<String> = w
+        .link
+        .state()
+        .lock()
+        .access_tokens
+        .keys()
+        .cloned()
+        .collect();
+    for token in tokens {
+        w.link
+            .control()
+            .expire_token(&token)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+#[when(expr = "Link answers the next call to {string} with {string}")]
+#[given(expr = "Link will answer the next call to {string} with {string}")]
+async fn fault(w: &mut LinkWorld, path: String, kind: String) -> StepResult {
+    let fault = match kind.as_str() {
+        "a 500 error" => Fault::Status { status: 500 },
+        "a 503 error" => Fault::Status { status: 503 },
+        "a dropped connection" => Fault::Drop,
+        "a non-JSON body" => Fault::NonJson { status: Some(200) },
+        "a 10 second delay" => Fault::Latency { millis: 10_000 },
+        other => return Err(format!("unknown fault {other:?}")),
+    };
+    let armed = ArmedFault {
+        method: None,
+        path,
+        count: 5,
+        fault,
+    };
+    w.link
+        .control()
+        .inject_fault(&armed)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+#[when(expr = "the user adds a {word} card ending {string} on the page the agent was given")]
+async fn add_card(w: &mut LinkWorld, brand: String, last4: String) -> StepResult {
+    let url = w
+        .last()?
+        .last()
+        .and_then(|v| {
+            v.as_object().and_then(|o| {
+                o.values()
+                    .filter_map(|x| x.as_str())
+                    .find(|s| s.starts_with("http"))
+                    .map(str::to_owned)
+            })
+        })
+        .ok_or_else(|| {
+            format!(
+                "no URL in the output: {}",
+                w.last().map(|o| o.describe()).unwrap_or_default()
+            )
+        })?;
+    if !url.starts_with(w.link.base_url()) {
+        return Err(format!(
+            "the URL {url} is not on Link ({})",
+            w.link.base_url()
+        ));
+    }
+    let page = reqwest::get(&url).await.map_err(|e| e.to_string())?;
+    if !page.status().is_success() {
+        return Err(format!("the page {url} answered {}", page.status()));
+    }
+    let added = reqwest::Client::new()
+        .post(format!("{}/payment-methods/add", w.link.base_url()))
+        .form(&[
+            ("user_id", "usr_default"),
+            ("brand", brand.as_str()),
+            ("last4", last4.as_str()),
+            ("nickname", "Added"),
+        ])
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !added.status().is_success() {
+        return Err(format!("adding the card answered {}", added.status()));
+    }
+    Ok(())
+}
+
+#[when("the merchant's challenges expire")]
+async fn challenges_expire(w: &mut LinkWorld) {
+    w.shop.advance_clock(Duration::from_secs(3600));
+}
+
+#[given(expr = "a merchant that has seen {int} earlier probes of {string}")]
+async fn earlier_probes(w: &mut LinkWorld, count: usize, route: String) -> StepResult {
+    for _ in 0..count {
+        crate::steps::agent::probe(w, &route).await?;
+    }
+    Ok(())
+}
+
+#[given("Link's clock moves on by one hour")]
+#[when("Link's clock moves on by one hour")]
+async fn clock(w: &mut LinkWorld) -> StepResult {
+    w.link
+        .control()
+        .advance_clock(Duration::from_secs(3600))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}

@@ -1,0 +1,415 @@
+//! One scenario's world: its own mock-link, mock-merchant, HOME and client.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use mock_link::MockLink;
+use mock_merchant::MockMerchant;
+use serde_json::Value;
+
+use crate::client::{Background, Client, ClientEnv, ClientSpec, OPERATION_BOUND};
+use crate::op::Op;
+use crate::output::Outcome;
+
+/// The run's configuration, set once before the scenarios start.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    /// The client every scenario drives.
+    pub client: ClientSpec,
+    /// The MCP server `@mcp` scenarios drive when the client is a command.
+    pub mcp: Option<Vec<String>>,
+}
+
+static SUITE: OnceLock<Suite> = OnceLock::new();
+
+/// Sets the run's configuration (first call wins).
+pub fn configure(suite: Suite) {
+    let _ = SUITE.set(suite);
+}
+
+/// The run's configuration.
+pub fn suite() -> Option<&'static Suite> {
+    SUITE.get()
+}
+
+/// A context of more than 100 characters, as Link requires.
+pub const CONTEXT: &str = "The agent is buying one annual subscription to the Example Times for the user, as they asked in this conversation today.";
+
+/// Why a scenario could not be set up or a step could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum WorldError {
+    #[error("the suite is not configured")]
+    NotConfigured,
+    #[error("mock-link: {0}")]
+    Link(String),
+    #[error("mock-merchant: {0}")]
+    Merchant(String),
+    #[error("temp HOME: {0}")]
+    Home(#[from] std::io::Error),
+}
+
+/// Step results: a failed assertion or a setup problem, as text.
+pub type StepResult = Result<(), String>;
+
+/// The world of one scenario.
+#[derive(cucumber::World)]
+#[world(init = Self::new)]
+pub struct LinkWorld {
+    pub link: MockLink,
+    pub shop: MockMerchant,
+    pub home: tempfile::TempDir,
+    pub env: ClientEnv,
+    /// Use the MCP server for this scenario (`@mcp`).
+    pub use_mcp: bool,
+    client: Option<Client>,
+    /// The last finished operation.
+    pub last: Option<Outcome>,
+    /// The operation running in the background.
+    pub background: Option<Background>,
+    /// When the background operation started.
+    pub background_started: Option<Instant>,
+    /// The first object of the background operation.
+    pub first: Option<Value>,
+    /// The spend request the scenario is about.
+    pub spend_request: Option<String>,
+    /// Request-log length when the last operation started.
+    pub mark: usize,
+    /// Tokens Link had issued when the login finished (for revocation checks).
+    pub tokens: Vec<String>,
+    pub refresh_tokens: Vec<String>,
+    pub started: Instant,
+    /// A merchant URL the scenario is about.
+    pub merchant_url: Option<String>,
+    /// Extra values steps keep (e.g. a first spend request id).
+    pub notes: std::collections::HashMap<String, String>,
+}
+
+impl std::fmt::Debug for LinkWorld {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkWorld")
+            .field("link", &self.link.base_url())
+            .field("home", &self.home.path())
+            .field("spend_request", &self.spend_request)
+            .field("last", &self.last)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LinkWorld {
+    /// A fresh scenario: mocks on ephemeral ports, an empty HOME.
+    pub async fn new() -> Result<Self, WorldError> {
+        let link =
+            Self::start_link(MockLink::builder().device_poll_interval(Duration::ZERO)).await?;
+        let shop = Self::start_shop(&link).await?;
+        let home = tempfile::tempdir()?;
+        let env = ClientEnv {
+            home: home.path().to_path_buf(),
+            link_url: link.base_url().to_owned(),
+            extra: Vec::new(),
+        };
+        Ok(Self {
+            link,
+            shop,
+            home,
+            env,
+            use_mcp: false,
+            client: None,
+            last: None,
+            background: None,
+            background_started: None,
+            first: None,
+            spend_request: None,
+            mark: 0,
+            tokens: Vec::new(),
+            refresh_tokens: Vec::new(),
+            started: Instant::now(),
+            merchant_url: None,
+            notes: Default::default(),
+        })
+    }
+
+    async fn start_link(builder: mock_link::MockLinkBuilder) -> Result<MockLink, WorldError> {
+        builder
+            .start()
+            .await
+            .map_err(|e| WorldError::Link(e.to_string()))
+    }
+
+    async fn start_shop(link: &MockLink) -> Result<MockMerchant, WorldError> {
+        MockMerchant::builder()
+            .link(link.base_url())
+            .start()
+            .await
+            .map_err(|e| WorldError::Merchant(e.to_string()))
+    }
+
+    /// Replaces mock-link (and the merchant that settles there) before anything ran.
+    pub async fn restart_link(&mut self, builder: mock_link::MockLinkBuilder) -> StepResult {
+        let link = Self::start_link(builder).await.map_err(|e| e.to_string())?;
+        let shop = Self::start_shop(&link).await.map_err(|e| e.to_string())?;
+        self.env.link_url = link.base_url().to_owned();
+        let old_link = std::mem::replace(&mut self.link, link);
+        let old_shop = std::mem::replace(&mut self.shop, shop);
+        old_shop.shutdown().await;
+        old_link.shutdown().await;
+        self.client = None;
+        Ok(())
+    }
+
+    async fn client(&mut self) -> Result<&Client, String> {
+        if self.client.is_none() {
+            let suite = suite().ok_or("the suite is not configured")?;
+            let spec = if self.use_mcp {
+                match (&suite.client, &suite.mcp) {
+                    (ClientSpec::Mcp(words), _) => ClientSpec::Mcp(words.clone()),
+                    (_, Some(words)) => ClientSpec::Mcp(words.clone()),
+                    (_, None) => return Err("this scenario needs an MCP server (--mcp)".into()),
+                }
+            } else {
+                suite.client.clone()
+            };
+            self.client = Some(
+                Client::connect(&spec, &self.env)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        self.client.as_ref().ok_or_else(|| "no client".into())
+    }
+
+    /// Whether the scenario drives an MCP server.
+    pub async fn is_mcp(&mut self) -> Result<bool, String> {
+        Ok(self.client().await?.is_mcp())
+    }
+
+    /// The MCP session, for tool listing.
+    pub async fn mcp_session(&mut self) -> Result<std::sync::Arc<crate::mcp::McpSession>, String> {
+        match self.client().await? {
+            Client::Mcp(session) => Ok(session.clone()),
+            Client::Command(_) => Err("not an MCP client".into()),
+        }
+    }
+
+    /// Fills placeholders: `{id}` (the spend request), `{context}`, `{link}`,
+    /// `{merchant:<id>/<path>}`, `{note:<name>}`.
+    pub fn expand(&self, text: &str) -> String {
+        let mut out = text
+            .replace("{context}", &format!("'{CONTEXT}'"))
+            .replace("{link}", self.link.base_url())
+            .replace("{merchant}", &format!("{}/m", self.shop.base_url()));
+        if let Some(id) = &self.spend_request {
+            out = out.replace("{id}", id);
+        }
+        for (name, value) in &self.notes {
+            out = out.replace(&format!("{{note:{name}}}"), value);
+        }
+        while let Some(start) = out.find("{merchant:") {
+            let Some(len) = out[start..].find('}') else {
+                break;
+            };
+            let spec = &out[start + "{merchant:".len()..start + len];
+            let (id, path) = spec.split_once('/').unwrap_or((spec, ""));
+            let url = self.shop.url(id, &format!("/{path}"));
+            out.replace_range(start..start + len + 1, &url);
+        }
+        out
+    }
+
+    /// Reads a command line with placeholders.
+    pub fn op(&self, text: &str) -> Result<Op, String> {
+        Op::parse(&self.expand(text)).map_err(|e| e.to_string())
+    }
+
+    /// Runs an operation to its end; it becomes `last`.
+    pub async fn run(&mut self, op: &Op) -> Result<&Outcome, String> {
+        self.mark = self.request_log().await?.len();
+        let env = self.env.clone();
+        let outcome = self
+            .client()
+            .await?
+            .run(op, &env)
+            .await
+            .map_err(|e| format!("{op}: {e}"))?;
+        if op.group == "spend-request"
+            && op.command == "create"
+            && outcome.exit == 0
+            && let Some(id) = outcome
+                .last()
+                .and_then(|v| v.get("id"))
+                .and_then(Value::as_str)
+        {
+            self.spend_request = Some(id.to_owned());
+        }
+        self.last = Some(outcome);
+        Ok(self.last.as_ref().expect("just set"))
+    }
+
+    /// Runs a command line.
+    pub async fn run_text(&mut self, text: &str) -> Result<&Outcome, String> {
+        let op = self.op(text)?;
+        self.run(&op).await
+    }
+
+    /// Starts an operation in the background and waits for its first object.
+    pub async fn start(&mut self, op: &Op) -> StepResult {
+        self.mark = self.request_log().await?.len();
+        let env = self.env.clone();
+        let mut background = self
+            .client()
+            .await?
+            .start(op, &env)
+            .await
+            .map_err(|e| format!("{op}: {e}"))?;
+        self.background_started = Some(Instant::now());
+        let is_mcp = self.client().await?.is_mcp();
+        // A login prints its URL at once; a poll prints only at its end.
+        if op.group == "auth" && op.command == "login" || is_mcp {
+            self.first = background
+                .first_value(OPERATION_BOUND)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        self.background = Some(background);
+        Ok(())
+    }
+
+    /// Waits for the background operation; it becomes `last`.
+    pub async fn finish(&mut self) -> Result<&Outcome, String> {
+        let mut background = self
+            .background
+            .take()
+            .ok_or("nothing runs in the background")?;
+        let outcome = background
+            .finish(OPERATION_BOUND)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.last = Some(outcome);
+        Ok(self.last.as_ref().expect("just set"))
+    }
+
+    /// The last outcome.
+    pub fn last(&self) -> Result<&Outcome, String> {
+        self.last
+            .as_ref()
+            .ok_or_else(|| "the agent ran nothing yet".into())
+    }
+
+    /// Runs `_next.command` of the last output if the client handed over.
+    pub async fn follow_next(&mut self) -> StepResult {
+        let next = self
+            .last()?
+            .last()
+            .and_then(|v| v.pointer("/_next/command"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        if let Some(command) = next {
+            let op = Op::parse(&command).map_err(|e| format!("_next.command {command:?}: {e}"))?;
+            self.run(&op).await?;
+        }
+        Ok(())
+    }
+
+    /// The request log of mock-link.
+    pub async fn request_log(&self) -> Result<Vec<Value>, String> {
+        self.link
+            .control()
+            .requests()
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Requests that reached mock-link during the last operation (and after).
+    pub async fn requests_since_mark(&self) -> Result<Vec<Value>, String> {
+        Ok(self
+            .request_log()
+            .await?
+            .into_iter()
+            .skip(self.mark)
+            .collect())
+    }
+
+    /// mock-link's credential ledger.
+    pub async fn link_ledger(&self) -> Result<Vec<Value>, String> {
+        self.link
+            .control()
+            .ledger()
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// The phrase of the pending login (from the first object of the login).
+    pub fn phrase(&self) -> Result<String, String> {
+        self.first
+            .as_ref()
+            .or_else(|| self.last.as_ref().and_then(Outcome::first))
+            .and_then(|v| v.get("phrase"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| format!("no phrase in the login output: {:?}", self.first))
+    }
+
+    /// Logs in through the client: `auth login --interval 0`, the user approves
+    /// (as `user`), then the login is finished as the client says.
+    pub async fn login(&mut self, user: Option<&str>) -> StepResult {
+        let op = Op::parse("auth login --client-name conformance").map_err(|e| e.to_string())?;
+        self.start(&op).await?;
+        let phrase = self.phrase()?;
+        let control = self.link.control();
+        match user {
+            Some(user) => control.approve_device_as(&phrase, user).await,
+            None => control.approve_device(&phrase).await,
+        }
+        .map_err(|e| e.to_string())?;
+        self.finish().await?;
+        self.complete_login().await?;
+        self.snapshot_tokens();
+        Ok(())
+    }
+
+    /// Follows the client's hand-over until it says `authenticated: true`.
+    pub async fn complete_login(&mut self) -> StepResult {
+        let authenticated = |w: &Self| {
+            w.last
+                .as_ref()
+                .and_then(Outcome::last)
+                .is_some_and(|v| v["authenticated"] == true)
+        };
+        if !authenticated(self) {
+            self.follow_next().await?;
+        }
+        if !authenticated(self) {
+            return Err(format!(
+                "the login did not end authenticated: {}",
+                self.last()?.describe()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Remembers the tokens mock-link has issued so far.
+    pub fn snapshot_tokens(&mut self) {
+        let store = self.link.state().lock();
+        self.tokens = store.access_tokens.keys().cloned().collect();
+        self.refresh_tokens = store
+            .refresh_tokens
+            .iter()
+            .filter(|(_, t)| !t.used)
+            .map(|(k, _)| k.clone())
+            .collect();
+    }
+
+    /// The id field of the last output.
+    pub fn last_id(&self) -> Result<String, String> {
+        self.last()?
+            .last()
+            .and_then(|v| v.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                format!(
+                    "no id in the output: {}",
+                    self.last().map(Outcome::describe).unwrap_or_default()
+                )
+            })
+    }
+}
