@@ -52,7 +52,7 @@ impl ClientEnv {
             .env("XDG_CONFIG_HOME", self.home.join(".config"))
             .env("LINK_AUTH_BASE_URL", &self.link_url)
             .env("LINK_API_BASE_URL", &self.link_url)
-            .env("LINK_HTTP_TIMEOUT", "5")
+            .env("LINK_HTTP_TIMEOUT", "3")
             .env("NO_COLOR", "1");
         for (k, v) in &self.extra {
             cmd.env(k, v);
@@ -147,6 +147,7 @@ impl Client {
                     text
                 });
                 Ok(Background::Process {
+                    list: op.is_list(),
                     label: op.to_string(),
                     child,
                     lines: rx,
@@ -160,6 +161,7 @@ impl Client {
                 let label = op.to_string();
                 let task = tokio::spawn(async move { session.call(&name, arguments).await });
                 Ok(Background::Tool {
+                    list: op.is_list(),
                     label,
                     task: Some(task),
                     done: None,
@@ -172,6 +174,8 @@ impl Client {
 /// An operation still running.
 pub enum Background {
     Process {
+        /// A list command: an array is its result, not the objects it yielded.
+        list: bool,
         label: String,
         child: Child,
         lines: mpsc::UnboundedReceiver<String>,
@@ -179,6 +183,7 @@ pub enum Background {
         stderr: Option<tokio::task::JoinHandle<String>>,
     },
     Tool {
+        list: bool,
         label: String,
         task: Option<tokio::task::JoinHandle<Result<Outcome, ClientError>>>,
         done: Option<Outcome>,
@@ -212,7 +217,9 @@ impl Background {
                     }
                 }
             }
-            Background::Tool { label, task, done } => {
+            Background::Tool {
+                label, task, done, ..
+            } => {
                 if done.is_none() {
                     let handle = task
                         .take()
@@ -232,6 +239,7 @@ impl Background {
     pub async fn finish(&mut self, bound: Duration) -> Result<Outcome, ClientError> {
         match self {
             Background::Process {
+                list,
                 label,
                 child,
                 lines,
@@ -258,15 +266,25 @@ impl Background {
                 };
                 let mut stdout = seen.join("\n");
                 stdout.push('\n');
-                Ok(Outcome::new(status.code().unwrap_or(-1), stdout, stderr))
+                let outcome = Outcome::new(status.code().unwrap_or(-1), stdout, stderr);
+                Ok(if *list {
+                    outcome
+                } else {
+                    outcome.flatten_yielded()
+                })
             }
             Background::Tool { .. } => {
                 self.first_value(bound).await?;
                 match self {
                     Background::Tool {
                         done: Some(outcome),
+                        list,
                         ..
-                    } => Ok(outcome.clone()),
+                    } => Ok(if *list {
+                        outcome.clone()
+                    } else {
+                        outcome.clone().flatten_yielded()
+                    }),
                     _ => Err(ClientError::Mcp("tool call lost".into())),
                 }
             }

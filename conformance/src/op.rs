@@ -91,6 +91,11 @@ impl Op {
             .and_then(|(_, v)| v.as_deref())
     }
 
+    /// Whether the operation's result is a list.
+    pub fn is_list(&self) -> bool {
+        self.command == "list"
+    }
+
     /// Arguments for a command-line client, `--format json` last.
     pub fn cli_args(&self) -> Vec<String> {
         let mut args = vec![self.group.clone(), self.command.clone()];

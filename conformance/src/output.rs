@@ -59,6 +59,19 @@ impl Outcome {
         }
     }
 
+    /// For a command that is not a list: a single array is every object the
+    /// command yielded (the public client's `--format json`, a tool result).
+    pub fn flatten_yielded(mut self) -> Self {
+        if self.values.len() == 1
+            && let Value::Array(items) = &self.values[0]
+            && !items.is_empty()
+            && items.iter().all(Value::is_object)
+        {
+            self.values = items.clone();
+        }
+        self
+    }
+
     /// A short description for failure messages.
     pub fn describe(&self) -> String {
         format!(
@@ -116,14 +129,6 @@ pub fn parse_values(stdout: &str) -> Result<Vec<Value>, String> {
             })
             .collect());
     }
-    // The public client prints an array of every object a command yielded.
-    if values.len() == 1
-        && let Value::Array(items) = &values[0]
-        && !items.is_empty()
-        && items.iter().all(is_yielded_object)
-    {
-        return Ok(items.clone());
-    }
     Ok(values)
 }
 
@@ -132,15 +137,6 @@ fn is_envelope(v: &Value) -> bool {
         v.get("type").and_then(Value::as_str),
         Some("chunk" | "done")
     ) && v.as_object().is_some_and(|o| o.len() <= 3)
-}
-
-/// Objects that are results of a command (not items of a list): they carry
-/// the fields a streamed command yields.
-fn is_yielded_object(v: &Value) -> bool {
-    v.get("verification_url").is_some()
-        || v.get("authenticated").is_some()
-        || v.get("code").is_some() && v.get("message").is_some()
-        || v.get("status").is_some() && v.get("object").is_none() && v.get("id").is_none()
 }
 
 /// Follows a dotted path (`a.b.0.c`) into a JSON value.
@@ -171,7 +167,8 @@ mod tests {
         let lines = "{\"verification_url\":\"u\",\"phrase\":\"p\"}\n{\"authenticated\":true}\n";
         assert_eq!(parse_values(lines).unwrap().len(), 2);
         let array = r#"[{"verification_url":"u","phrase":"p"},{"authenticated":true}]"#;
-        assert_eq!(parse_values(array).unwrap(), parse_values(lines).unwrap());
+        let yielded = Outcome::new(0, array.into(), String::new()).flatten_yielded();
+        assert_eq!(yielded.values, parse_values(lines).unwrap());
         let chunks = "{\"type\":\"chunk\",\"data\":{\"verification_url\":\"u\",\"phrase\":\"p\"}}\n{\"type\":\"chunk\",\"data\":{\"authenticated\":true}}\n{\"type\":\"done\",\"ok\":true,\"meta\":{}}\n";
         assert_eq!(parse_values(chunks).unwrap(), parse_values(lines).unwrap());
         let pretty = "{\n  \"code\": \"X\",\n  \"message\": \"m\"\n}\n";

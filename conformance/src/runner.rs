@@ -351,13 +351,18 @@ pub async fn run(options: RunOptions) -> Result<Report, RunError> {
     let mut cucumber = LinkWorld::cucumber()
         .max_concurrent_scenarios(options.concurrency.max(1))
         .before(
-            |_: &cucumber::gherkin::Feature,
+            |feature: &cucumber::gherkin::Feature,
              _: Option<&cucumber::gherkin::Rule>,
              scenario: &cucumber::gherkin::Scenario,
              world: &mut LinkWorld| {
                 world.started = Instant::now();
-                world.use_mcp =
-                    needs_mcp(&scenario.tags.iter().map(|t| norm(t)).collect::<Vec<_>>());
+                let tags: Vec<String> = feature
+                    .tags
+                    .iter()
+                    .chain(scenario.tags.iter())
+                    .map(|t| norm(t))
+                    .collect();
+                world.use_mcp = needs_mcp(&tags);
                 async {}.boxed_local()
             },
         )

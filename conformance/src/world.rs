@@ -156,6 +156,19 @@ impl LinkWorld {
         Ok(())
     }
 
+    /// Replaces mock-merchant (e.g. with another challenge lifetime).
+    pub async fn restart_shop(&mut self, lifetime: Duration) -> StepResult {
+        let shop = MockMerchant::builder()
+            .link(self.link.base_url())
+            .challenge_lifetime(lifetime)
+            .start()
+            .await
+            .map_err(|e| e.to_string())?;
+        let old = std::mem::replace(&mut self.shop, shop);
+        old.shutdown().await;
+        Ok(())
+    }
+
     async fn client(&mut self) -> Result<&Client, String> {
         if self.client.is_none() {
             let suite = suite().ok_or("the suite is not configured")?;
@@ -261,9 +274,8 @@ impl LinkWorld {
             .await
             .map_err(|e| format!("{op}: {e}"))?;
         self.background_started = Some(Instant::now());
-        let is_mcp = self.client().await?.is_mcp();
         // A login prints its URL at once; a poll prints only at its end.
-        if op.group == "auth" && op.command == "login" || is_mcp {
+        if op.group == "auth" && op.command == "login" {
             self.first = background
                 .first_value(OPERATION_BOUND)
                 .await

@@ -50,3 +50,24 @@ fn the_reference_client_passes_every_scenario() {
     assert!(results.len() > 30, "{}", results.len());
     assert!(results.iter().all(|r| r["verdict"] == "passed"));
 }
+
+#[test]
+fn the_reference_client_passes_over_mcp_too() {
+    let link_ref = PathBuf::from(env!("CARGO_BIN_EXE_link-conformance"))
+        .parent()
+        .unwrap()
+        .join("link-ref");
+    if !link_ref.is_file() {
+        // `cargo test --workspace` builds it; a lone `cargo test -p conformance` may not.
+        eprintln!("{} not built; skipped", link_ref.display());
+        return;
+    }
+    let out = conformance()
+        .args(["--quiet", "--strict", "--mcp"])
+        .arg(format!("{} --mcp", link_ref.display()))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("client: mcp:"), "{stdout}");
+}

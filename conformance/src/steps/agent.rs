@@ -178,3 +178,66 @@ async fn logs_in_again(w: &mut LinkWorld) -> StepResult {
     w.run_text("auth logout").await?;
     w.login(None).await
 }
+
+#[when(expr = "the agent decodes the challenge of {string}")]
+async fn decodes(w: &mut LinkWorld, url: String) -> StepResult {
+    let url = w.expand(&url);
+    let response = reqwest::get(&url).await.map_err(|e| e.to_string())?;
+    if response.status() != 402 {
+        return Err(format!(
+            "{url} answered {} instead of 402",
+            response.status()
+        ));
+    }
+    let values: Vec<String> = response
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    let op = crate::op::Op {
+        group: "mpp".into(),
+        command: "decode".into(),
+        positional: Vec::new(),
+        flags: values
+            .into_iter()
+            .map(|v| ("challenge".to_owned(), Some(v)))
+            .collect(),
+    };
+    w.run(&op).await?;
+    Ok(())
+}
+
+#[given("merchants' challenges expire as soon as they are issued")]
+async fn instant_expiry(w: &mut LinkWorld) -> StepResult {
+    w.restart_shop(std::time::Duration::ZERO).await
+}
+
+#[when(expr = "the agent's browser fetches {string}")]
+async fn fetches(w: &mut LinkWorld, url: String) -> StepResult {
+    let url = w.expand(&url);
+    let response = reqwest::get(&url).await.map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let body = response.text().await.map_err(|e| e.to_string())?;
+    w.notes.insert("page_status".into(), status.to_string());
+    w.notes.insert("page".into(), body);
+    Ok(())
+}
+
+#[when(expr = "the agent pays {string} with POST data {string} and the header {string}")]
+async fn pays_post(w: &mut LinkWorld, url: String, data: String, header: String) -> StepResult {
+    let id = w.spend_request.clone().ok_or("no spend request")?;
+    let op = crate::op::Op {
+        group: "mpp".into(),
+        command: "pay".into(),
+        positional: vec![("url".into(), w.expand(&url))],
+        flags: vec![
+            ("spend-request-id".into(), Some(id)),
+            ("method".into(), Some("POST".into())),
+            ("data".into(), Some(data)),
+            ("header".into(), Some(header)),
+        ],
+    };
+    w.run(&op).await?;
+    Ok(())
+}

@@ -613,3 +613,35 @@ async fn lists_tools(w: &mut LinkWorld, step: &Step) -> StepResult {
     }
     Ok(())
 }
+
+#[then("the payment is refused")]
+async fn payment_refused(w: &mut LinkWorld) -> StepResult {
+    let out = last(w)?;
+    if out.exit == 1 {
+        return error_object(out).map(|_| ());
+    }
+    let status = out
+        .last()
+        .and_then(|v| v.get("status"))
+        .and_then(Value::as_u64);
+    check(out.exit == 0 && status.is_some_and(|s| s >= 400), || {
+        format!(
+            "expected the client to refuse, or a 4xx answer: {}",
+            out.describe()
+        )
+    })
+}
+
+#[then(expr = "the page contains {string}")]
+async fn page_contains(w: &mut LinkWorld, text: String) -> StepResult {
+    let page = w.notes.get("page").ok_or("no page fetched")?;
+    check(page.contains(&text), || format!("the page lacks {text:?}"))
+}
+
+#[then(expr = "the page answered {int}")]
+async fn page_status(w: &mut LinkWorld, status: u16) -> StepResult {
+    let got = w.notes.get("page_status").ok_or("no page fetched")?;
+    check(*got == status.to_string(), || {
+        format!("the page answered {got}")
+    })
+}
