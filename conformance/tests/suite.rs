@@ -71,3 +71,220 @@ fn the_reference_client_passes_over_mcp_too() {
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("client: mcp:"), "{stdout}");
 }
+
+fn link_ref() -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_BIN_EXE_link-conformance"))
+        .parent()?
+        .join("link-ref");
+    path.is_file().then_some(path)
+}
+
+fn double(name: &str) -> Option<String> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/doubles")
+        .join(name);
+    Some(format!("sh {} {}", script.display(), link_ref()?.display()))
+}
+
+/// Runs the suite with `args`; returns (success, summary JSON, stdout).
+fn run_with(name: &str, args: &[&str]) -> (bool, serde_json::Value, String) {
+    let summary = out_dir(name).join("summary.json");
+    let out = conformance()
+        .arg("--quiet")
+        .args(args)
+        .arg("--summary")
+        .arg(&summary)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let report = serde_json::from_slice(&std::fs::read(&summary).unwrap_or_default())
+        .unwrap_or(serde_json::Value::Null);
+    (out.status.success(), report, stdout)
+}
+
+fn names_with(report: &serde_json::Value, verdict: &str) -> Vec<String> {
+    report["results"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .filter(|r| r["verdict"] == verdict)
+                .map(|r| r["scenario"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Scenario name patterns (outline placeholders as wildcards) whose steps
+/// expect the client to fail (other than in `auth login`).
+fn scenarios_expecting_errors() -> Vec<regex::Regex> {
+    let mut patterns = Vec::new();
+    let placeholder = regex::Regex::new(r"<[^>]+>").unwrap();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../features");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let mut name: Option<String> = None;
+        let mut expects_error = false;
+        let mut flush = |name: &mut Option<String>, expects: &mut bool| {
+            if let Some(n) = name.take()
+                && *expects
+            {
+                let escaped = regex::escape(&n);
+                let wild = placeholder.replace_all(&escaped, ".*").into_owned();
+                patterns.push(regex::Regex::new(&format!("^{wild}$")).unwrap());
+            }
+            *expects = false;
+        };
+        for line in text.lines().map(str::trim) {
+            if let Some(n) = line
+                .strip_prefix("Scenario Outline:")
+                .or_else(|| line.strip_prefix("Scenario:"))
+            {
+                flush(&mut name, &mut expects_error);
+                name = Some(n.trim().to_owned());
+            } else if line.contains("it fails") || line.contains("the payment is refused") {
+                expects_error = true;
+            } else if line.contains("the agent starts \"auth login") {
+                // The double streams `auth login` untouched.
+                name = None;
+            }
+        }
+        flush(&mut name, &mut expects_error);
+    }
+    patterns
+}
+
+#[test]
+fn a_client_printing_errors_on_stderr_fails_exactly_the_error_scenarios() {
+    let Some(client) = double("errors-on-stderr.sh") else {
+        eprintln!("link-ref not built; skipped");
+        return;
+    };
+    let (ok, report, stdout) = run_with("stderr-double", &["--strict", "--client", &client]);
+    assert!(!ok, "{stdout}");
+    let failed = names_with(&report, "failed");
+    let passed = names_with(&report, "passed");
+    let patterns = scenarios_expecting_errors();
+    let expects = |name: &str| patterns.iter().any(|p| p.is_match(name));
+    assert!(failed.len() > 20, "{failed:?}");
+    for name in &failed {
+        assert!(
+            expects(name),
+            "failed although it expects no error: {name}\n{stdout}"
+        );
+    }
+    for name in &passed {
+        assert!(
+            !expects(name),
+            "passed although the client hides its errors: {name}"
+        );
+    }
+}
+
+#[test]
+fn a_client_that_does_not_revoke_at_logout_fails_only_the_logout_scenario() {
+    let Some(client) = double("logout-without-revoke.sh") else {
+        eprintln!("link-ref not built; skipped");
+        return;
+    };
+    let logout = "Logout forgets the session and revokes it at Link";
+    let (ok, report, stdout) = run_with("logout-double", &["--tags", "@auth", "--client", &client]);
+    assert!(!ok, "{stdout}");
+    assert_eq!(
+        names_with(&report, "failed"),
+        vec![logout.to_owned()],
+        "{stdout}"
+    );
+
+    // Listed as an expected failure, the run passes ...
+    let dir = out_dir("logout-double");
+    let expected = dir.join("expected-failures.txt");
+    std::fs::write(&expected, format!("# known failures\n{logout}\n")).unwrap();
+    let (ok, report, stdout) = run_with(
+        "logout-double-expected",
+        &[
+            "--tags",
+            "@auth",
+            "--client",
+            &client,
+            "--expected-failures",
+            expected.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{stdout}");
+    assert_eq!(
+        names_with(&report, "expected_failure"),
+        vec![logout.to_owned()]
+    );
+
+    // ... and a listed scenario that passes fails the run (the list must shrink).
+    let status = "Status when logged in says authenticated";
+    std::fs::write(&expected, format!("{logout}\n{status}\n")).unwrap();
+    let (ok, report, stdout) = run_with(
+        "logout-double-unexpected",
+        &[
+            "--tags",
+            "@auth",
+            "--client",
+            &client,
+            "--expected-failures",
+            expected.to_str().unwrap(),
+        ],
+    );
+    assert!(!ok, "{stdout}");
+    assert_eq!(
+        names_with(&report, "unexpected_pass"),
+        vec![status.to_owned()]
+    );
+}
+
+#[test]
+fn capabilities_shards_and_name_filters_select_scenarios() {
+    if link_ref().is_none() {
+        eprintln!("link-ref not built; skipped");
+        return;
+    }
+    let dir = out_dir("capabilities");
+    let caps = dir.join("capabilities.txt");
+    std::fs::write(&caps, "# this client has no shared payment tokens\n@spt\n").unwrap();
+    let (ok, report, stdout) = run_with(
+        "capabilities",
+        &["--tags", "@spend", "--capabilities", caps.to_str().unwrap()],
+    );
+    assert!(ok, "{stdout}");
+    let not_applicable = report["not_applicable"].as_array().unwrap();
+    assert!(
+        not_applicable
+            .iter()
+            .any(|n| n["scenario"]
+                == "A shared payment token request without a network id is refused"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("not applicable: the client lacks @spt"),
+        "{stdout}"
+    );
+    let ran: Vec<String> = names_with(&report, "passed");
+    assert!(
+        !ran.iter().any(|n| n.contains("shared payment token")),
+        "{ran:?}"
+    );
+
+    // Two shards split the scenarios without overlap.
+    let (_, one, _) = run_with("shard-1", &["--tags", "@auth", "--shard", "1/2"]);
+    let (_, two, _) = run_with("shard-2", &["--tags", "@auth", "--shard", "2/2"]);
+    let (_, all, _) = run_with("shard-all", &["--tags", "@auth"]);
+    let mut split = names_with(&one, "passed");
+    split.extend(names_with(&two, "passed"));
+    split.sort();
+    let mut whole = names_with(&all, "passed");
+    whole.sort();
+    assert_eq!(split, whole);
+    assert!(!names_with(&one, "passed").is_empty() && !names_with(&two, "passed").is_empty());
+
+    // --name narrows by regex; a run that selects nothing is not a pass.
+    let (ok, report, _) = run_with("name", &["--name", "^Status without a session"]);
+    assert!(ok);
+    assert_eq!(names_with(&report, "passed").len(), 1);
+    let (ok, _, _) = run_with("nothing", &["--name", "^no such scenario$"]);
+    assert!(!ok);
+}
