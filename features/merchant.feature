@@ -63,3 +63,8 @@ Feature: Merchant evaluation and challenge decoding
     Then the page contains "not permitted"
     When the agent's browser fetches "{merchant:card-sh0p/checkout}"
     Then the page contains "/m/collector/collect"
+
+  @MER-02 @MER-04 @MER-05 @property
+  Scenario: Decoding agrees with the oracle on 300 generated headers (seed 20261125)
+    When the agent decodes 300 generated headers from seed 20261125
+    Then every answer agrees with the oracle

@@ -80,6 +80,8 @@ pub struct LinkWorld {
     pub started: Instant,
     /// A merchant URL the scenario is about.
     pub merchant_url: Option<String>,
+    /// The property-based decoding run, if any.
+    pub decoding: Option<crate::steps::decoding::Decoding>,
     /// Extra values steps keep (e.g. a first spend request id).
     pub notes: std::collections::HashMap<String, String>,
 }
@@ -124,6 +126,7 @@ impl LinkWorld {
             refresh_tokens: Vec::new(),
             started: Instant::now(),
             merchant_url: None,
+            decoding: None,
             notes: Default::default(),
         })
     }
@@ -261,6 +264,22 @@ impl LinkWorld {
     pub async fn run_text(&mut self, text: &str) -> Result<&Outcome, String> {
         let op = self.op(text)?;
         self.run(&op).await
+    }
+
+    /// Runs many operations, `at_once` at a time; outcomes in order.
+    pub async fn run_many(&mut self, ops: &[Op], at_once: usize) -> Result<Vec<Outcome>, String> {
+        use futures::StreamExt as _;
+        let env = self.env.clone();
+        let client = self.client().await?;
+        let outcomes: Vec<Result<Outcome, String>> = futures::stream::iter(ops)
+            .map(|op| {
+                let env = env.clone();
+                async move { client.run(op, &env).await.map_err(|e| format!("{op}: {e}")) }
+            })
+            .buffered(at_once.max(1))
+            .collect()
+            .await;
+        outcomes.into_iter().collect()
     }
 
     /// Starts an operation in the background and waits for its first object.

@@ -141,7 +141,10 @@ fn scenarios_expecting_errors() -> Vec<regex::Regex> {
             {
                 flush(&mut name, &mut expects_error);
                 name = Some(n.trim().to_owned());
-            } else if line.contains("it fails") || line.contains("the payment is refused") {
+            } else if line.contains("it fails")
+                || line.contains("the payment is refused")
+                || line.contains("agrees with the oracle")
+            {
                 expects_error = true;
             } else if line.contains("the agent starts \"auth login") {
                 // The double streams `auth login` untouched.
@@ -287,4 +290,36 @@ fn capabilities_shards_and_name_filters_select_scenarios() {
     assert_eq!(names_with(&report, "passed").len(), 1);
     let (ok, _, _) = run_with("nothing", &["--name", "^no such scenario$"]);
     assert!(!ok);
+}
+
+#[test]
+fn a_decoder_that_never_refuses_fails_the_refusal_and_property_scenarios() {
+    let Some(client) = double("decode-accepts-everything.sh") else {
+        eprintln!("link-ref not built; skipped");
+        return;
+    };
+    let (ok, report, stdout) = run_with(
+        "decode-double",
+        &["--tags", "@merchant", "--client", &client],
+    );
+    assert!(!ok, "{stdout}");
+    let mut failed = names_with(&report, "failed");
+    failed.sort();
+    let property = "Decoding agrees with the oracle on 300 generated headers (seed 20261125)";
+    assert!(failed.iter().any(|n| n == property), "{stdout}");
+    assert!(
+        failed
+            .iter()
+            .any(|n| n.starts_with("Challenges without a stripe one"))
+    );
+    assert_eq!(
+        failed
+            .iter()
+            .filter(|n| n.starts_with("A malformed stripe challenge"))
+            .count(),
+        6
+    );
+    assert_eq!(failed.len(), 8, "{failed:?}");
+    // The seed is in the failure, so the run can be reproduced.
+    assert!(stdout.contains("seed 20261125"), "{stdout}");
 }

@@ -3,4 +3,5 @@
 
 pub mod agent;
 pub mod checks;
+pub mod decoding;
 pub mod user;
