@@ -9,6 +9,7 @@
 
 pub mod client;
 pub mod flows;
+pub mod matrix;
 pub mod mcp;
 pub mod op;
 pub mod output;

@@ -239,6 +239,43 @@ async fn main() -> ExitCode {
 }
 
 async fn matrix(clients: Vec<String>, out: PathBuf) -> anyhow::Result<ExitCode> {
-    let _ = (clients, out);
-    bail!("matrix is not implemented yet")
+    let link_ref = reference_client()?.display().to_string();
+    let mut runs: Vec<(String, Vec<String>)> = vec![
+        (
+            "link-ref (CLI)".into(),
+            vec!["--client".into(), link_ref.clone()],
+        ),
+        (
+            "link-ref (MCP)".into(),
+            vec!["--mcp".into(), format!("{link_ref} --mcp")],
+        ),
+    ];
+    for client in clients {
+        runs.push((client.clone(), vec!["--client".into(), client]));
+    }
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let exe = std::env::current_exe().context("locating link-conformance")?;
+    let mut columns = Vec::new();
+    for (i, (label, args)) in runs.iter().enumerate() {
+        let summary = out.join(format!("run-{i}.json"));
+        eprintln!("matrix: running {label}");
+        let status = std::process::Command::new(&exe)
+            .args(args)
+            .args(["--quiet", "--strict", "--summary"])
+            .arg(&summary)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .with_context(|| format!("running the suite for {label}"))?;
+        let report: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(&summary)
+                .with_context(|| format!("no summary for {label} ({status})"))?,
+        )?;
+        columns.push((label.clone(), report));
+    }
+    let table = conformance::matrix::Matrix::from_reports(&columns);
+    std::fs::write(out.join("matrix.md"), table.markdown())?;
+    std::fs::write(out.join("matrix.json"), serde_json::to_vec_pretty(&table)?)?;
+    println!("{}", table.markdown());
+    println!("written: {}", out.join("matrix.md").display());
+    Ok(ExitCode::SUCCESS)
 }
