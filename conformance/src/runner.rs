@@ -437,6 +437,13 @@ pub async fn run(options: RunOptions) -> Result<Report, RunError> {
     cucumber.filter_run(&options.features, filter).await;
 
     let mut results = std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
+    let not_applicable_now = not_applicable
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    if let Some(path) = &options.junit {
+        complete_junit(path, &not_applicable_now)?;
+    }
     results.sort_by(|a, b| (&a.feature, &a.scenario).cmp(&(&b.feature, &b.scenario)));
     let not_applicable =
         std::mem::take(&mut *not_applicable.lock().unwrap_or_else(|p| p.into_inner()));
@@ -446,6 +453,67 @@ pub async fn run(options: RunOptions) -> Result<Report, RunError> {
         not_applicable,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Makes cucumber's JUnit file fit the common schema CI systems read: every
+/// `testcase` gets a `classname` (its feature), and the scenarios that did not
+/// run are listed as `skipped` with the reason.
+fn complete_junit(path: &PathBuf, not_run: &[NotRun]) -> Result<(), RunError> {
+    let read = std::fs::read_to_string(path).map_err(|source| RunError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let mut out = String::with_capacity(read.len());
+    for (i, chunk) in read.split("<testsuite ").enumerate() {
+        if i > 0 {
+            out.push_str("<testsuite ");
+        }
+        let suite = chunk
+            .split_once("name=\"")
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(name, _)| name.to_owned())
+            .unwrap_or_default();
+        // "Feature: <name>: <path>"
+        let suite = suite.trim_start_matches("Feature: ");
+        let class = suite
+            .rsplit_once(": ")
+            .map_or(suite, |(name, _)| name)
+            .to_owned();
+        out.push_str(&chunk.replace(
+            "<testcase name=",
+            &format!("<testcase classname=\"{class}\" name="),
+        ));
+    }
+    if !not_run.is_empty() {
+        let mut skipped = format!(
+            "<testsuite name=\"not run\" tests=\"{0}\" errors=\"0\" failures=\"0\" skipped=\"{0}\" time=\"0\">",
+            not_run.len()
+        );
+        for n in not_run {
+            skipped.push_str(&format!(
+                "<testcase classname=\"{}\" name=\"{}\" time=\"0\"><skipped message=\"{}\"/></testcase>",
+                xml_escape(&n.feature),
+                xml_escape(&n.scenario),
+                xml_escape(&n.reason)
+            ));
+        }
+        skipped.push_str("</testsuite></testsuites>");
+        out = match out.rfind("</testsuites>") {
+            Some(at) => format!("{}{skipped}", &out[..at]),
+            None => out,
+        };
+    }
+    std::fs::write(path, out).map_err(|source| RunError::Write {
+        path: path.clone(),
+        source,
+    })
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn first_line(text: &str) -> String {

@@ -42,6 +42,14 @@ fn the_reference_client_passes_every_scenario() {
         "{xml}"
     );
     assert!(!xml.contains("<failure"), "{xml}");
+    assert!(
+        xml.contains("<testcase classname=\"Authentication\""),
+        "{xml}"
+    );
+    assert_eq!(
+        xml.matches("<testcase ").count(),
+        xml.matches("<testcase classname=").count()
+    );
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert!(report.as_array().is_some_and(|f| !f.is_empty()));
     let summary: serde_json::Value =
