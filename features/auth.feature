@@ -63,6 +63,15 @@ Feature: Authentication
     And the output field "authenticated" is "true"
     And the output reveals no secret
 
+  @AUTH-06 @update-feed
+  Scenario: Status announces a newer client version from the update feed
+    Given a logged-in user with a default card
+    And a newer client version "99.0.0" is published on the update feed
+    When the agent runs "auth status"
+    Then it succeeds
+    And the output field "update.latest" is "99.0.0"
+    And the output field "update.update_command" is present
+
   @AUTH-07
   Scenario: Logout forgets the session and revokes it at Link
     Given a logged-in user with a default card

@@ -20,6 +20,12 @@ Feature: Card credentials
     And the output field "card.valid_until" is present
     And the card number passes the Luhn check and is the card Link issued
 
+  @PAY-01 @masking @cli-only
+  Scenario: Human output masks the card number
+    Given an approved card spend request
+    When the agent runs "spend-request retrieve {id} --include card" for a person to read
+    Then the text shows only the last 4 digits of the card Link issued
+
   @PAY-02
   Scenario: No card before approval
     Given a card spend request pending approval

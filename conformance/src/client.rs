@@ -105,6 +105,33 @@ impl Client {
         background.finish(OPERATION_BOUND).await
     }
 
+    /// Runs an operation for a person to read (no `--format`); command clients only.
+    pub async fn run_human(&self, op: &Op, env: &ClientEnv) -> Result<Outcome, ClientError> {
+        let Client::Command(words) = self else {
+            return Err(ClientError::Mcp(
+                "human output needs a command client".into(),
+            ));
+        };
+        let (program, fixed) = words.split_first().ok_or_else(|| ClientError::Spawn {
+            program: String::new(),
+            source: std::io::Error::other("empty client command"),
+        })?;
+        let mut cmd = Command::new(program);
+        cmd.args(fixed).args(op.human_args());
+        env.apply_to(&mut cmd);
+        cmd.stdin(Stdio::null()).kill_on_drop(true);
+        let output = tokio::time::timeout(OPERATION_BOUND, cmd.output())
+            .await
+            .map_err(|_| ClientError::Timeout(op.to_string(), OPERATION_BOUND))??;
+        Ok(Outcome {
+            exit: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            values: Vec::new(),
+            parse_error: None,
+        })
+    }
+
     /// Starts an operation in the background.
     pub async fn start(&self, op: &Op, env: &ClientEnv) -> Result<Background, ClientError> {
         match self {

@@ -110,6 +110,13 @@ impl Op {
         args
     }
 
+    /// Arguments for a person (no `--format`): the client's human output.
+    pub fn human_args(&self) -> Vec<String> {
+        let mut args = self.cli_args();
+        args.truncate(args.len() - 2);
+        args
+    }
+
     /// The MCP tool name and arguments (`<group>_<command>`, camelCase flags).
     pub fn tool_call(&self) -> (String, Value) {
         let mut arguments = Map::new();

@@ -51,6 +51,16 @@ pub enum WorldError {
 /// Step results: a failed assertion or a setup problem, as text.
 pub type StepResult = Result<(), String>;
 
+/// A background task stopped when the scenario's world is dropped.
+#[derive(Debug)]
+pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// The world of one scenario.
 #[derive(cucumber::World)]
 #[world(init = Self::new)]
@@ -82,6 +92,8 @@ pub struct LinkWorld {
     pub merchant_url: Option<String>,
     /// The property-based decoding run, if any.
     pub decoding: Option<crate::steps::decoding::Decoding>,
+    /// Helper servers of this scenario (e.g. an update feed), stopped with it.
+    pub servers: Vec<AbortOnDrop>,
     /// Extra values steps keep (e.g. a first spend request id).
     pub notes: std::collections::HashMap<String, String>,
 }
@@ -127,6 +139,7 @@ impl LinkWorld {
             started: Instant::now(),
             merchant_url: None,
             decoding: None,
+            servers: Vec::new(),
             notes: Default::default(),
         })
     }
@@ -170,6 +183,15 @@ impl LinkWorld {
         let old = std::mem::replace(&mut self.shop, shop);
         old.shutdown().await;
         Ok(())
+    }
+
+    /// Adds a variable to the client's environment (an MCP server is
+    /// restarted to see it).
+    pub fn add_env(&mut self, key: &str, value: String) {
+        self.env.extra.push((key.to_owned(), value));
+        if self.client.as_ref().is_some_and(Client::is_mcp) {
+            self.client = None;
+        }
     }
 
     async fn client(&mut self) -> Result<&Client, String> {
@@ -264,6 +286,20 @@ impl LinkWorld {
     pub async fn run_text(&mut self, text: &str) -> Result<&Outcome, String> {
         let op = self.op(text)?;
         self.run(&op).await
+    }
+
+    /// Runs a command line for a person to read; it becomes `last` (no JSON).
+    pub async fn run_human(&mut self, text: &str) -> Result<&Outcome, String> {
+        let op = self.op(text)?;
+        let env = self.env.clone();
+        let outcome = self
+            .client()
+            .await?
+            .run_human(&op, &env)
+            .await
+            .map_err(|e| format!("{op}: {e}"))?;
+        self.last = Some(outcome);
+        Ok(self.last.as_ref().expect("just set"))
     }
 
     /// Runs many operations, `at_once` at a time; outcomes in order.

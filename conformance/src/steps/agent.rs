@@ -241,3 +241,36 @@ async fn pays_post(w: &mut LinkWorld, url: String, data: String, header: String)
     w.run(&op).await?;
     Ok(())
 }
+
+#[when(expr = "the agent runs {string} for a person to read")]
+async fn runs_human(w: &mut LinkWorld, command: String) -> StepResult {
+    w.run_human(&command).await?;
+    Ok(())
+}
+
+#[given(expr = "a newer client version {string} is published on the update feed")]
+async fn update_feed(w: &mut LinkWorld, version: String) -> StepResult {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let url = format!(
+        "http://{}/latest",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    let body = format!("{version}\n");
+    let task = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(response.as_bytes()).await;
+        }
+    });
+    w.servers.push(crate::world::AbortOnDrop(task));
+    w.add_env("LINK_UPDATE_FEED", url);
+    Ok(())
+}

@@ -645,3 +645,36 @@ async fn page_status(w: &mut LinkWorld, status: u16) -> StepResult {
         format!("the page answered {got}")
     })
 }
+
+#[then("the text shows only the last 4 digits of the card Link issued")]
+async fn masked(w: &mut LinkWorld) -> StepResult {
+    let out = last(w)?;
+    check(out.exit == 0, || {
+        format!("expected success: {}", out.describe())
+    })?;
+    let id = w.spend_request.clone().ok_or("no spend request")?;
+    let issued = w
+        .link
+        .control()
+        .spend_request(&id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let number = issued
+        .pointer("/card/number")
+        .and_then(Value::as_str)
+        .ok_or("Link issued no card")?;
+    let cvc = issued
+        .pointer("/card/cvc")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    check(!out.stdout.contains(number), || {
+        "the full card number is shown".into()
+    })?;
+    check(out.stdout.contains(&number[number.len() - 4..]), || {
+        format!("the last 4 digits are not shown: {}", out.stdout)
+    })?;
+    check(
+        cvc.is_empty() || !out.stdout.contains(&format!("cvc: {cvc}")),
+        || "the cvc is shown".into(),
+    )
+}
