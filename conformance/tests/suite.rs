@@ -331,3 +331,21 @@ fn a_decoder_that_never_refuses_fails_the_refusal_and_property_scenarios() {
     // The seed is in the failure, so the run can be reproduced.
     assert!(stdout.contains("seed 20261125"), "{stdout}");
 }
+
+#[test]
+fn a_client_that_ignores_the_polling_interval_fails_only_the_interval_scenario() {
+    let Some(client) = double("impatient-login.sh") else {
+        eprintln!("link-ref not built; skipped");
+        return;
+    };
+    let (ok, report, stdout) = run_with(
+        "impatient-double",
+        &["--tags", "@auth", "--client", &client],
+    );
+    assert!(!ok, "{stdout}");
+    assert_eq!(
+        names_with(&report, "failed"),
+        vec!["Login polls at the server's interval until the user acts".to_owned()],
+        "{stdout}"
+    );
+}
