@@ -95,11 +95,16 @@ fn reference_client() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("locating link-conformance")?;
     let dir = exe.parent().context("executable without a directory")?;
     let candidates = [dir.join("link-ref"), dir.join("../link-ref")];
-    if let Some(found) = candidates.iter().find(|p| p.is_file()) {
+    if let Some(found) = candidates.iter().find(|p| p.is_file())
+        && !older_than_its_sources(found)
+    {
         return Ok(found.clone());
     }
     let release = dir.ends_with("release") || dir.parent().is_some_and(|p| p.ends_with("release"));
-    eprintln!("link-ref not found next to {}; building it", exe.display());
+    eprintln!(
+        "link-ref missing or older than its sources next to {}; building it",
+        exe.display()
+    );
     let mut cargo =
         std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cargo.args(["build", "-p", "reference-client", "--bin", "link-ref"]);
@@ -116,6 +121,29 @@ fn reference_client() -> anyhow::Result<PathBuf> {
         .into_iter()
         .find(|p| p.is_file())
         .context("link-ref still missing after the build")
+}
+
+/// Whether a file under `reference-client/` of this repo is newer than `binary`.
+fn older_than_its_sources(binary: &std::path::Path) -> bool {
+    fn newest(dir: &std::path::Path) -> Option<std::time::SystemTime> {
+        let mut latest = None;
+        for entry in std::fs::read_dir(dir).ok()?.flatten() {
+            let path = entry.path();
+            let time = if path.is_dir() {
+                newest(&path)
+            } else {
+                entry.metadata().ok().and_then(|m| m.modified().ok())
+            };
+            latest = latest.max(time);
+        }
+        latest
+    }
+    let sources = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../reference-client/src");
+    let built = std::fs::metadata(binary).and_then(|m| m.modified()).ok();
+    match (newest(&sources), built) {
+        (Some(source), Some(built)) => source > built,
+        _ => false,
+    }
 }
 
 fn words(text: &str) -> anyhow::Result<Vec<String>> {

@@ -330,6 +330,23 @@ fn a_decoder_that_never_refuses_fails_the_refusal_and_property_scenarios() {
     assert_eq!(failed.len(), 8, "{failed:?}");
     // The seed is in the failure, so the run can be reproduced.
     assert!(stdout.contains("seed 20261125"), "{stdout}");
+
+    // --fail-fast stops at the first failure.
+    let (ok, report, stdout) = run_with(
+        "decode-double-fail-fast",
+        &[
+            "--tags",
+            "@merchant",
+            "--client",
+            &client,
+            "--fail-fast",
+            "--concurrency",
+            "1",
+        ],
+    );
+    assert!(!ok, "{stdout}");
+    assert_eq!(names_with(&report, "failed").len(), 1, "{stdout}");
+    assert!(report["results"].as_array().unwrap().len() < 13, "{stdout}");
 }
 
 #[test]
