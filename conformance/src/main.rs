@@ -35,6 +35,9 @@ enum Command {
         /// Further clients (commands with the link-cli surface); repeatable.
         #[arg(long)]
         client: Vec<String>,
+        /// Only scenarios matching this tag expression.
+        #[arg(long)]
+        tags: Option<String>,
         /// Where to write matrix.md and matrix.json.
         #[arg(long, default_value = "target/conformance")]
         out: PathBuf,
@@ -255,7 +258,7 @@ async fn main() -> ExitCode {
             link_port,
             merchant_port,
         }) => serve(link_port, merchant_port).await,
-        Some(Command::Matrix { client, out }) => matrix(client, out).await,
+        Some(Command::Matrix { client, tags, out }) => matrix(client, tags, out).await,
     };
     match result {
         Ok(code) => code,
@@ -266,7 +269,11 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn matrix(clients: Vec<String>, out: PathBuf) -> anyhow::Result<ExitCode> {
+async fn matrix(
+    clients: Vec<String>,
+    tags: Option<String>,
+    out: PathBuf,
+) -> anyhow::Result<ExitCode> {
     let link_ref = reference_client()?.display().to_string();
     let mut runs: Vec<(String, Vec<String>)> = vec![
         (
@@ -291,6 +298,7 @@ async fn matrix(clients: Vec<String>, out: PathBuf) -> anyhow::Result<ExitCode> 
             .args(args)
             .args(["--quiet", "--strict", "--summary"])
             .arg(&summary)
+            .args(tags.iter().flat_map(|t| ["--tags", t.as_str()]))
             .stdout(std::process::Stdio::null())
             .status()
             .with_context(|| format!("running the suite for {label}"))?;

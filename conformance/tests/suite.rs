@@ -366,3 +366,41 @@ fn a_client_that_ignores_the_polling_interval_fails_only_the_interval_scenario()
         "{stdout}"
     );
 }
+
+#[test]
+fn the_matrix_has_a_column_per_client_and_a_row_per_family() {
+    let Some(client) = double("logout-without-revoke.sh") else {
+        eprintln!("link-ref not built; skipped");
+        return;
+    };
+    let dir = out_dir("matrix");
+    let out = conformance()
+        .args([
+            "matrix",
+            "--tags",
+            "@AUTH-07 or @MCP-01",
+            "--client",
+            &client,
+            "--out",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = std::fs::read_to_string(dir.join("matrix.md")).unwrap();
+    assert!(
+        md.contains("| Authentication | ✅ 1/1 | ✅ 1/1 | ❌ 0/1 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| The same operations as MCP tools | n/a | ✅ 1/1 | n/a |"),
+        "{md}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("matrix.json")).unwrap()).unwrap();
+    assert_eq!(json["clients"].as_array().unwrap().len(), 3);
+}
