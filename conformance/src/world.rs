@@ -428,6 +428,20 @@ impl LinkWorld {
         }
         .map_err(|e| e.to_string())?;
         self.finish().await?;
+        // The user has approved already: a single `auth status` finishes a
+        // handed-over login (the contract's `_next` would wait an interval first).
+        let handed_over = self
+            .last()?
+            .last()
+            .is_some_and(|v| v["authenticated"] != true && v.pointer("/_next/command").is_some());
+        if handed_over {
+            let login = self.last.clone();
+            let status = self.run_text("auth status").await?;
+            if status.last().is_none_or(|v| v["authenticated"] != true) {
+                // Not finished by one status call: follow the hand-over as given.
+                self.last = login;
+            }
+        }
         self.complete_login().await?;
         self.snapshot_tokens();
         Ok(())
