@@ -211,7 +211,13 @@ impl Link {
                 ],
             )
             .await?;
+        if status.is_server_error() {
+            return Err(auth_error(status, &body));
+        }
         if !status.is_success() {
+            // Link refused the refresh token (revoked, expired): the session is
+            // dead, so forget it and let `auth login` start afresh.
+            self.clear_session()?;
             return Err(ClientError::not_authenticated(&format!(
                 "the session could not be refreshed ({})",
                 oauth_error_text(&body)

@@ -219,6 +219,10 @@ async fn a_revoked_session_fails_with_not_authenticated() {
     env.json(&["user-info", "retrieve"])
         .await
         .error("NOT_AUTHENTICATED");
+    // The dead session is gone: a new login starts instead of "already logged in".
+    assert!(!env.session_path().exists());
+    let again = env.json(&["auth", "login", "--interval", "0"]).await.ok();
+    assert!(again["phrase"].is_string(), "{again}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

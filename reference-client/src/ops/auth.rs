@@ -49,10 +49,21 @@ fn store_tokens(link: &Link, tokens: Tokens) -> Result<()> {
     })
 }
 
-/// Polls the token endpoint until the user acts; stores the tokens.
-async fn poll_login(link: &Link, pending: &PendingLogin, mut poller: Poller) -> Result<()> {
+/// Polls the token endpoint until the user acts; stores the tokens. A login
+/// just started waits one interval first (the user cannot have approved yet);
+/// one handed over to `auth status` polls at once (the user may have).
+async fn poll_login(
+    link: &Link,
+    pending: &PendingLogin,
+    mut poller: Poller,
+    wait_first: bool,
+) -> Result<()> {
+    let mut first = true;
     loop {
-        poller.wait().await?;
+        if !first || wait_first {
+            poller.wait().await?;
+        }
+        first = false;
         poller.attempt()?;
         match link.poll_device_token(&pending.device_code).await {
             Ok(TokenPoll::Granted(tokens)) => return store_tokens(link, tokens),
@@ -129,7 +140,7 @@ pub async fn login(link: &Link, args: LoginArgs, out: &mut dyn Emit) -> Result<(
         args.max_attempts,
         "the login to be approved",
     )?;
-    poll_login(link, &pending, poller).await?;
+    poll_login(link, &pending, poller, true).await?;
     out.emit(authenticated(link));
     Ok(())
 }
@@ -163,7 +174,9 @@ pub async fn status(link: &Link, args: StatusArgs, out: &mut dyn Emit) -> Result
             args.max_attempts,
             "the login to be approved",
         )?;
-        poll_login(link, &pending, poller).await.map(|()| true)
+        poll_login(link, &pending, poller, false)
+            .await
+            .map(|()| true)
     } else {
         match link.poll_device_token(&pending.device_code).await {
             Ok(TokenPoll::Granted(tokens)) => store_tokens(link, tokens).map(|()| true),
