@@ -47,26 +47,31 @@ impl Shop {
         pay.finish().await
     }
 
+    /// Creates an SPT spend request for `network` and `amount` with approval
+    /// requested (plus `extra` flags); returns its id.
+    async fn create_spt(&self, network: &str, amount: &str, extra: &[&str]) -> String {
+        let context = context();
+        let mut args = vec![
+            "spend-request",
+            "create",
+            "--credential-type",
+            "shared_payment_token",
+            "--network-id",
+            network,
+            "--amount",
+            amount,
+            "--context",
+            &context,
+            "--request-approval",
+        ];
+        args.extend_from_slice(extra);
+        let created = self.env.json(&args).await.ok();
+        created["id"].as_str().unwrap().to_owned()
+    }
+
     /// An approved SPT spend request for `network` and `amount`.
     async fn approved_spt(&self, network: &str, amount: &str) -> String {
-        let created = self
-            .env
-            .json(&[
-                "spend-request",
-                "create",
-                "--credential-type",
-                "shared_payment_token",
-                "--network-id",
-                network,
-                "--amount",
-                amount,
-                "--context",
-                &context(),
-                "--request-approval",
-            ])
-            .await
-            .ok();
-        let id = created["id"].as_str().unwrap().to_owned();
+        let id = self.create_spt(network, amount, &[]).await;
         self.env
             .link
             .control()
@@ -224,31 +229,9 @@ async fn refuses_card_and_unapproved_requests_before_sending_a_credential() {
         .await
         .error("WRONG_CREDENTIAL_TYPE");
 
-    let pending = s
-        .env
-        .json(&[
-            "spend-request",
-            "create",
-            "--credential-type",
-            "shared_payment_token",
-            "--network-id",
-            "profile_mock_merchant",
-            "--amount",
-            "2500",
-            "--context",
-            &context(),
-            "--request-approval",
-        ])
-        .await
-        .ok();
+    let pending = s.create_spt("profile_mock_merchant", "2500", &[]).await;
     s.env
-        .json(&[
-            "mpp",
-            "pay",
-            &url,
-            "--spend-request-id",
-            pending["id"].as_str().unwrap(),
-        ])
+        .json(&["mpp", "pay", &url, "--spend-request-id", &pending])
         .await
         .error("SPEND_REQUEST_NOT_APPROVED");
     assert_eq!(
@@ -511,26 +494,13 @@ async fn terminal_control_characters_from_a_merchant_are_stripped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_the_issuer_declines_is_not_payable() {
     let s = shop().await;
-    let created = s
-        .env
-        .json(&[
-            "spend-request",
-            "create",
-            "--credential-type",
-            "shared_payment_token",
-            "--network-id",
+    let id = s
+        .create_spt(
             "profile_mock_merchant",
-            "--amount",
             "2500",
-            "--context",
-            &context(),
-            "--request-approval",
-            "--payment-method-id",
-            "csmrpd_magic_decline",
-        ])
-        .await
-        .ok();
-    let id = created["id"].as_str().unwrap().to_owned();
+            &["--payment-method-id", "csmrpd_magic_decline"],
+        )
+        .await;
     let approved = s.env.json(&["spend-request", "retrieve", &id]).await.ok();
     assert_eq!(approved["status"], "approved", "{approved}");
     let e = s
