@@ -1,7 +1,7 @@
 //! The auth host: the OAuth device authorization grant, refresh with rotation, revocation,
 //! and the bearer-token check every API-host handler runs first.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use axum::Json;
 use axum::body::Bytes;
@@ -123,6 +123,7 @@ pub async fn device_code(
         decision: DeviceDecision::Pending,
         last_polled_at: None,
         polls: 0,
+        interval: store.config.device_poll_interval,
         script: store.device_scripts.pop_front(),
     };
     let verification_uri = format!("{}/verify", store.base_url);
@@ -225,7 +226,6 @@ fn device_code_grant(store: &mut Store, form: &Form) -> Result<Value> {
         .non_empty("device_code")
         .ok_or_else(|| Error::oauth("invalid_request", "device_code is required"))?;
     let now = store.now();
-    let interval = store.config.device_poll_interval;
     let code = store
         .device_codes
         .iter_mut()
@@ -251,15 +251,9 @@ fn device_code_grant(store: &mut Store, form: &Form) -> Result<Value> {
     let previous_poll = code.last_polled_at.replace(now);
     code.polls += 1;
     if let Some(previous) = previous_poll
-        && now.duration_since(previous).unwrap_or_default() < interval
+        && now.duration_since(previous).unwrap_or_default() < code.interval
     {
-        return Err(Error::oauth(
-            "slow_down",
-            format!(
-                "polled faster than the interval of {} s",
-                interval.as_secs_f64()
-            ),
-        ));
+        return Err(slow_down(code));
     }
     if code.decision == DeviceDecision::Pending
         && let Some(script) = code.script.clone()
@@ -277,6 +271,7 @@ fn device_code_grant(store: &mut Store, form: &Form) -> Result<Value> {
                 code.expires_at = now;
                 return Err(Error::oauth("expired_token", "the device code has expired"));
             }
+            DeviceOutcome::SlowDown => return Err(slow_down(code)),
         }
     }
     match code.decision.clone() {
@@ -311,6 +306,22 @@ fn device_code_grant(store: &mut Store, form: &Form) -> Result<Value> {
             ))
         }
     }
+}
+
+/// How much `slow_down` raises a device code's polling interval (RFC 8628, section 3.5: "by 5
+/// seconds for this and all subsequent requests").
+pub const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
+
+/// Answers `slow_down` and raises the interval this code is held to from now on.
+fn slow_down(code: &mut DeviceCode) -> Error {
+    code.interval += SLOW_DOWN_STEP;
+    Error::oauth(
+        "slow_down",
+        format!(
+            "polled too fast: wait {} s between polls from now on",
+            code.interval.as_secs_f64()
+        ),
+    )
 }
 
 fn refresh_grant(store: &mut Store, form: &Form) -> Result<Value> {

@@ -44,6 +44,13 @@ pub fn unix_seconds(time: SystemTime) -> i64 {
         .unwrap_or(0)
 }
 
+/// Unix milliseconds of `time` (0 before the epoch).
+pub fn unix_millis(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 /// RFC 3339 text of `time` in UTC, whole seconds (`2026-01-30T12:00:00Z`).
 pub fn rfc3339(time: SystemTime) -> String {
     let whole = time::OffsetDateTime::from_unix_timestamp(unix_seconds(time))

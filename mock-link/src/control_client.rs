@@ -247,6 +247,24 @@ impl ControlClient {
     pub async fn expire_token(&self, token: &str) -> Result<Value, ControlError> {
         self.post("/tokens/expire", json!({ "token": token })).await
     }
+
+    /// Revokes every live session of `user_id`.
+    pub async fn revoke_user_sessions(&self, user_id: &str) -> Result<Value, ControlError> {
+        self.post("/tokens/revoke", json!({ "user_id": user_id }))
+            .await
+    }
+
+    /// Makes the access tokens of every live session of `user_id` expire now (their refresh
+    /// tokens stay valid).
+    pub async fn expire_user_access_tokens(&self, user_id: &str) -> Result<Value, ControlError> {
+        self.post("/tokens/expire", json!({ "user_id": user_id }))
+            .await
+    }
+
+    /// Every token issued so far, in full, with its kind, user and state.
+    pub async fn tokens(&self) -> Result<Vec<Value>, ControlError> {
+        self.get("/tokens").await.map(data)
+    }
 }
 
 fn data(value: Value) -> Vec<Value> {

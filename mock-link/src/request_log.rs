@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::body::MAX_BODY_BYTES;
-use crate::clock::unix_seconds;
+use crate::clock::{unix_millis, unix_seconds};
 use crate::error::{Error, ErrorShape};
 use crate::faults;
 use crate::server::AppState;
@@ -47,7 +47,10 @@ const SECRET_PREFIXES: &[&str] = &[
 /// One logged request.
 #[derive(Debug, Clone, Serialize)]
 pub struct LoggedRequest {
+    /// Unix seconds on the virtual clock.
     pub at: i64,
+    /// Unix milliseconds on the virtual clock (for checks of polling intervals).
+    pub at_ms: i64,
     pub method: String,
     pub path: String,
     pub query: Option<String>,
@@ -192,8 +195,10 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         .into_response();
     };
     let logged = !path.starts_with("/__control");
+    let now = state.lock().now();
     let mut entry = logged.then(|| LoggedRequest {
-        at: unix_seconds(state.lock().now()),
+        at: unix_seconds(now),
+        at_ms: unix_millis(now),
         method: parts.method.to_string(),
         path: path.clone(),
         query: parts.uri.query().map(redact_text),

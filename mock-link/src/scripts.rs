@@ -16,6 +16,9 @@ pub enum DeviceOutcome {
     Approve,
     Deny,
     Expire,
+    /// The poll is answered `slow_down` (and the code's interval grows by 5 s); the code
+    /// stays pending. Lets a test check a client's back-off without polling too fast itself.
+    SlowDown,
 }
 
 /// A device-code outcome applied on the poll after `after_polls` polls.

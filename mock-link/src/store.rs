@@ -1,7 +1,7 @@
 //! Everything mock-link remembers, in one place behind one mutex.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -45,6 +45,8 @@ pub struct DeviceCode {
     pub decision: DeviceDecision,
     pub last_polled_at: Option<SystemTime>,
     pub polls: u32,
+    /// The least time between two polls: the configured interval, raised by every `slow_down`.
+    pub interval: Duration,
     /// An outcome decided ahead of time.
     pub script: Option<DeviceScript>,
 }

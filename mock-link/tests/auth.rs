@@ -228,13 +228,20 @@ async fn polling_faster_than_the_interval_gets_slow_down() {
     let (status, second) = poll(&link, device).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_of(&second), "slow_down");
-    // Waiting the interval (on the virtual clock) is enough to be answered normally again.
+    // slow_down raised the interval by 5 s (RFC 8628): the old interval is no longer enough,
+    // and polling too early again raises it once more.
     link.control()
         .advance_clock(Duration::from_secs(5))
         .await
         .unwrap();
     let (_, third) = poll(&link, device).await;
-    assert_eq!(error_of(&third), "authorization_pending");
+    assert_eq!(error_of(&third), "slow_down");
+    link.control()
+        .advance_clock(Duration::from_secs(15))
+        .await
+        .unwrap();
+    let (_, fourth) = poll(&link, device).await;
+    assert_eq!(error_of(&fourth), "authorization_pending");
 }
 
 #[tokio::test]
@@ -441,4 +448,40 @@ async fn an_ineligible_account_gets_per_scope_eligibility_instead_of_tokens() {
     // Nothing was issued, and the code is spent.
     let (_, again) = poll(&link, code["device_code"].as_str().unwrap()).await;
     assert_eq!(error_of(&again), "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_scripted_slow_down_keeps_the_code_pending_and_raises_its_interval() {
+    let link = MockLink::builder()
+        .device_poll_interval(Duration::from_secs(1))
+        .start()
+        .await
+        .unwrap();
+    link.control()
+        .post(
+            "/scripts/device_codes",
+            serde_json::json!({"outcome": "slow_down"}),
+        )
+        .await
+        .unwrap();
+    let code = device_code(&link).await;
+    let device = code["device_code"].as_str().unwrap();
+    let (status, first) = poll(&link, device).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_of(&first), "slow_down");
+    // The interval is now 1 + 5 s: 5 s later is still too early ...
+    link.control()
+        .advance_clock(Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(error_of(&poll(&link, device).await.1), "slow_down");
+    // ... and after that second slow_down, 11 s are needed.
+    link.control()
+        .advance_clock(Duration::from_secs(11))
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(&poll(&link, device).await.1),
+        "authorization_pending"
+    );
 }

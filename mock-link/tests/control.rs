@@ -444,3 +444,77 @@ async fn control_revocation_ends_the_session_and_scripts_are_listed() {
         Err(mock_link::ControlError::Status { status: 400, .. })
     ));
 }
+
+#[tokio::test]
+async fn sessions_are_revoked_and_expired_by_user_without_knowing_a_token() {
+    let link = start().await;
+    let first = Api::default_user(&link).await;
+    let second = Api::default_user(&link).await;
+    let control = link.control();
+
+    let listed = control.tokens().await.unwrap();
+    assert_eq!(listed.len(), 4, "{listed:?}");
+    assert!(listed.iter().all(|t| t["user_id"] == "usr_default"));
+    assert!(
+        listed
+            .iter()
+            .any(|t| t["kind"] == "access" && t["token"] == first.access_token.as_str())
+    );
+
+    // Expiring by user ends both access tokens but leaves the refresh tokens usable.
+    let expired = control
+        .expire_user_access_tokens("usr_default")
+        .await
+        .unwrap();
+    assert_eq!(expired["tokens"], 2);
+    assert_eq!(first.get("/userinfo").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(second.get("/userinfo").await.0, StatusCode::UNAUTHORIZED);
+    let tokens = control.tokens().await.unwrap();
+    assert!(
+        tokens
+            .iter()
+            .all(|t| (t["kind"] == "access") == (t["expired"] == true))
+    );
+
+    // Revoking by user ends every session of that user.
+    let third = Api::default_user(&link).await;
+    let revoked = control.revoke_user_sessions("usr_default").await.unwrap();
+    assert_eq!(revoked["grants"], 3);
+    assert_eq!(third.get("/userinfo").await.0, StatusCode::UNAUTHORIZED);
+    assert!(
+        control
+            .tokens()
+            .await
+            .unwrap()
+            .iter()
+            .all(|t| t["revoked"] == true)
+    );
+
+    // Unknown users, neither selector, or both, are the caller's mistakes.
+    for (body, status) in [
+        (json!({"user_id": "usr_nobody"}), 404),
+        (json!({}), 400),
+        (json!({"user_id": "usr_default", "token": "link_at_x"}), 400),
+        (json!({"user": "usr_default"}), 400),
+    ] {
+        let answer = control.post("/tokens/revoke", body.clone()).await;
+        assert!(
+            matches!(answer, Err(mock_link::ControlError::Status { status: s, .. }) if s == status),
+            "{body}: {answer:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_request_log_has_millisecond_times() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    api.get("/userinfo").await;
+    let log = link.control().requests().await.unwrap();
+    let entry = log.last().unwrap();
+    let (at, at_ms) = (
+        entry["at"].as_i64().unwrap(),
+        entry["at_ms"].as_i64().unwrap(),
+    );
+    assert_eq!(at, at_ms / 1000, "{entry}");
+}
