@@ -35,6 +35,17 @@ Feature: Authentication
     And the output field "authenticated" is "true"
     And the agent polled Link's token endpoint no faster than every 1 second
 
+  @AUTH-03 @polling
+  Scenario: Login backs off by 5 more seconds when Link answers slow_down
+    Given Link asks clients to wait 1 second between login polls
+    And Link will answer the first poll of the next login with slow_down
+    When the agent starts "auth login --client-name 'Patient Bot'"
+    And the user approves the login
+    And the agent finishes the login
+    Then it succeeds
+    And the output field "authenticated" is "true"
+    And after slow_down the agent waited at least 6 seconds before polling again
+
   @AUTH-04 @polling
   Scenario: The user denies the login
     Given a user who is not logged in

@@ -86,3 +86,14 @@ Feature: Paying an HTTP 402 merchant with a shared payment token
     And the output field "status" is "200"
     And the merchant "api" was paid 1 time
     And Link redeemed the shared payment token 1 time
+
+  @PAY-04 @PAY-09 @polling
+  Scenario: A second purchase gets a new token, never the spent one
+    Given the user will approve the next spend request
+    And the agent ran "mpp pay {merchant:api/report} --context {context} --interval 0.05 --max-attempts 200"
+    And the user will approve the next spend request
+    When the agent runs "mpp pay {merchant:api/report} --context {context} --interval 0.05 --max-attempts 200"
+    Then it succeeds
+    And the output field "status" is "200"
+    And the merchant "api" was paid 2 times
+    And Link redeemed the shared payment token 2 times

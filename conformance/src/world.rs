@@ -443,8 +443,7 @@ impl LinkWorld {
             }
         }
         self.complete_login().await?;
-        self.snapshot_tokens();
-        Ok(())
+        self.snapshot_tokens().await
     }
 
     /// Follows the client's hand-over until it says `authenticated: true`.
@@ -467,16 +466,43 @@ impl LinkWorld {
         Ok(())
     }
 
-    /// Remembers the tokens mock-link has issued so far.
-    pub fn snapshot_tokens(&mut self) {
-        let store = self.link.state().lock();
-        self.tokens = store.access_tokens.keys().cloned().collect();
-        self.refresh_tokens = store
-            .refresh_tokens
+    /// Every token mock-link has issued, read through its control API (so the suite
+    /// would work the same against a mock-link in another process).
+    pub async fn issued_tokens(&self) -> Result<Vec<Value>, String> {
+        self.link
+            .control()
+            .tokens()
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// The users with a live (not revoked) session at Link.
+    pub async fn signed_in_users(&self) -> Result<Vec<String>, String> {
+        let mut users: Vec<String> = self
+            .issued_tokens()
+            .await?
             .iter()
-            .filter(|(_, t)| !t.used)
-            .map(|(k, _)| k.clone())
+            .filter(|t| t["revoked"] == false)
+            .filter_map(|t| t["user_id"].as_str().map(str::to_owned))
             .collect();
+        users.sort();
+        users.dedup();
+        Ok(users)
+    }
+
+    /// Remembers the tokens mock-link has issued so far.
+    pub async fn snapshot_tokens(&mut self) -> StepResult {
+        let issued = self.issued_tokens().await?;
+        let of_kind = |kind: &str| {
+            issued
+                .iter()
+                .filter(|t| t["kind"] == kind && t["used"] == false)
+                .filter_map(|t| t["token"].as_str().map(str::to_owned))
+                .collect::<Vec<_>>()
+        };
+        self.tokens = of_kind("access");
+        self.refresh_tokens = of_kind("refresh");
+        Ok(())
     }
 
     /// The id field of the last output.

@@ -255,9 +255,10 @@ fn device_code_grant(store: &mut Store, form: &Form) -> Result<Value> {
     {
         return Err(slow_down(code));
     }
-    if code.decision == DeviceDecision::Pending
-        && let Some(script) = code.script.clone()
+    // A scripted slow_down is rate limiting: it applies whatever the user decided.
+    if let Some(script) = code.script.clone()
         && code.polls > script.after_polls
+        && (code.decision == DeviceDecision::Pending || script.outcome == DeviceOutcome::SlowDown)
     {
         code.script = None;
         match script.outcome {

@@ -16,8 +16,8 @@ pub enum DeviceOutcome {
     Approve,
     Deny,
     Expire,
-    /// The poll is answered `slow_down` (and the code's interval grows by 5 s); the code
-    /// stays pending. Lets a test check a client's back-off without polling too fast itself.
+    /// The poll is answered `slow_down` (and the code's interval grows by 5 s), whatever the
+    /// user decided. Lets a test check a client's back-off without polling too fast itself.
     SlowDown,
 }
 

@@ -347,11 +347,12 @@ async fn no_secret(w: &mut LinkWorld) -> StepResult {
     let text = format!("{}{}", out.stdout, out.stderr);
     let mut secrets: Vec<String> = w.tokens.clone();
     secrets.extend(w.refresh_tokens.clone());
-    {
-        let store = w.link.state().lock();
-        secrets.extend(store.access_tokens.keys().cloned());
-        secrets.extend(store.refresh_tokens.keys().cloned());
-    }
+    secrets.extend(
+        w.issued_tokens()
+            .await?
+            .iter()
+            .filter_map(|t| t["token"].as_str().map(str::to_owned)),
+    );
     let leaked = secrets.iter().any(|s| text.contains(s.as_str()));
     check(!leaked && !text.contains("panicked at"), || {
         format!("a token or a panic in the output: {}", out.describe())
@@ -489,28 +490,64 @@ async fn refreshed(w: &mut LinkWorld) -> StepResult {
     check(refreshes == 1, || {
         format!("{refreshes} refresh grants, expected 1")
     })?;
-    let store = w.link.state().lock();
-    let rotated = w
-        .refresh_tokens
-        .iter()
-        .all(|t| store.refresh_tokens.get(t).is_some_and(|r| r.used));
+    let issued = w.issued_tokens().await?;
+    let rotated = w.refresh_tokens.iter().all(|old| {
+        issued
+            .iter()
+            .any(|t| t["token"] == old.as_str() && t["used"] == true)
+    });
     check(rotated, || "the old refresh token was not spent".into())
 }
 
+/// The times (ms, on mock-link's clock) and statuses of the login polls since the mark.
+async fn token_polls(w: &LinkWorld) -> Result<Vec<(i64, u64)>, String> {
+    Ok(w.requests_since_mark()
+        .await?
+        .iter()
+        .filter(|r| r["path"] == "/device/token" && r["body"]["grant_type"] != "refresh_token")
+        .map(|r| {
+            (
+                r["at_ms"].as_i64().unwrap_or(0),
+                r["status"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect())
+}
+
+/// Slack for timer and scheduling granularity when comparing gaps between polls.
+const POLL_SLACK_MS: i64 = 50;
+
 #[then(expr = "the agent polled Link's token endpoint no faster than every {int} second(s)")]
-async fn polled_slowly(w: &mut LinkWorld, seconds: u64) -> StepResult {
-    let elapsed = w
-        .background_started
-        .map(|s| s.elapsed())
-        .unwrap_or_default();
-    let log = w.requests_since_mark().await?;
-    let polls = log.iter().filter(|r| r["path"] == "/device/token").count() as u64;
-    let allowed = elapsed.as_secs_f64() / seconds as f64 + 2.0;
-    check((polls as f64) <= allowed && polls >= 1, || {
-        format!(
-            "{polls} token polls in {:.1} s at a {seconds} s interval",
-            elapsed.as_secs_f64()
-        )
+async fn polled_slowly(w: &mut LinkWorld, seconds: i64) -> StepResult {
+    let polls = token_polls(w).await?;
+    check(!polls.is_empty(), || "no login poll reached Link".into())?;
+    let shortest = polls.windows(2).map(|p| p[1].0 - p[0].0).min();
+    check(
+        shortest.is_none_or(|gap| gap >= seconds * 1000 - POLL_SLACK_MS),
+        || {
+            format!(
+                "{} login polls, two of them {} ms apart, at a {seconds} s interval",
+                polls.len(),
+                shortest.unwrap_or_default()
+            )
+        },
+    )
+}
+
+#[then(expr = "after slow_down the agent waited at least {int} seconds before polling again")]
+async fn backed_off(w: &mut LinkWorld, seconds: i64) -> StepResult {
+    let polls = token_polls(w).await?;
+    let slowed = polls
+        .iter()
+        .position(|(_, status)| *status == 400)
+        .ok_or_else(|| format!("no login poll was answered slow_down: {polls:?}"))?;
+    let (at, _) = polls[slowed];
+    let (next, _) = polls
+        .get(slowed + 1)
+        .ok_or("the agent never polled again after slow_down")?;
+    let gap = next - at;
+    check(gap >= seconds * 1000 - POLL_SLACK_MS, || {
+        format!("the agent polled again {gap} ms after slow_down, expected at least {seconds} s")
     })
 }
 

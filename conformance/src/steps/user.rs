@@ -39,6 +39,20 @@ async fn script_login(w: &mut LinkWorld, polls: u32) -> StepResult {
     Ok(())
 }
 
+#[given("Link will answer the first poll of the next login with slow_down")]
+async fn script_slow_down(w: &mut LinkWorld) -> StepResult {
+    w.link
+        .control()
+        .script_next_device_code(&DeviceScript {
+            outcome: DeviceOutcome::SlowDown,
+            after_polls: 0,
+            user_id: None,
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 #[given("the user will approve the next spend request")]
 async fn script_spend(w: &mut LinkWorld) -> StepResult {
     w.link
@@ -195,17 +209,12 @@ async fn revoke_after_checks(w: &mut LinkWorld, count: usize) -> StepResult {
 }
 
 async fn revoke_all(w: &mut LinkWorld) -> StepResult {
-    let tokens: Vec<String> = {
-        let store = w.link.state().lock();
-        store
-            .access_tokens
-            .keys()
-            .chain(store.refresh_tokens.keys())
-            .cloned()
-            .collect()
-    };
-    for token in tokens {
-        let _ = w.link.control().revoke_token(&token).await;
+    for user in w.signed_in_users().await? {
+        w.link
+            .control()
+            .revoke_user_sessions(&user)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }
@@ -218,19 +227,11 @@ async fn revoked(w: &mut LinkWorld) -> StepResult {
 #[when("the access token expires")]
 #[given("the access token has expired")]
 async fn access_expires(w: &mut LinkWorld) -> StepResult {
-    w.snapshot_tokens();
-    let tokens: Vec<String> = w
-        .link
-        .state()
-        .lock()
-        .access_tokens
-        .keys()
-        .cloned()
-        .collect();
-    for token in tokens {
+    w.snapshot_tokens().await?;
+    for user in w.signed_in_users().await? {
         w.link
             .control()
-            .expire_token(&token)
+            .expire_user_access_tokens(&user)
             .await
             .map_err(|e| e.to_string())?;
     }
