@@ -9,10 +9,13 @@
 
 pub mod client;
 pub mod flows;
+pub mod junit;
 pub mod matrix;
 pub mod mcp;
 pub mod op;
 pub mod output;
+pub mod progress;
 pub mod runner;
+pub mod step_log;
 pub mod steps;
 pub mod world;

@@ -88,9 +88,12 @@ struct RunArgs {
     /// The features directory.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../features"))]
     features: PathBuf,
-    /// Only the summary, no per-step progress.
-    #[arg(long, short)]
+    /// Only the summary: no progress line per scenario.
+    #[arg(long, short, conflicts_with = "verbose")]
     quiet: bool,
+    /// Print every step as it runs (cucumber's output) instead of a line per scenario.
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 /// The bundled reference client: next to this executable, or built now.
@@ -199,6 +202,7 @@ fn options(args: &RunArgs, suite: Suite) -> anyhow::Result<RunOptions> {
     options.junit = args.junit.clone();
     options.json = args.json.clone();
     options.progress = !args.quiet;
+    options.verbose = args.verbose;
     Ok(options)
 }
 

@@ -2,7 +2,7 @@
 //! capabilities, expected failures, strict mode, filters, shards, reports.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,6 +12,8 @@ use cucumber::tag::Ext as _;
 use cucumber::{World as _, WriterExt as _, event, writer};
 use futures::FutureExt as _;
 
+use crate::progress::Progress;
+use crate::step_log::{StepLog, StepRecord, step_error_text};
 use crate::world::{self, LinkWorld, Suite};
 
 /// Why a run could not start.
@@ -51,8 +53,10 @@ pub struct RunOptions {
     pub fail_fast: bool,
     pub junit: Option<PathBuf>,
     pub json: Option<PathBuf>,
-    /// Print cucumber's own progress lines.
+    /// Show progress: a live line on a terminal, a line per scenario elsewhere.
     pub progress: bool,
+    /// Print every step as it runs (cucumber's own output) instead.
+    pub verbose: bool,
 }
 
 impl RunOptions {
@@ -72,6 +76,7 @@ impl RunOptions {
             junit: None,
             json: None,
             progress: true,
+            verbose: false,
         }
     }
 }
@@ -125,11 +130,15 @@ pub enum Verdict {
 pub struct ScenarioResult {
     pub feature: String,
     pub scenario: String,
+    /// The line of the scenario (or of its outline example) in its feature file.
+    pub line: usize,
     pub tags: Vec<String>,
     pub verdict: Verdict,
     pub strict: bool,
     pub seconds: f64,
     pub error: Option<String>,
+    /// The steps as they ran.
+    pub steps: Vec<StepRecord>,
 }
 
 /// A scenario that did not run, and why.
@@ -261,8 +270,11 @@ pub async fn run(options: RunOptions) -> Result<Report, RunError> {
     let results: Arc<Mutex<Vec<ScenarioResult>>> = Arc::default();
     let expected: Arc<HashSet<String>> = Arc::new(options.expected_failures.clone());
 
+    let progress = Arc::new(Progress::new(options.progress && !options.verbose));
+    let step_log = StepLog::default();
     let filter = {
         let not_applicable = not_applicable.clone();
+        let progress = progress.clone();
         let options = options.clone();
         move |feature: &cucumber::gherkin::Feature,
               rule: Option<&cucumber::gherkin::Rule>,
@@ -312,6 +324,7 @@ pub async fn run(options: RunOptions) -> Result<Report, RunError> {
             if all_mcp && tags.iter().any(|t| t == "cli-only") {
                 return skip("not applicable over MCP".into());
             }
+            progress.selected();
             true
         }
     };
@@ -335,14 +348,13 @@ pub async fn run(options: RunOptions) -> Result<Report, RunError> {
             None => Box::new(std::io::sink()),
         })
     };
-    let junit = open(&options.junit)?;
     let json = open(&options.json)?;
-    let progress: Box<dyn std::io::Write> = if options.progress {
+    let steps_out: Box<dyn std::io::Write> = if options.verbose {
         Box::new(std::io::stdout())
     } else {
         Box::new(std::io::sink())
     };
-    let coloring = if options.progress && std::io::stdout().is_terminal() {
+    let coloring = if options.verbose && std::io::stdout().is_terminal() {
         writer::Coloring::Auto
     } else {
         writer::Coloring::Never
@@ -369,6 +381,7 @@ pub async fn run(options: RunOptions) -> Result<Report, RunError> {
         .after({
             let results = results.clone();
             let expected = expected.clone();
+            let progress = progress.clone();
             move |feature: &cucumber::gherkin::Feature,
                   rule: Option<&cucumber::gherkin::Rule>,
                   scenario: &cucumber::gherkin::Scenario,
@@ -387,7 +400,7 @@ pub async fn run(options: RunOptions) -> Result<Report, RunError> {
                         (false, Some("a step is undefined or was skipped".to_owned()))
                     }
                     event::ScenarioFinished::StepFailed(_, _, e) => {
-                        (false, Some(first_line(&e.to_string())))
+                        (false, Some(first_line(&step_error_text(e))))
                     }
                     event::ScenarioFinished::BeforeHookFailed(_) => {
                         (false, Some("the scenario could not be set up".to_owned()))
@@ -405,25 +418,35 @@ pub async fn run(options: RunOptions) -> Result<Report, RunError> {
                     .map(|w| w.started.elapsed())
                     .unwrap_or(Duration::ZERO)
                     .as_secs_f64();
+                let result = ScenarioResult {
+                    feature: feature.name.clone(),
+                    scenario: scenario.name.clone(),
+                    line: scenario.position.line,
+                    strict: tags.iter().any(|t| t == "strict"),
+                    tags: tags.iter().map(|t| format!("@{t}")).collect(),
+                    verdict,
+                    seconds,
+                    error,
+                    // Filled in once cucumber's writers have seen every step.
+                    steps: Vec::new(),
+                };
+                progress.finished(&result);
                 results
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .push(ScenarioResult {
-                        feature: feature.name.clone(),
-                        scenario: scenario.name.clone(),
-                        strict: tags.iter().any(|t| t == "strict"),
-                        tags: tags.iter().map(|t| format!("@{t}")).collect(),
-                        verdict,
-                        seconds,
-                        error,
-                    });
+                    .push(result);
                 async {}.boxed_local()
             }
         })
         .with_writer(
-            writer::Basic::raw(progress, coloring, 0)
+            writer::Basic::raw(steps_out, coloring, 0)
                 .summarized()
-                .tee::<LinkWorld, _>(writer::JUnit::for_tee(junit, 0))
+                .tee::<LinkWorld, _>(
+                    step_log
+                        .clone()
+                        .discard_stats_writes()
+                        .discard_arbitrary_writes(),
+                )
                 .tee::<LinkWorld, _>(writer::Json::for_tee(json))
                 .normalized(),
         )
@@ -436,84 +459,35 @@ pub async fn run(options: RunOptions) -> Result<Report, RunError> {
     }
     cucumber.filter_run(&options.features, filter).await;
 
+    progress.done();
+
     let mut results = std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
-    let not_applicable_now = not_applicable
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
-    if let Some(path) = &options.junit {
-        complete_junit(path, &not_applicable_now)?;
+    for result in &mut results {
+        result.steps =
+            step_log.steps(&(result.feature.clone(), result.scenario.clone(), result.line));
     }
-    results.sort_by(|a, b| (&a.feature, &a.scenario).cmp(&(&b.feature, &b.scenario)));
+    results.sort_by(|a, b| (&a.feature, a.line).cmp(&(&b.feature, b.line)));
     let not_applicable =
         std::mem::take(&mut *not_applicable.lock().unwrap_or_else(|p| p.into_inner()));
-    Ok(Report {
+    let report = Report {
         client: options.suite.client.label(),
         results,
         not_applicable,
         seconds: started.elapsed().as_secs_f64(),
-    })
-}
-
-/// Makes cucumber's JUnit file fit the common schema CI systems read: every
-/// `testcase` gets a `classname` (its feature), and the scenarios that did not
-/// run are listed as `skipped` with the reason.
-fn complete_junit(path: &PathBuf, not_run: &[NotRun]) -> Result<(), RunError> {
-    let read = std::fs::read_to_string(path).map_err(|source| RunError::Read {
-        path: path.clone(),
-        source,
-    })?;
-    let mut out = String::with_capacity(read.len());
-    for (i, chunk) in read.split("<testsuite ").enumerate() {
-        if i > 0 {
-            out.push_str("<testsuite ");
-        }
-        let suite = chunk
-            .split_once("name=\"")
-            .and_then(|(_, rest)| rest.split_once('"'))
-            .map(|(name, _)| name.to_owned())
-            .unwrap_or_default();
-        // "Feature: <name>: <path>"
-        let suite = suite.trim_start_matches("Feature: ");
-        let class = suite
-            .rsplit_once(": ")
-            .map_or(suite, |(name, _)| name)
-            .to_owned();
-        out.push_str(&chunk.replace(
-            "<testcase name=",
-            &format!("<testcase classname=\"{class}\" name="),
-        ));
+    };
+    if let Some(path) = &options.junit {
+        let xml = crate::junit::to_junit(&report).map_err(|source| RunError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        open(&Some(path.clone()))?
+            .write_all(&xml)
+            .map_err(|source| RunError::Write {
+                path: path.clone(),
+                source,
+            })?;
     }
-    if !not_run.is_empty() {
-        let mut skipped = format!(
-            "<testsuite name=\"not run\" tests=\"{0}\" errors=\"0\" failures=\"0\" skipped=\"{0}\" time=\"0\">",
-            not_run.len()
-        );
-        for n in not_run {
-            skipped.push_str(&format!(
-                "<testcase classname=\"{}\" name=\"{}\" time=\"0\"><skipped message=\"{}\"/></testcase>",
-                xml_escape(&n.feature),
-                xml_escape(&n.scenario),
-                xml_escape(&n.reason)
-            ));
-        }
-        skipped.push_str("</testsuite></testsuites>");
-        out = match out.rfind("</testsuites>") {
-            Some(at) => format!("{}{skipped}", &out[..at]),
-            None => out,
-        };
-    }
-    std::fs::write(path, out).map_err(|source| RunError::Write {
-        path: path.clone(),
-        source,
-    })
-}
-
-fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    Ok(report)
 }
 
 fn first_line(text: &str) -> String {
