@@ -126,3 +126,37 @@ fn truncate(text: &str, max: usize) -> String {
         format!("{}…", text.chars().take(max - 1).collect::<String>())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(verdict: Verdict, error: Option<&str>) -> ScenarioResult {
+        ScenarioResult {
+            feature: "Errors".into(),
+            scenario: "A hostile merchant".into(),
+            line: 3,
+            tags: Vec::new(),
+            verdict,
+            strict: false,
+            seconds: 0.5,
+            error: error.map(str::to_owned),
+            steps: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_line_names_the_verdict_and_never_carries_control_characters() {
+        assert_eq!(
+            describe(&result(Verdict::Passed, None)),
+            "PASS    0.50s  Errors › A hostile merchant"
+        );
+        assert_eq!(
+            describe(&result(Verdict::Failed, Some("printed \u{1b}[2J"))),
+            "FAIL    0.50s  Errors › A hostile merchant -- printed \u{fffd}[2J"
+        );
+        assert!(describe(&result(Verdict::UnexpectedPass, None)).starts_with("XPASS"));
+        assert!(describe(&result(Verdict::ExpectedFailure, Some("known"))).ends_with("-- known"));
+        assert_eq!(truncate("abcdef", 4), "abc…");
+    }
+}

@@ -374,68 +374,44 @@ fn a_decoder_that_never_refuses_fails_the_refusal_and_property_scenarios() {
     assert!(report["results"].as_array().unwrap().len() < 13, "{stdout}");
 }
 
-#[test]
-fn a_client_that_ignores_the_polling_interval_fails_only_the_interval_scenarios() {
-    let Some(client) = double("impatient-login.sh") else {
+/// Runs the double `script` on the scenarios `tags` selects and asserts that
+/// the run fails with exactly `expected` failed; returns the summary.
+fn fails_exactly(script: &str, tags: &str, expected: &[&str]) -> Option<serde_json::Value> {
+    let Some(client) = double(script) else {
         eprintln!("link-ref not built; skipped");
-        return;
+        return None;
     };
-    let (ok, report, stdout) = run_with(
-        "impatient-double",
-        &["--tags", "@auth", "--client", &client],
-    );
+    let (ok, report, stdout) = run_with(script, &["--tags", tags, "--client", &client]);
     assert!(!ok, "{stdout}");
     let mut failed = names_with(&report, "failed");
     failed.sort();
-    assert_eq!(
-        failed,
-        vec![
-            "Login backs off by 5 more seconds when Link answers slow_down".to_owned(),
-            "Login polls at the server's interval until the user acts".to_owned(),
-        ],
-        "{stdout}"
-    );
+    assert_eq!(failed, expected, "{stdout}");
+    Some(report)
+}
+
+const BACK_OFF: &str = "Login backs off by 5 more seconds when Link answers slow_down";
+const INTERVAL: &str = "Login polls at the server's interval until the user acts";
+
+#[test]
+fn a_client_that_ignores_the_polling_interval_fails_only_the_interval_scenarios() {
+    fails_exactly("impatient-login.sh", "@auth", &[BACK_OFF, INTERVAL]);
 }
 
 #[test]
 fn a_client_that_ignores_slow_down_fails_only_the_back_off_scenario() {
-    let Some(client) = double("ignores-slow-down.sh") else {
-        eprintln!("link-ref not built; skipped");
+    let Some(report) = fails_exactly("ignores-slow-down.sh", "@auth", &[BACK_OFF]) else {
         return;
     };
-    let (ok, report, stdout) = run_with(
-        "slow-down-double",
-        &["--tags", "@auth", "--client", &client],
-    );
-    assert!(!ok, "{stdout}");
-    assert_eq!(
-        names_with(&report, "failed"),
-        vec!["Login backs off by 5 more seconds when Link answers slow_down".to_owned()],
-        "{stdout}"
-    );
     // It keeps to the first interval, so the plain interval scenario passes.
-    assert!(
-        names_with(&report, "passed")
-            .contains(&"Login polls at the server's interval until the user acts".to_owned()),
-        "{stdout}"
-    );
+    assert!(names_with(&report, "passed").contains(&INTERVAL.to_owned()));
 }
 
 #[test]
 fn a_client_that_reuses_a_spent_token_fails_only_the_second_purchase() {
-    let Some(client) = double("reuses-spt.sh") else {
-        eprintln!("link-ref not built; skipped");
-        return;
-    };
-    let (ok, report, stdout) = run_with(
-        "reuses-spt-double",
-        &["--tags", "@spt and not @strict", "--client", &client],
-    );
-    assert!(!ok, "{stdout}");
-    assert_eq!(
-        names_with(&report, "failed"),
-        vec!["A second purchase gets a new token, never the spent one".to_owned()],
-        "{stdout}"
+    fails_exactly(
+        "reuses-spt.sh",
+        "@spt and not @strict",
+        &["A second purchase gets a new token, never the spent one"],
     );
 }
 
