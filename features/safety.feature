@@ -25,7 +25,7 @@ Feature: Client safety
   @SAFE-02 @polling
   Scenario: A challenge whose amount changed after approval is refused
     Given the user will approve the next spend request
-    When the agent runs "mpp pay {merchant:changing-terms/report?change=amount} --context {context} --interval 0.05 --max-attempts 200"
+    When the agent runs "mpp pay {merchant:changing-terms/report?change=amount} --context {context}"
     Then it fails with an error
     And Link redeemed the shared payment token 0 times
     And the merchant "changing-terms" received no credential
@@ -33,14 +33,14 @@ Feature: Client safety
   @SAFE-02 @polling
   Scenario: A challenge whose description only changed is still paid
     Given the user will approve the next spend request
-    When the agent runs "mpp pay {merchant:changing-terms/report?change=description} --context {context} --interval 0.05 --max-attempts 200"
+    When the agent runs "mpp pay {merchant:changing-terms/report?change=description} --context {context}"
     Then it succeeds
     And the output field "status" is "200"
     And the merchant "changing-terms" was paid 1 time
 
   @SAFE-03
   Scenario: An amount flag that differs from the challenge is refused before anything is created
-    When the agent runs "mpp pay {merchant:api/report} --amount 100 --context {context} --interval 0.05 --max-attempts 20"
+    When the agent runs "mpp pay {merchant:api/report} --amount 100 --context {context}"
     Then it fails with an error
     And no spend request was created at Link
     And no merchant received a credential

@@ -119,7 +119,7 @@ Feature: Spend requests
     When the agent runs "spend-request retrieve {id} --interval 0.05 --max-attempts 50"
     Then it succeeds
     And the output field "status" is "requires_action"
-    And the output field "_next.message" contains "new spend request"
+    And the output tells the agent "new spend request"
 
   @SR-12 @card @errors
   Scenario: A duplicate of a live request is rate limited, naming the first

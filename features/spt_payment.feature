@@ -81,7 +81,7 @@ Feature: Paying an HTTP 402 merchant with a shared payment token
   @PAY-09 @polling
   Scenario: Paying without a spend request runs the whole flow
     Given the user will approve the next spend request
-    When the agent runs "mpp pay {merchant:api/report} --context {context} --interval 0.05 --max-attempts 200"
+    When the agent runs "mpp pay {merchant:api/report} --context {context}"
     Then it succeeds
     And the output field "status" is "200"
     And the merchant "api" was paid 1 time
@@ -90,9 +90,9 @@ Feature: Paying an HTTP 402 merchant with a shared payment token
   @PAY-04 @PAY-09 @polling
   Scenario: A second purchase gets a new token, never the spent one
     Given the user will approve the next spend request
-    And the agent ran "mpp pay {merchant:api/report} --context {context} --interval 0.05 --max-attempts 200"
+    And the agent ran "mpp pay {merchant:api/report} --context {context}"
     And the user will approve the next spend request
-    When the agent runs "mpp pay {merchant:api/report} --context {context} --interval 0.05 --max-attempts 200"
+    When the agent runs "mpp pay {merchant:api/report} --context {context}"
     Then it succeeds
     And the output field "status" is "200"
     And the merchant "api" was paid 2 times

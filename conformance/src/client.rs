@@ -53,7 +53,12 @@ impl ClientEnv {
             .env("LINK_AUTH_BASE_URL", &self.link_url)
             .env("LINK_API_BASE_URL", &self.link_url)
             .env("LINK_HTTP_TIMEOUT", "3")
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            // Keep Node clients offline: their update checks ask the npm
+            // registry, here a closed port on loopback (the update-feed
+            // scenario points it at a feed of its own).
+            .env("npm_config_registry", "http://127.0.0.1:9/")
+            .env("NO_UPDATE_NOTIFIER", "1");
         for (k, v) in &self.extra {
             cmd.env(k, v);
         }
@@ -230,11 +235,7 @@ impl Background {
             } => {
                 let deadline = tokio::time::Instant::now() + bound;
                 loop {
-                    if let Some(v) = seen.iter().find_map(|l| {
-                        crate::output::parse_values(l)
-                            .ok()
-                            .and_then(|v| v.into_iter().next())
-                    }) {
+                    if let Some(v) = crate::output::first_yielded(&seen.join("\n")) {
                         return Ok(Some(v));
                     }
                     match tokio::time::timeout_at(deadline, lines.recv()).await {
@@ -257,7 +258,9 @@ impl Background {
                         .map_err(|e| ClientError::Mcp(e.to_string()))??;
                     *done = Some(outcome);
                 }
-                Ok(done.as_ref().and_then(|o| o.first().cloned()))
+                Ok(done
+                    .clone()
+                    .and_then(|o| o.flatten_yielded().first().cloned()))
             }
         }
     }

@@ -21,6 +21,25 @@ pub struct Op {
     pub flags: Vec<(String, Option<String>)>,
 }
 
+impl Op {
+    /// `mpp decode --challenge '<value>'` for a response's `WWW-Authenticate`
+    /// field lines: the contract takes one value, so several lines are combined
+    /// as HTTP combines a list-based field (RFC 9110, section 5.3: joined by ", ").
+    pub fn decode_challenge<S: AsRef<str>>(field_lines: &[S]) -> Self {
+        let combined = field_lines
+            .iter()
+            .map(AsRef::as_ref)
+            .collect::<Vec<_>>()
+            .join(", ");
+        Op {
+            group: "mpp".into(),
+            command: "decode".into(),
+            positional: Vec::new(),
+            flags: vec![("challenge".to_owned(), Some(combined))],
+        }
+    }
+}
+
 /// Why a command line could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum OpError {
@@ -48,6 +67,17 @@ impl Op {
             positional: Vec::new(),
             flags: Vec::new(),
         };
+        // The short forms curl users type, which the public client's own
+        // hand-over commands use (`mpp pay <url> -X POST -d '...' -H '...'`).
+        let rest: Vec<String> = rest
+            .iter()
+            .map(|word| match word.as_str() {
+                "-X" => "--method".to_owned(),
+                "-d" => "--data".to_owned(),
+                "-H" => "--header".to_owned(),
+                _ => word.clone(),
+            })
+            .collect();
         let mut i = 0;
         while i < rest.len() {
             let word = &rest[i];
@@ -247,6 +277,22 @@ pub fn split_words(line: &str) -> Option<Vec<String>> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_pay_hand_over_with_curl_flags_reads_as_the_long_flags() {
+        let op = Op::parse(
+            "mpp pay http://127.0.0.1:1/m/api/orders --spend-request-id lsrq_1 -X POST -d '{\"a\":1}' -H 'X-Ref: 4'",
+        )
+        .unwrap();
+        assert_eq!(op.flag("method"), Some("POST"));
+        assert_eq!(op.flag("data"), Some("{\"a\":1}"));
+        assert_eq!(op.flag("header"), Some("X-Ref: 4"));
+        let decode = Op::decode_challenge(&["Bearer realm=\"a\"", "Payment id=\"x\""]);
+        assert_eq!(
+            decode.flag("challenge"),
+            Some("Bearer realm=\"a\", Payment id=\"x\"")
+        );
+    }
 
     #[test]
     fn a_next_hint_becomes_an_operation() {

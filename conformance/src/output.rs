@@ -95,30 +95,14 @@ fn truncate(text: &str, max: usize) -> String {
 }
 
 /// Reads stdout as the contract allows: one JSON value (a bare object, or an
-/// array of every object yielded), plain JSON lines, or `{"type":"chunk"}`
-/// envelopes (the closing `{"type":"done"}` is dropped).
+/// array of every object yielded), plain JSON lines, consecutive pretty-printed
+/// values, or `{"type":"chunk"}` envelopes (the closing `{"type":"done"}` is
+/// dropped).
 pub fn parse_values(stdout: &str) -> Result<Vec<Value>, String> {
-    let trimmed = stdout.trim();
-    if trimmed.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut values = Vec::new();
-    let mut by_line = true;
-    for line in trimmed.lines().filter(|l| !l.trim().is_empty()) {
-        match serde_json::from_str::<Value>(line) {
-            Ok(v) => values.push(v),
-            Err(_) => {
-                by_line = false;
-                break;
-            }
-        }
-    }
-    if !by_line {
-        // A pretty-printed single value.
-        let whole: Value =
-            serde_json::from_str(trimmed).map_err(|e| format!("stdout is not JSON ({e})"))?;
-        values = vec![whole];
-    }
+    let values = serde_json::Deserializer::from_str(stdout)
+        .into_iter::<Value>()
+        .collect::<Result<Vec<Value>, _>>()
+        .map_err(|e| format!("stdout is not JSON ({e})"))?;
     let enveloped = values.iter().any(is_envelope);
     if enveloped {
         return Ok(values
@@ -132,6 +116,35 @@ pub fn parse_values(stdout: &str) -> Result<Vec<Value>, String> {
     Ok(values)
 }
 
+/// The first object a command has yielded so far, reading `text` (what it has
+/// printed until now) as it would be read whole: the first JSON line, or the
+/// first complete pretty-printed value; an array of objects (the public
+/// client's `--format json`) yields its first object. `None` until one is
+/// complete.
+pub fn first_yielded(text: &str) -> Option<Value> {
+    let first = match serde_json::Deserializer::from_str(text)
+        .into_iter::<Value>()
+        .next()?
+    {
+        Ok(value) => value,
+        // Not complete yet: wait for more output.
+        Err(e) if e.is_eof() => return None,
+        // Something else first (a banner, a log line): the first JSON line.
+        Err(_) => text.lines().find_map(|line| {
+            serde_json::from_str::<Value>(line)
+                .ok()
+                .filter(|v| v.is_object() || v.is_array())
+        })?,
+    };
+    let first = parse_values(&first.to_string()).ok()?.into_iter().next()?;
+    match first {
+        Value::Array(items) if items.first().is_some_and(Value::is_object) => {
+            items.into_iter().next()
+        }
+        other => Some(other),
+    }
+}
+
 fn is_envelope(v: &Value) -> bool {
     matches!(
         v.get("type").and_then(Value::as_str),
@@ -139,13 +152,23 @@ fn is_envelope(v: &Value) -> bool {
     ) && v.as_object().is_some_and(|o| o.len() <= 3)
 }
 
-/// Follows a dotted path (`a.b.0.c`) into a JSON value.
-pub fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
-    let mut current = value;
+/// Follows a dotted path (`a.b.0.c`) into a JSON value. A string met on the
+/// way that holds JSON is read as JSON (a client may pass a merchant's body
+/// on as text: `body.received_body`).
+pub fn lookup(value: &Value, path: &str) -> Option<Value> {
+    let mut current = value.clone();
     for part in path.split('.') {
+        if let Value::String(text) = &current
+            && let Ok(parsed) = serde_json::from_str::<Value>(text)
+        {
+            current = parsed;
+        }
         current = match current {
-            Value::Array(items) => items.get(part.parse::<usize>().ok()?)?,
-            Value::Object(map) => map.get(part)?,
+            Value::Array(mut items) => {
+                let index = part.parse::<usize>().ok()?;
+                (index < items.len()).then(|| items.swap_remove(index))?
+            }
+            Value::Object(mut map) => map.remove(part)?,
             _ => return None,
         };
     }
@@ -181,9 +204,26 @@ mod tests {
     }
 
     #[test]
-    fn lookup_follows_dotted_paths() {
-        let v = json!({"a": {"b": [{"c": 1}]}});
-        assert_eq!(lookup(&v, "a.b.0.c"), Some(&json!(1)));
+    fn lookup_follows_dotted_paths_into_json_text() {
+        let v = json!({"a": {"b": [{"c": 1}]}, "body": "{\"received_body\":\"x\"}"});
+        assert_eq!(lookup(&v, "a.b.0.c"), Some(json!(1)));
         assert_eq!(lookup(&v, "a.x"), None);
+        assert_eq!(lookup(&v, "a.b.3"), None);
+        assert_eq!(lookup(&v, "body.received_body"), Some(json!("x")));
+        assert_eq!(lookup(&v, "body"), Some(v["body"].clone()));
+    }
+
+    #[test]
+    fn the_first_object_is_found_as_soon_as_it_is_complete() {
+        assert_eq!(first_yielded(""), None);
+        assert_eq!(first_yielded("{\n  \"phrase\": \"p\""), None);
+        let pretty = "{\n  \"phrase\": \"p\"\n}\n{\n  \"authent";
+        assert_eq!(first_yielded(pretty), Some(json!({"phrase": "p"})));
+        let array = "[\n  {\n    \"phrase\": \"p\"\n  },\n  {\"authenticated\": true}\n]\n";
+        assert_eq!(first_yielded(array), Some(json!({"phrase": "p"})));
+        let lines = "starting...\n{\"phrase\":\"p\"}\n";
+        assert_eq!(first_yielded(lines), Some(json!({"phrase": "p"})));
+        let chunk = "{\"type\":\"chunk\",\"data\":{\"phrase\":\"p\"}}\n";
+        assert_eq!(first_yielded(chunk), Some(json!({"phrase": "p"})));
     }
 }

@@ -362,6 +362,29 @@ impl LinkWorld {
     }
 
     /// Runs `_next.command` of the last output if the client handed over.
+    /// Follows a payment the client handed back before paying: a whole-flow
+    /// `mpp pay` that created the spend request and returned with
+    /// `_next.pay_command` (and `_next.poll_command` to wait for approval), as
+    /// the public client does. The pay command's outcome becomes `last`.
+    pub async fn follow_pay_hand_over(&mut self) -> StepResult {
+        let Some(next) = self.last()?.last().and_then(|v| v.get("_next")).cloned() else {
+            return Ok(());
+        };
+        let Some(pay) = next.get("pay_command").and_then(Value::as_str) else {
+            return Ok(());
+        };
+        if let Some(poll) = next.get("poll_command").and_then(Value::as_str) {
+            let op = Op::parse(poll).map_err(|e| format!("_next.poll_command {poll:?}: {e}"))?;
+            let polled = self.run(&op).await?;
+            if polled.exit != 0 {
+                return Ok(());
+            }
+        }
+        let op = Op::parse(pay).map_err(|e| format!("_next.pay_command {pay:?}: {e}"))?;
+        self.run(&op).await?;
+        Ok(())
+    }
+
     pub async fn follow_next(&mut self) -> StepResult {
         let next = self
             .last()?

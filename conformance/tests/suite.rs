@@ -389,6 +389,23 @@ fn fails_exactly(script: &str, tags: &str, expected: &[&str]) -> Option<serde_js
     Some(report)
 }
 
+#[test]
+fn a_client_printing_the_public_clients_shapes_passes() {
+    // Pretty-printed arrays, pretty error objects, logins handed over at once:
+    // the adapter must read them as it reads JSON lines. (`@property` is left
+    // out only because it starts the double 300 times.)
+    let Some(client) = double("public-shapes.sh") else {
+        eprintln!("link-ref not built; skipped");
+        return;
+    };
+    let (ok, report, stdout) = run_with(
+        "public-shapes",
+        &["--strict", "--tags", "not @property", "--client", &client],
+    );
+    assert!(ok, "{stdout}");
+    assert!(names_with(&report, "passed").len() > 60, "{stdout}");
+}
+
 const BACK_OFF: &str = "Login backs off by 5 more seconds when Link answers slow_down";
 const INTERVAL: &str = "Login polls at the server's interval until the user acts";
 

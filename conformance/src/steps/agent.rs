@@ -26,7 +26,11 @@ async fn logged_in_empty(w: &mut LinkWorld) -> StepResult {
 #[when(expr = "the agent runs {string}")]
 #[given(expr = "the agent ran {string}")]
 async fn runs(w: &mut LinkWorld, command: String) -> StepResult {
-    w.run_text(&command).await?;
+    let op = w.op(&command)?;
+    w.run(&op).await?;
+    if op.group == "mpp" && op.command == "pay" && op.flag("spend-request-id").is_none() {
+        w.follow_pay_hand_over().await?;
+    }
     Ok(())
 }
 
@@ -195,15 +199,7 @@ async fn decodes(w: &mut LinkWorld, url: String) -> StepResult {
         .iter()
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .collect();
-    let op = crate::op::Op {
-        group: "mpp".into(),
-        command: "decode".into(),
-        positional: Vec::new(),
-        flags: values
-            .into_iter()
-            .map(|v| ("challenge".to_owned(), Some(v)))
-            .collect(),
-    };
+    let op = crate::op::Op::decode_challenge(&values);
     w.run(&op).await?;
     Ok(())
 }
@@ -248,29 +244,40 @@ async fn runs_human(w: &mut LinkWorld, command: String) -> StepResult {
     Ok(())
 }
 
+/// A newer version, published two ways: `LINK_UPDATE_FEED` (a URL answering
+/// the latest version as text, for any client) and an npm registry (what a
+/// Node client such as the public link-cli asks, through `npm_config_registry`).
 #[given(expr = "a newer client version {string} is published on the update feed")]
 async fn update_feed(w: &mut LinkWorld, version: String) -> StepResult {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use axum::routing::get;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;
-    let url = format!(
-        "http://{}/latest",
+    let base = format!(
+        "http://{}",
         listener.local_addr().map_err(|e| e.to_string())?
     );
-    let body = format!("{version}\n");
+    let latest = version.clone();
+    let app = axum::Router::new()
+        .route("/latest", get(move || async move { format!("{latest}\n") }))
+        .fallback(get(move |uri: axum::http::Uri| async move {
+            // GET /<package> (scoped names arrive as @scope%2fname).
+            let package = uri
+                .path()
+                .trim_start_matches('/')
+                .replace("%2f", "/")
+                .replace("%2F", "/");
+            axum::Json(serde_json::json!({
+                "name": package,
+                "dist-tags": { "latest": version },
+                "versions": { version.as_str(): { "name": package, "version": version } },
+            }))
+        }));
     let task = tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let mut request = [0u8; 4096];
-            let _ = socket.read(&mut request).await;
-            let response = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = socket.write_all(response.as_bytes()).await;
-        }
+        let _ = axum::serve(listener, app).await;
     });
     w.servers.push(crate::world::AbortOnDrop(task));
-    w.add_env("LINK_UPDATE_FEED", url);
+    w.add_env("LINK_UPDATE_FEED", format!("{base}/latest"));
+    w.add_env("npm_config_registry", format!("{base}/"));
     Ok(())
 }

@@ -11,7 +11,7 @@ fn last(w: &LinkWorld) -> Result<&Outcome, String> {
     w.last()
 }
 
-fn field<'a>(out: &'a Outcome, path: &str) -> Result<&'a Value, String> {
+fn field(out: &Outcome, path: &str) -> Result<Value, String> {
     let value = out
         .last()
         .ok_or_else(|| format!("no output: {}", out.describe()))?;
@@ -93,6 +93,65 @@ async fn fails_with(w: &mut LinkWorld, code: String) -> StepResult {
     })
 }
 
+#[then(expr = "the output announces version {string} with an update command")]
+async fn announces_update(w: &mut LinkWorld, version: String) -> StepResult {
+    let out = last(w)?;
+    let update = field(out, "update")?;
+    // The contract's `latest`, or the public client's `latest_version`.
+    let latest = update
+        .get("latest")
+        .or_else(|| update.get("latest_version"));
+    check(latest.is_some_and(|v| v == version.as_str()), || {
+        format!("update does not announce {version}: {update}")
+    })?;
+    check(
+        update["update_command"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty()),
+        || format!("no update_command in {update}"),
+    )
+}
+
+#[then(expr = "it fails with an error about {string}")]
+async fn fails_about(w: &mut LinkWorld, topic: String) -> StepResult {
+    let error = error_object(last(w)?)?;
+    let words = |v: &Value| {
+        v.as_str()
+            .unwrap_or_default()
+            .to_lowercase()
+            .replace('_', " ")
+    };
+    let topic = topic.to_lowercase();
+    check(
+        words(&error["code"]).contains(&topic) || words(&error["message"]).contains(&topic),
+        || format!("neither the code nor the message is about {topic:?}: {error}"),
+    )
+}
+
+#[then(expr = "the output tells the agent {string}")]
+async fn output_tells(w: &mut LinkWorld, part: String) -> StepResult {
+    // Where a client says it is its own choice (`_next.message`,
+    // `instruction`, `message`): any text of the last object will do.
+    fn texts(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::String(text) => out.push(text.to_lowercase()),
+            Value::Array(items) => items.iter().for_each(|v| texts(v, out)),
+            Value::Object(map) => map.values().for_each(|v| texts(v, out)),
+            _ => {}
+        }
+    }
+    let out = last(w)?;
+    let value = out
+        .last()
+        .ok_or_else(|| format!("no output: {}", out.describe()))?;
+    let mut all = Vec::new();
+    texts(value, &mut all);
+    let part = part.to_lowercase();
+    check(all.iter().any(|t| t.contains(&part)), || {
+        format!("no text of the output says {part:?}: {value}")
+    })
+}
+
 #[then(expr = "the error message names {string}")]
 async fn message_names(w: &mut LinkWorld, word: String) -> StepResult {
     let word = w.expand(&word);
@@ -111,7 +170,7 @@ async fn field_is(w: &mut LinkWorld, path: String, value: String) -> StepResult 
     let out = last(w)?;
     let actual = field(out, &path)?;
     let want = expected(w, &value);
-    check(same(actual, &want), || {
+    check(same(&actual, &want), || {
         format!("{path}: expected {want}, got {actual}")
     })
 }
@@ -127,7 +186,7 @@ async fn field_present(w: &mut LinkWorld, path: String) -> StepResult {
 async fn field_absent(w: &mut LinkWorld, path: String) -> StepResult {
     let out = last(w)?;
     let value = out.last().and_then(|v| lookup(v, &path));
-    check(value.is_none_or(Value::is_null), || {
+    check(value.is_none_or(|v| v.is_null()), || {
         format!("{path} should be absent: {}", out.describe())
     })
 }
@@ -205,7 +264,7 @@ async fn exactly_one(w: &mut LinkWorld, path: String, value: String) -> StepResu
     let n = out
         .items()
         .iter()
-        .filter(|i| lookup(i, &path).is_some_and(|v| same(v, &want)))
+        .filter(|i| lookup(i, &path).is_some_and(|v| same(&v, &want)))
         .count();
     check(n == 1, || {
         format!("{n} items have {path} = {want}: {}", out.describe())
@@ -219,7 +278,7 @@ async fn some_item(w: &mut LinkWorld, path: String, value: String) -> StepResult
     let n = out
         .items()
         .iter()
-        .filter(|i| lookup(i, &path).is_some_and(|v| same(v, &want)))
+        .filter(|i| lookup(i, &path).is_some_and(|v| same(&v, &want)))
         .count();
     check(n >= 1, || {
         format!("no item has {path} = {want}: {}", out.describe())
@@ -233,7 +292,7 @@ async fn no_item(w: &mut LinkWorld, path: String, value: String) -> StepResult {
     let n = out
         .items()
         .iter()
-        .filter(|i| lookup(i, &path).is_some_and(|v| same(v, &want)))
+        .filter(|i| lookup(i, &path).is_some_and(|v| same(&v, &want)))
         .count();
     check(n == 0, || {
         format!("{n} items have {path} = {want}: {}", out.describe())
@@ -438,7 +497,7 @@ async fn link_field(w: &mut LinkWorld, path: String, value: String) -> StepResul
         .spend_request(&id)
         .await
         .map_err(|e| e.to_string())?;
-    let actual = lookup(&request, &path).cloned().unwrap_or(Value::Null);
+    let actual = lookup(&request, &path).unwrap_or(Value::Null);
     check(same(&actual, &want), || {
         format!("Link has {path} = {actual}, expected {want}")
     })

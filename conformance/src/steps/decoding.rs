@@ -19,19 +19,6 @@ pub struct Decoding {
     pub mismatches: Vec<String>,
 }
 
-fn decode_op(sample: &Sample) -> Op {
-    Op {
-        group: "mpp".into(),
-        command: "decode".into(),
-        positional: Vec::new(),
-        flags: sample
-            .values
-            .iter()
-            .map(|v| ("challenge".to_owned(), Some(v.clone())))
-            .collect(),
-    }
-}
-
 #[when(expr = "the agent decodes {int} generated headers from seed {int}")]
 async fn decodes_generated(w: &mut LinkWorld, count: usize, seed: u64) -> StepResult {
     let all = samples(count, seed);
@@ -42,7 +29,10 @@ async fn decodes_generated(w: &mut LinkWorld, count: usize, seed: u64) -> StepRe
                 && !s.values.iter().any(|v| v.contains('\0'))
         })
         .collect();
-    let ops: Vec<Op> = usable.iter().map(|s| decode_op(s)).collect();
+    let ops: Vec<Op> = usable
+        .iter()
+        .map(|s| Op::decode_challenge(&s.values))
+        .collect();
     let outcomes = w.run_many(&ops, 4).await?;
     let mut report = Decoding {
         seed,
