@@ -406,6 +406,25 @@ fn a_client_printing_the_public_clients_shapes_passes() {
     assert!(names_with(&report, "passed").len() > 60, "{stdout}");
 }
 
+#[test]
+fn an_mcp_server_behind_progressive_discovery_passes() {
+    // Only search_tools, get_tool_details, call_read_tool and call_write_tool
+    // are listed (as the public link-cli's framework serves them): the suite
+    // finds the contract's tools through them and calls reads as reads.
+    let Some(link_ref) = link_ref() else {
+        eprintln!("link-ref not built; skipped");
+        return;
+    };
+    let proxy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/doubles/discovery-mcp.py");
+    let mcp = format!("python3 {} {}", proxy.display(), link_ref.display());
+    let (ok, report, stdout) = run_with(
+        "discovery-mcp",
+        &["--tags", "@mcp or @PM-01 or @MER-01", "--mcp", &mcp],
+    );
+    assert!(ok, "{stdout}");
+    assert!(names_with(&report, "passed").len() >= 7, "{stdout}");
+}
+
 const BACK_OFF: &str = "Login backs off by 5 more seconds when Link answers slow_down";
 const INTERVAL: &str = "Login polls at the server's interval until the user acts";
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
@@ -99,10 +100,25 @@ pub fn tools() -> Vec<Tool> {
         .iter()
         .zip(schemas)
         .map(|((group, command), (description, input))| {
-            Tool::new(format!("{group}_{command}"), description, input)
+            let name = format!("{group}_{command}");
+            let read_only = READ_ONLY.contains(&name.as_str());
+            Tool::new(name, description, input)
+                .annotate(ToolAnnotations::new().read_only(read_only))
         })
         .collect()
 }
+
+/// Tools that change nothing, at Link or on this machine (`spend-request_retrieve`
+/// may write `--output-file`, `auth_status` may finish a login): a host can run
+/// them without asking, and a discovery gateway calls them as reads.
+const READ_ONLY: &[&str] = &[
+    "payment-methods_list",
+    "payment-methods_add",
+    "spend-request_list",
+    "mpp_decode",
+    "user-info_retrieve",
+    "shipping-address_list",
+];
 
 impl ServerHandler for LinkTools {
     fn get_info(&self) -> ServerConfig {

@@ -138,6 +138,14 @@ async fn lists_the_contract_tools_with_input_schemas() {
         );
     }
     assert!(tools.iter().find(|t| t["name"] == "mpp_pay").unwrap()["inputSchema"]["properties"]["spendRequestId"].is_object());
+    // Reads are annotated as such; anything that writes (at Link or here) is not.
+    let read_only = |name: &str| {
+        tools.iter().find(|t| t["name"] == name).unwrap()["annotations"]["readOnlyHint"] == true
+    };
+    assert!(read_only("payment-methods_list") && read_only("mpp_decode"));
+    assert!(
+        !read_only("mpp_pay") && !read_only("spend-request_create") && !read_only("auth_status")
+    );
     // Errors are tool errors with the same JSON as the CLI.
     let (is_error, e) = mcp.call(
         "spend-request_create",
