@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 /// Flags whose values are numbers in a tool call.
 const NUMERIC: &[&str] = &["interval", "timeout", "max-attempts"];
 /// Flags that may repeat (arrays in a tool call).
-const REPEATED: &[&str] = &["header", "include", "challenge", "line-item", "total"];
+const REPEATED: &[&str] = &["header", "include", "line-item", "total"];
 /// Flags whose values are JSON objects in a tool call.
 const OBJECTS: &[&str] = &["line-item", "total", "metadata", "approval-detail"];
 
