@@ -13,7 +13,7 @@ use cucumber::{World as _, WriterExt as _, event, writer};
 use futures::FutureExt as _;
 
 use crate::progress::Progress;
-use crate::step_log::{StepLog, StepRecord, step_error_text};
+use crate::step_log::{ScenarioKey, StepLog, StepRecord, step_error_text};
 use crate::world::{self, LinkWorld, Suite};
 
 /// Why a run could not start.
@@ -139,6 +139,13 @@ pub struct ScenarioResult {
     pub error: Option<String>,
     /// The steps as they ran.
     pub steps: Vec<StepRecord>,
+}
+
+impl ScenarioResult {
+    /// The scenario's key in the [`StepLog`], as [`crate::step_log::scenario_key`] makes it.
+    pub fn key(&self) -> ScenarioKey {
+        (self.feature.clone(), self.scenario.clone(), self.line)
+    }
 }
 
 /// A scenario that did not run, and why.
@@ -463,8 +470,7 @@ pub async fn run(options: RunOptions) -> Result<Report, RunError> {
 
     let mut results = std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
     for result in &mut results {
-        result.steps =
-            step_log.steps(&(result.feature.clone(), result.scenario.clone(), result.line));
+        result.steps = step_log.steps(&result.key());
     }
     results.sort_by(|a, b| (&a.feature, a.line).cmp(&(&b.feature, b.line)));
     let not_applicable =

@@ -76,8 +76,6 @@ pub struct LinkWorld {
     pub last: Option<Outcome>,
     /// The operation running in the background.
     pub background: Option<Background>,
-    /// When the background operation started.
-    pub background_started: Option<Instant>,
     /// The first object of the background operation.
     pub first: Option<Value>,
     /// The spend request the scenario is about.
@@ -130,7 +128,6 @@ impl LinkWorld {
             client: None,
             last: None,
             background: None,
-            background_started: None,
             first: None,
             spend_request: None,
             mark: 0,
@@ -328,7 +325,6 @@ impl LinkWorld {
             .start(op, &env)
             .await
             .map_err(|e| format!("{op}: {e}"))?;
-        self.background_started = Some(Instant::now());
         // A login prints its URL at once; a poll prints only at its end.
         if op.group == "auth" && op.command == "login" {
             self.first = background

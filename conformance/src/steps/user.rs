@@ -25,13 +25,13 @@ async fn poll_interval(w: &mut LinkWorld, seconds: u64) -> StepResult {
     .await
 }
 
-#[given(expr = "the user will approve the next login after {int} polls")]
-async fn script_login(w: &mut LinkWorld, polls: u32) -> StepResult {
+/// Decides the next login ahead of time: `outcome` on the poll after `after_polls`.
+async fn script_next_login(w: &LinkWorld, outcome: DeviceOutcome, after_polls: u32) -> StepResult {
     w.link
         .control()
         .script_next_device_code(&DeviceScript {
-            outcome: DeviceOutcome::Approve,
-            after_polls: polls,
+            outcome,
+            after_polls,
             user_id: None,
         })
         .await
@@ -39,18 +39,14 @@ async fn script_login(w: &mut LinkWorld, polls: u32) -> StepResult {
     Ok(())
 }
 
+#[given(expr = "the user will approve the next login after {int} polls")]
+async fn script_login(w: &mut LinkWorld, polls: u32) -> StepResult {
+    script_next_login(w, DeviceOutcome::Approve, polls).await
+}
+
 #[given("Link will answer the first poll of the next login with slow_down")]
 async fn script_slow_down(w: &mut LinkWorld) -> StepResult {
-    w.link
-        .control()
-        .script_next_device_code(&DeviceScript {
-            outcome: DeviceOutcome::SlowDown,
-            after_polls: 0,
-            user_id: None,
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(())
+    script_next_login(w, DeviceOutcome::SlowDown, 0).await
 }
 
 #[given("the user will approve the next spend request")]
