@@ -54,14 +54,43 @@ fn the_id_copy_matches_shared_flows_md_when_it_is_there() {
     );
 }
 
+/// Ids listed in `features/PENDING` (one a line, then what is missing):
+/// built across sessions, accepted meanwhile, and printed on every run.
+fn pending() -> BTreeSet<String> {
+    let Ok(text) = std::fs::read_to_string(repo().join("features/PENDING")) else {
+        return BTreeSet::new();
+    };
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
 #[test]
 fn every_flow_id_has_a_scenario() {
     let tagged: BTreeSet<String> = tags().into_iter().map(|(t, _)| t).collect();
+    let pending = pending();
     let missing: Vec<&&str> = FLOW_IDS
         .iter()
-        .filter(|id| !tagged.contains(**id))
+        .filter(|id| !tagged.contains(**id) && !pending.contains(**id))
         .collect();
     assert!(missing.is_empty(), "flows without a scenario: {missing:?}");
+    if !pending.is_empty() {
+        eprintln!(
+            "\n!!! {} flow ids have NO scenario yet (features/PENDING): {}\n",
+            pending.len(),
+            pending.iter().cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    for id in &pending {
+        assert!(FLOW_IDS.contains(&id.as_str()), "PENDING names @{id}, not in flows.md");
+        assert!(
+            !tagged.contains(id),
+            "@{id} has a scenario now: remove it from features/PENDING"
+        );
+    }
 }
 
 #[test]
