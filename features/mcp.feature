@@ -34,7 +34,7 @@ Feature: The same operations as MCP tools
     Given a logged-in user with a default card
     When the agent runs "spend-request create --credential-type card --amount 1500 --merchant-name 'Example Times' --merchant-url https://times.example --context 'Too short.'"
     Then it fails with an error
-    And the error message names "context"
+    And the error names "context"
     And no spend request was created at Link
 
   @MCP-02 @spt @PAY-03

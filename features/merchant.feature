@@ -30,7 +30,7 @@ Feature: Merchant evaluation and challenge decoding
   Scenario Outline: A malformed stripe challenge is refused naming the field: <mutation>
     When the agent decodes the challenge of "{merchant:hostile/mutation/<mutation>}"
     Then it fails with an error
-    And the error message names "<field>"
+    And the error names "<field>"
 
     Examples:
       | mutation           | field    |

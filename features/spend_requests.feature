@@ -11,7 +11,7 @@ Feature: Spend requests
     When the agent runs "spend-request create --credential-type card --amount 1500 --currency usd --merchant-name 'Example Times' --merchant-url https://times.example --context {context} --request-approval"
     Then it succeeds
     And the output field "status" is "pending_approval"
-    And the output field "approval_url" starts with "{link}/"
+    And the output field "approval_url|approval_link" starts with "{link}/"
     And the output field "_next.command" starts with "spend-request retrieve {id}"
     And Link has the spend request as "pending_approval"
     And Link has the spend request with "merchant_name" equal to "Example Times"
@@ -21,7 +21,7 @@ Feature: Spend requests
   Scenario: A context under 100 characters is refused and nothing is created
     When the agent runs "spend-request create --credential-type card --amount 1500 --merchant-name 'Example Times' --merchant-url https://times.example --context 'Buying a thing.' --request-approval"
     Then it fails with an error
-    And the error message names "context"
+    And the error names "context"
     And no spend request was created at Link
 
   @SR-03 @spt @errors
@@ -39,7 +39,7 @@ Feature: Spend requests
   Scenario: A shared payment token request without a network id is refused
     When the agent runs "spend-request create --credential-type shared_payment_token --amount 1500 --context {context} --request-approval"
     Then it fails with an error
-    And the error message names "network"
+    And the error names "network"
     And no spend request was created at Link
 
   @SR-05 @card @polling
@@ -86,7 +86,7 @@ Feature: Spend requests
     Given a card spend request that was never sent for approval
     When the agent runs "spend-request request-approval {id}"
     Then it succeeds
-    And the output field "approval_link" starts with "{link}/"
+    And the output field "approval_url|approval_link" starts with "{link}/"
     And the output field "_next.command" starts with "spend-request retrieve {id}"
     And Link has the spend request as "pending_approval"
 
@@ -119,7 +119,7 @@ Feature: Spend requests
     When the agent runs "spend-request retrieve {id} --interval 0.05 --max-attempts 50"
     Then it succeeds
     And the output field "status" is "requires_action"
-    And the output tells the agent "new spend request"
+    And the output field "status_details.requires_action.next_action.resolution" is "create_new_spend_request"
 
   @SR-12 @card @errors
   Scenario: A duplicate of a live request is rate limited, naming the first
@@ -127,7 +127,7 @@ Feature: Spend requests
     And the agent remembers the spend request as "first"
     When the agent runs "spend-request create --credential-type card --amount 1500 --currency usd --merchant-name 'Example Times' --merchant-url https://times.example --context {context} --request-approval"
     Then it fails with "spend_request_rate_limited"
-    And the error message names "{note:first}"
+    And the error names "{note:first}"
 
   @SR-13 @card
   Scenario: Test mode issues test credentials only

@@ -132,8 +132,7 @@ impl Client {
             exit: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            values: Vec::new(),
-            parse_error: None,
+            ..Outcome::default()
         })
     }
 

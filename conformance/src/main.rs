@@ -52,7 +52,12 @@ struct RunArgs {
     /// An MCP server over stdio with the contract's tools; alone, every scenario runs through it.
     #[arg(long)]
     mcp: Option<String>,
-    /// Capabilities the client lacks (one tag per line); their scenarios are "not applicable".
+    /// A client profile: a name under `profiles/` (e.g. link-cli-0.13.1) or a
+    /// directory, with `capabilities` and `expected-failures` files.
+    #[arg(long)]
+    profile: Option<String>,
+    /// Capabilities the client lacks (one tag per line; `+name` declares an
+    /// optional behaviour it has); their scenarios are "not applicable".
     #[arg(long)]
     capabilities: Option<PathBuf>,
     /// Scenarios known to fail (one name per line); an unexpected pass fails the run.
@@ -152,6 +157,27 @@ fn older_than_its_sources(binary: &std::path::Path) -> bool {
     }
 }
 
+/// Flow ids that have no scenario yet (`features/PENDING`), said on every run.
+fn print_pending(features: &std::path::Path) {
+    let Ok(text) = std::fs::read_to_string(features.join("PENDING")) else {
+        return;
+    };
+    let pending: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    if !pending.is_empty() {
+        println!(
+            "\n!!! {} flow ids have no scenario yet (features/PENDING):",
+            pending.len()
+        );
+        for line in pending {
+            println!("!!!   {line}");
+        }
+    }
+}
+
 fn words(text: &str) -> anyhow::Result<Vec<String>> {
     let words = conformance::op::split_words(text).context("unbalanced quotes")?;
     if words.is_empty() {
@@ -160,34 +186,86 @@ fn words(text: &str) -> anyhow::Result<Vec<String>> {
     Ok(words)
 }
 
-fn suite(args: &RunArgs) -> anyhow::Result<Suite> {
+/// The profile's directory: a path, or a name under the repository's `profiles/`.
+fn profile_dir(profile: &str) -> anyhow::Result<PathBuf> {
+    let as_path = PathBuf::from(profile);
+    if as_path.is_dir() {
+        return Ok(as_path);
+    }
+    let shipped = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../profiles")).join(profile);
+    if shipped.is_dir() {
+        return Ok(shipped);
+    }
+    bail!("no profile {profile:?}: neither a directory nor one of profiles/")
+}
+
+/// What the client lacks and what it declares having (`+name` lines), and
+/// the scenarios it is known to fail: from its profile, then from the flags.
+#[derive(Debug, Default)]
+struct Declarations {
+    lacks: Vec<String>,
+    has: Vec<String>,
+    expected_failures: Vec<String>,
+}
+
+impl Declarations {
+    fn read(args: &RunArgs) -> anyhow::Result<Self> {
+        let mut capability_files = Vec::new();
+        let mut failure_files = Vec::new();
+        if let Some(profile) = &args.profile {
+            let dir = profile_dir(profile)?;
+            capability_files.extend(Some(dir.join("capabilities")).filter(|p| p.is_file()));
+            failure_files.extend(Some(dir.join("expected-failures")).filter(|p| p.is_file()));
+        }
+        capability_files.extend(args.capabilities.clone());
+        failure_files.extend(args.expected_failures.clone());
+        let mut declared = Self::default();
+        for path in &capability_files {
+            for entry in runner::read_list(path)? {
+                match entry.strip_prefix('+') {
+                    Some(has) => declared.has.push(has.trim_start_matches('@').to_owned()),
+                    None => declared.lacks.push(entry),
+                }
+            }
+        }
+        for path in &failure_files {
+            declared.expected_failures.extend(runner::read_list(path)?);
+        }
+        Ok(declared)
+    }
+}
+
+fn suite(args: &RunArgs, declared: Vec<String>) -> anyhow::Result<Suite> {
     Ok(match (&args.client, &args.mcp) {
         (Some(client), mcp) => Suite {
             client: ClientSpec::Command(words(client)?),
             mcp: mcp.as_deref().map(words).transpose()?,
+            declared,
         },
         (None, Some(mcp)) => Suite {
             client: ClientSpec::Mcp(words(mcp)?),
             mcp: None,
+            declared,
         },
         (None, None) => {
             let link_ref = reference_client()?.display().to_string();
+            let mut declared = declared;
+            // The bundled reference client keeps `{code, message}` errors over MCP.
+            declared.push(conformance::world::MCP_ERROR_CODES.into());
             Suite {
                 client: ClientSpec::Command(vec![link_ref.clone()]),
                 mcp: Some(vec![link_ref, "--mcp".into()]),
+                declared,
             }
         }
     })
 }
 
-fn options(args: &RunArgs, suite: Suite) -> anyhow::Result<RunOptions> {
+fn options(args: &RunArgs, declared: Declarations) -> anyhow::Result<RunOptions> {
+    let suite = suite(args, declared.has)?;
     let mut options = RunOptions::new(args.features.clone(), suite);
-    if let Some(path) = &args.capabilities {
-        options.unsupported = runner::read_list(path)?;
-    }
-    if let Some(path) = &args.expected_failures {
-        options.expected_failures = runner::read_list(path)?.into_iter().collect();
-    }
+    options.unsupported = declared.lacks;
+    options.expected_failures = declared.expected_failures.into_iter().collect();
     options.strict = args.strict;
     options.tags = args.tags.as_deref().map(runner::parse_tags).transpose()?;
     options.name = args
@@ -210,9 +288,10 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if !args.features.is_dir() {
         bail!("no features directory at {}", args.features.display());
     }
-    let suite = suite(&args)?;
-    let report = runner::run(options(&args, suite)?).await?;
+    let declared = Declarations::read(&args)?;
+    let report = runner::run(options(&args, declared)?).await?;
     println!("\n{}", report.summary());
+    print_pending(&args.features);
     if let Some(path) = &args.summary {
         std::fs::write(path, serde_json::to_vec_pretty(&report)?)
             .with_context(|| format!("writing {}", path.display()))?;

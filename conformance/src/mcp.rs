@@ -201,7 +201,9 @@ impl McpSession {
         if let Some(error) = response.get("error") {
             // A protocol error (unknown tool, bad arguments): an error the agent sees.
             let text = json!({"code": "MCP_ERROR", "message": error.get("message").cloned().unwrap_or(Value::Null)}).to_string();
-            return Ok(Outcome::new(1, text, String::new()));
+            let mut outcome = Outcome::new(1, text, String::new());
+            outcome.via_mcp = true;
+            return Ok(outcome);
         }
         let result = &response["result"];
         let text: Vec<&str> = result["content"]
@@ -211,6 +213,7 @@ impl McpSession {
         let exit = i32::from(result["isError"] == true);
         let text = text.join("\n");
         let mut outcome = Outcome::new(exit, text.clone(), String::new());
+        outcome.via_mcp = true;
         if outcome.parse_error.is_some() {
             // JSON followed by prose for the model (a call-to-action block):
             // the leading JSON is the result.

@@ -15,6 +15,8 @@ pub struct Outcome {
     pub values: Vec<Value>,
     /// Why stdout could not be read as JSON, if it could not.
     pub parse_error: Option<String>,
+    /// A tool result of an MCP server (its errors may be plain text).
+    pub via_mcp: bool,
 }
 
 impl Outcome {
@@ -30,6 +32,7 @@ impl Outcome {
             stderr,
             values,
             parse_error,
+            via_mcp: false,
         }
     }
 
@@ -43,18 +46,18 @@ impl Outcome {
         self.values.first()
     }
 
-    /// A list result: the last value when it is an array, otherwise every value.
+    /// A list result: the last value when it is an array, the array of a
+    /// single list object (`data`, or a 1.x client's `payment_details` beside
+    /// `unavailable_count`), otherwise every value.
     pub fn items(&self) -> Vec<Value> {
+        const LIST_FIELDS: [&str; 2] = ["data", "payment_details"];
         match self.values.last() {
             Some(Value::Array(items)) => items.clone(),
-            _ if self.values.len() == 1
-                && self.values[0].get("data").is_some_and(Value::is_array) =>
-            {
-                self.values[0]["data"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-            }
+            Some(only) if self.values.len() == 1 => LIST_FIELDS
+                .iter()
+                .find_map(|f| only.get(*f).and_then(Value::as_array))
+                .cloned()
+                .unwrap_or_else(|| self.values.clone()),
             _ => self.values.clone(),
         }
     }
@@ -72,14 +75,46 @@ impl Outcome {
         self
     }
 
-    /// A short description for failure messages.
+    /// A description for failure messages. Its first line is enough to act
+    /// on (the summary shows only that): the exit code and the gist.
     pub fn describe(&self) -> String {
         format!(
-            "exit {}; stdout: {}; stderr: {}",
+            "exit {}: {}; stdout: {}; stderr: {}",
             self.exit,
+            self.gist(),
             truncate(&self.stdout, 1500),
             truncate(&self.stderr, 600)
         )
+    }
+
+    /// One line saying what the command answered: its error's code and
+    /// message, its last object, or its first meaningful line of output.
+    pub fn gist(&self) -> String {
+        let error = self
+            .values
+            .iter()
+            .find(|v| v.get("code").is_some_and(Value::is_string) && v.get("message").is_some());
+        let gist = if let Some(error) = error {
+            let message = error["message"].as_str().map(str::to_owned);
+            format!(
+                "error {}: {}",
+                error["code"].as_str().unwrap_or_default(),
+                message.unwrap_or_else(|| error["message"].to_string())
+            )
+        } else if let Some(last) = self.values.last() {
+            last.to_string()
+        } else {
+            let meaningful = |text: &str| {
+                text.lines()
+                    .map(str::trim)
+                    .find(|l| l.chars().any(char::is_alphanumeric))
+                    .map(str::to_owned)
+            };
+            meaningful(&self.stdout)
+                .or_else(|| meaningful(&self.stderr).map(|l| format!("stderr: {l}")))
+                .unwrap_or_else(|| "no output".into())
+        };
+        truncate(&gist.replace(['\n', '\r'], " "), 300)
     }
 }
 
@@ -154,8 +189,14 @@ fn is_envelope(v: &Value) -> bool {
 
 /// Follows a dotted path (`a.b.0.c`) into a JSON value. A string met on the
 /// way that holds JSON is read as JSON (a client may pass a merchant's body
-/// on as text: `body.received_body`).
+/// on as text: `body.received_body`). `a|b` names two legitimate shapes of
+/// one field (`approval_url|approval_link`): the first one present counts.
 pub fn lookup(value: &Value, path: &str) -> Option<Value> {
+    path.split('|')
+        .find_map(|alternative| lookup_path(value, alternative.trim()))
+}
+
+fn lookup_path(value: &Value, path: &str) -> Option<Value> {
     let mut current = value.clone();
     for part in path.split('.') {
         if let Value::String(text) = &current
@@ -204,6 +245,23 @@ mod tests {
     }
 
     #[test]
+    fn the_gist_of_an_outcome_fits_on_its_first_line() {
+        let pretty = "{\n  \"code\": \"NOT_FOUND\",\n  \"message\": \"No such\\nrequest\"\n}\n";
+        let out = Outcome::new(1, pretty.into(), String::new());
+        let first = out.describe().lines().next().unwrap().to_owned();
+        assert!(
+            first.contains("error NOT_FOUND: No such request"),
+            "{first}"
+        );
+        let plain = Outcome::new(1, "{\n\nSpend request not found\n".into(), String::new());
+        assert_eq!(plain.gist(), "Spend request not found");
+        let quiet = Outcome::new(1, String::new(), "\nError: boom\n".into());
+        assert_eq!(quiet.gist(), "stderr: Error: boom");
+        let ok = Outcome::new(0, "{\n \"status\": \"approved\"\n}".into(), String::new());
+        assert_eq!(ok.gist(), r#"{"status":"approved"}"#);
+    }
+
+    #[test]
     fn lookup_follows_dotted_paths_into_json_text() {
         let v = json!({"a": {"b": [{"c": 1}]}, "body": "{\"received_body\":\"x\"}"});
         assert_eq!(lookup(&v, "a.b.0.c"), Some(json!(1)));
@@ -211,6 +269,8 @@ mod tests {
         assert_eq!(lookup(&v, "a.b.3"), None);
         assert_eq!(lookup(&v, "body.received_body"), Some(json!("x")));
         assert_eq!(lookup(&v, "body"), Some(v["body"].clone()));
+        assert_eq!(lookup(&v, "a.x|a.b.0.c"), Some(json!(1)));
+        assert_eq!(lookup(&v, "x|y"), None);
     }
 
     #[test]

@@ -18,6 +18,18 @@ pub struct Suite {
     pub client: ClientSpec,
     /// The MCP server `@mcp` scenarios drive when the client is a command.
     pub mcp: Option<Vec<String>>,
+    /// Optional behaviours the client declares it has (`+name` lines of a
+    /// capabilities file), e.g. `mcp-error-codes`.
+    pub declared: Vec<String>,
+}
+
+/// Over MCP, a failure is a tool result with `isError: true`; its error code
+/// is compared only for a client that declares this (MCP-02).
+pub const MCP_ERROR_CODES: &str = "mcp-error-codes";
+
+/// Whether the client under test declared an optional behaviour.
+pub fn declares(capability: &str) -> bool {
+    suite().is_some_and(|s| s.declared.iter().any(|c| c == capability))
 }
 
 static SUITE: OnceLock<Suite> = OnceLock::new();
@@ -94,6 +106,9 @@ pub struct LinkWorld {
     pub servers: Vec<AbortOnDrop>,
     /// Extra values steps keep (e.g. a first spend request id).
     pub notes: std::collections::HashMap<String, String>,
+    /// The agent's last `spend-request retrieve --interval`, polled again
+    /// when a client returns at a status change without a `_next`.
+    pub polling: Option<Op>,
 }
 
 impl std::fmt::Debug for LinkWorld {
@@ -138,6 +153,7 @@ impl LinkWorld {
             decoding: None,
             servers: Vec::new(),
             notes: Default::default(),
+            polling: None,
         })
     }
 
@@ -317,6 +333,7 @@ impl LinkWorld {
 
     /// Starts an operation in the background and waits for its first object.
     pub async fn start(&mut self, op: &Op) -> StepResult {
+        self.remember_polling(op);
         self.mark = self.request_log().await?.len();
         let env = self.env.clone();
         let mut background = self
@@ -348,6 +365,53 @@ impl LinkWorld {
             .map_err(|e| e.to_string())?;
         self.last = Some(outcome);
         Ok(self.last.as_ref().expect("just set"))
+    }
+
+    /// Remembers `op` when it polls a spend request.
+    pub fn remember_polling(&mut self, op: &Op) {
+        if op.group == "spend-request" && op.command == "retrieve" && op.flag("interval").is_some()
+        {
+            self.polling = Some(op.clone());
+        }
+    }
+
+    /// SR-17: a 1.x client's poll returns at any status change, with a
+    /// `_next.command` to poll on or none; while the request still waits for
+    /// the user, the agent follows it, or polls again as it did (a 0.13.1
+    /// client returns only once the waiting is over). Bounded.
+    pub async fn follow_polling(&mut self) -> StepResult {
+        const MOST_HAND_OVERS: usize = 10;
+        for _ in 0..MOST_HAND_OVERS {
+            let out = self.last()?;
+            let Some(value) = out.last().filter(|_| out.exit == 0) else {
+                return Ok(());
+            };
+            let auto_resume = value
+                .pointer("/status_details/requires_action/next_action/resolution")
+                .is_some_and(|r| r == "auto_resume");
+            let waiting = match value.get("status").and_then(Value::as_str) {
+                Some("created" | "pending_approval") => true,
+                Some("requires_action") => auto_resume,
+                _ => false,
+            };
+            if !waiting {
+                return Ok(());
+            }
+            let op = match value.pointer("/_next/command").and_then(Value::as_str) {
+                Some(command) => {
+                    Op::parse(command).map_err(|e| format!("_next.command {command:?}: {e}"))?
+                }
+                None => match &self.polling {
+                    Some(op) => op.clone(),
+                    None => return Ok(()),
+                },
+            };
+            if (op.group.as_str(), op.command.as_str()) != ("spend-request", "retrieve") {
+                return Ok(());
+            }
+            self.run(&op).await?;
+        }
+        Ok(())
     }
 
     /// The last outcome.

@@ -9,15 +9,19 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// The `.feature` files of `features/`.
+fn feature_files() -> Vec<PathBuf> {
+    std::fs::read_dir(repo().join("features"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "feature"))
+        .collect()
+}
+
 /// Every tag in the features, with the scenario (or feature) line it is on.
 fn tags() -> Vec<(String, String)> {
     let mut found = Vec::new();
-    let dir = repo().join("features");
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "feature") {
-            continue;
-        }
+    for path in feature_files() {
         let text = std::fs::read_to_string(&path).unwrap();
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -85,7 +89,10 @@ fn every_flow_id_has_a_scenario() {
         );
     }
     for id in &pending {
-        assert!(FLOW_IDS.contains(&id.as_str()), "PENDING names @{id}, not in flows.md");
+        assert!(
+            FLOW_IDS.contains(&id.as_str()),
+            "PENDING names @{id}, not in flows.md"
+        );
         assert!(
             !tagged.contains(id),
             "@{id} has a scenario now: remove it from features/PENDING"
@@ -104,9 +111,7 @@ fn every_id_tag_names_a_flow_and_every_scenario_has_a_capability_tag() {
         }
     }
     // Each feature file carries a capability tag on the feature or on every scenario.
-    let dir = repo().join("features");
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
+    for path in feature_files() {
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().map(str::trim).collect();
         let feature_at = lines
@@ -151,9 +156,8 @@ fn every_id_tag_names_a_flow_and_every_scenario_has_a_capability_tag() {
 fn scenario_names_are_unique() {
     // Expected-failure files list scenarios by name.
     let mut seen = BTreeSet::new();
-    let dir = repo().join("features");
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    for path in feature_files() {
+        let text = std::fs::read_to_string(path).unwrap();
         for line in text.lines().map(str::trim) {
             if let Some(name) = line
                 .strip_prefix("Scenario Outline:")

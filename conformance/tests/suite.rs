@@ -84,7 +84,7 @@ fn the_reference_client_passes_over_mcp_too() {
         return;
     }
     let out = conformance()
-        .args(["--quiet", "--strict", "--mcp"])
+        .args(["--quiet", "--strict", "--profile", "link-ref", "--mcp"])
         .arg(format!("{} --mcp", link_ref.display()))
         .output()
         .unwrap();
@@ -142,7 +142,11 @@ fn scenarios_expecting_errors() -> Vec<regex::Regex> {
     let placeholder = regex::Regex::new(r"<[^>]+>").unwrap();
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../features");
     for entry in std::fs::read_dir(dir).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "feature") {
+            continue;
+        }
+        let text = std::fs::read_to_string(path).unwrap();
         let mut name: Option<String> = None;
         let mut expects_error = false;
         let mut flush = |name: &mut Option<String>, expects: &mut bool| {
@@ -407,6 +411,23 @@ fn a_client_printing_the_public_clients_shapes_passes() {
 }
 
 #[test]
+fn a_client_printing_the_1x_shapes_and_polling_by_the_1x_rule_passes() {
+    // {payment_details, unavailable_count}, approval_url, a fixed wallet URL
+    // for payment-methods add, and polls that return at any status change
+    // (link-cli-1x.md section 7): both versions conform.
+    let Some(client) = double("shapes-1x.sh") else {
+        eprintln!("link-ref not built; skipped");
+        return;
+    };
+    let (ok, report, stdout) = run_with(
+        "shapes-1x",
+        &["--strict", "--tags", "not @property", "--client", &client],
+    );
+    assert!(ok, "{stdout}");
+    assert!(names_with(&report, "passed").len() > 60, "{stdout}");
+}
+
+#[test]
 fn an_mcp_server_behind_progressive_discovery_passes() {
     // Only search_tools, get_tool_details, call_read_tool and call_write_tool
     // are listed (as the public link-cli's framework serves them): the suite
@@ -423,6 +444,46 @@ fn an_mcp_server_behind_progressive_discovery_passes() {
     );
     assert!(ok, "{stdout}");
     assert!(names_with(&report, "passed").len() >= 7, "{stdout}");
+}
+
+#[test]
+fn plain_mcp_tool_errors_conform_and_codes_count_only_when_declared() {
+    let Some(link_ref) = link_ref() else {
+        eprintln!("link-ref not built; skipped");
+        return;
+    };
+    let proxy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/doubles/plain-errors-mcp.py");
+    let mcp = format!("python3 {} {}", proxy.display(), link_ref.display());
+    let tags = "@errors and not @AUTH-03 and not @property";
+    let (ok, report, stdout) = run_with("plain-errors-mcp", &["--tags", tags, "--mcp", &mcp]);
+    assert!(ok, "{stdout}");
+    assert!(names_with(&report, "passed").len() >= 10, "{stdout}");
+
+    // Declaring `mcp-error-codes` makes the suite read the codes: exactly the
+    // scenarios that expect a failure fail.
+    let caps = out_dir("plain-errors-mcp-declared").join("capabilities");
+    std::fs::write(&caps, "+mcp-error-codes\n").unwrap();
+    let (ok, report, stdout) = run_with(
+        "plain-errors-mcp-declared",
+        &[
+            "--tags",
+            tags,
+            "--mcp",
+            &mcp,
+            "--capabilities",
+            caps.to_str().unwrap(),
+        ],
+    );
+    assert!(!ok, "{stdout}");
+    let failed = names_with(&report, "failed");
+    let expecting = scenarios_expecting_errors();
+    assert!(failed.len() >= 5, "{stdout}");
+    for name in &failed {
+        assert!(
+            expecting.iter().any(|p| p.is_match(name)),
+            "{name} failed but expects no error: {stdout}"
+        );
+    }
 }
 
 const BACK_OFF: &str = "Login backs off by 5 more seconds when Link answers slow_down";

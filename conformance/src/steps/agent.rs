@@ -27,9 +27,13 @@ async fn logged_in_empty(w: &mut LinkWorld) -> StepResult {
 #[given(expr = "the agent ran {string}")]
 async fn runs(w: &mut LinkWorld, command: String) -> StepResult {
     let op = w.op(&command)?;
+    w.remember_polling(&op);
     w.run(&op).await?;
     if op.group == "mpp" && op.command == "pay" && op.flag("spend-request-id").is_none() {
         w.follow_pay_hand_over().await?;
+    }
+    if w.polling.as_ref() == Some(&op) {
+        w.follow_polling().await?;
     }
     Ok(())
 }
@@ -43,7 +47,7 @@ async fn starts(w: &mut LinkWorld, command: String) -> StepResult {
 #[when("the agent's command finishes")]
 async fn finishes(w: &mut LinkWorld) -> StepResult {
     w.finish().await?;
-    Ok(())
+    w.follow_polling().await
 }
 
 #[when("the agent finishes the login")]

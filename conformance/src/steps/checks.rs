@@ -5,7 +5,7 @@ use cucumber::then;
 use serde_json::Value;
 
 use crate::output::{Outcome, lookup};
-use crate::world::{LinkWorld, StepResult};
+use crate::world::{self, LinkWorld, StepResult};
 
 fn last(w: &LinkWorld) -> Result<&Outcome, String> {
     w.last()
@@ -80,17 +80,48 @@ fn error_object(out: &Outcome) -> Result<&Value, String> {
     Ok(error)
 }
 
+/// How a failure reads. Over MCP a failure is a tool result with `isError`
+/// (exit 1 here); its text is the `{code, message}` JSON only for a client
+/// that declares `mcp-error-codes` (MCP-02), a plain message otherwise.
+enum Failure<'a> {
+    Coded(&'a Value),
+    Plain(&'a Outcome),
+}
+
+impl Failure<'_> {
+    /// Every text of the error: its fields, or the plain message.
+    fn texts(&self) -> Vec<String> {
+        match self {
+            Failure::Coded(error) => strings(error),
+            Failure::Plain(out) => vec![out.stdout.clone()],
+        }
+    }
+}
+
+fn failure(out: &Outcome) -> Result<Failure<'_>, String> {
+    if out.via_mcp && !world::declares(world::MCP_ERROR_CODES) {
+        check(out.exit == 1, || {
+            format!("expected a tool error (isError): {}", out.describe())
+        })?;
+        return Ok(Failure::Plain(out));
+    }
+    error_object(out).map(Failure::Coded)
+}
+
 #[then("it fails with an error")]
 async fn fails(w: &mut LinkWorld) -> StepResult {
-    error_object(last(w)?).map(|_| ())
+    failure(last(w)?).map(|_| ())
 }
 
 #[then(expr = "it fails with {string}")]
 async fn fails_with(w: &mut LinkWorld, code: String) -> StepResult {
-    let error = error_object(last(w)?)?;
-    check(error["code"] == code.as_str(), || {
-        format!("expected code {code}, got {error}")
-    })
+    match failure(last(w)?)? {
+        Failure::Coded(error) => check(error["code"] == code.as_str(), || {
+            format!("expected code {code}, got {error}")
+        }),
+        // Codes over MCP are compared only where the client declares them.
+        Failure::Plain(_) => Ok(()),
+    }
 }
 
 #[then(expr = "the output announces version {string} with an update command")]
@@ -112,57 +143,21 @@ async fn announces_update(w: &mut LinkWorld, version: String) -> StepResult {
     )
 }
 
-#[then(expr = "it fails with an error about {string}")]
-async fn fails_about(w: &mut LinkWorld, topic: String) -> StepResult {
-    let error = error_object(last(w)?)?;
-    let words = |v: &Value| {
-        v.as_str()
-            .unwrap_or_default()
-            .to_lowercase()
-            .replace('_', " ")
-    };
-    let topic = topic.to_lowercase();
-    check(
-        words(&error["code"]).contains(&topic) || words(&error["message"]).contains(&topic),
-        || format!("neither the code nor the message is about {topic:?}: {error}"),
-    )
-}
-
-#[then(expr = "the output tells the agent {string}")]
-async fn output_tells(w: &mut LinkWorld, part: String) -> StepResult {
-    // Where a client says it is its own choice (`_next.message`,
-    // `instruction`, `message`): any text of the last object will do.
-    fn texts(value: &Value, out: &mut Vec<String>) {
-        match value {
-            Value::String(text) => out.push(text.to_lowercase()),
-            Value::Array(items) => items.iter().for_each(|v| texts(v, out)),
-            Value::Object(map) => map.values().for_each(|v| texts(v, out)),
-            _ => {}
-        }
-    }
+/// Where the contract says an error names a field (or an id), the name is
+/// what is checked, in any text of the error, never the wording around it.
+#[then(expr = "the error names {string}")]
+async fn error_names(w: &mut LinkWorld, word: String) -> StepResult {
+    let word = w.expand(&word).to_lowercase();
     let out = last(w)?;
-    let value = out
-        .last()
-        .ok_or_else(|| format!("no output: {}", out.describe()))?;
-    let mut all = Vec::new();
-    texts(value, &mut all);
-    let part = part.to_lowercase();
-    check(all.iter().any(|t| t.contains(&part)), || {
-        format!("no text of the output says {part:?}: {value}")
+    let error = failure(out)?;
+    let spaced = word.replace('_', " ");
+    let named = error.texts().iter().any(|text| {
+        let text = text.to_lowercase();
+        text.contains(&word) || text.contains(&spaced)
+    });
+    check(named, || {
+        format!("the error does not name {word:?}: {}", out.describe())
     })
-}
-
-#[then(expr = "the error message names {string}")]
-async fn message_names(w: &mut LinkWorld, word: String) -> StepResult {
-    let word = w.expand(&word);
-    let error = error_object(last(w)?)?;
-    let message = error["message"].as_str().unwrap_or_default().to_lowercase();
-    let word_lower = word.to_lowercase();
-    let alt = word_lower.replace('_', " ");
-    check(
-        message.contains(&word_lower) || message.contains(&alt),
-        || format!("the message does not name {word:?}: {error}"),
-    )
 }
 
 #[then(expr = "the output field {string} is {string}")]
@@ -714,7 +709,7 @@ async fn lists_tools(w: &mut LinkWorld, step: &Step) -> StepResult {
 async fn payment_refused(w: &mut LinkWorld) -> StepResult {
     let out = last(w)?;
     if out.exit == 1 {
-        return error_object(out).map(|_| ());
+        return failure(out).map(|_| ());
     }
     let status = out
         .last()
