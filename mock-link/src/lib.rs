@@ -75,7 +75,8 @@
 //! - [`spend_requests`]: the API handlers; [`spend_requests::state_machine`] is the pure
 //!   `transition(state, event)`; [`spend_requests::validation`] every field rule;
 //!   [`spend_requests::credentials`] test cards and SPTs.
-//! - [`stripe`]: `POST /v1/payment_intents` (SPT redemption) and its retrieve.
+//! - [`stripe`]: `POST /v1/payment_intents` (SPT redemption) and its retrieve;
+//!   [`granted_tokens`]: the seller's view of an SPT and Stripe's test helpers.
 //! - [`accounts`], [`balances`], [`observations`]: the other API resources.
 //! - [`control`] and [`control_client`]: the `/__control` API and its typed client;
 //!   [`scripts`] (outcomes after N polls, magic inputs), [`faults`], [`seed`].
@@ -97,6 +98,7 @@ pub mod control;
 pub mod control_client;
 pub mod error;
 pub mod faults;
+pub mod granted_tokens;
 mod ids;
 pub mod observations;
 pub mod pages;

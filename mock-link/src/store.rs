@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::control::{LedgerEntry, LoggedRequest};
 use crate::error::Error;
 use crate::faults::ArmedFault;
+use crate::granted_tokens::TestGrantedToken;
 use crate::scripts::{DeviceScript, SpendRequestScript};
 use crate::seed::Seed;
 use crate::spend_requests::SpendRequest;
@@ -132,6 +133,10 @@ pub struct Store {
     pub payment_intents: HashMap<String, (String, Value)>,
     /// Reports sent to `POST /agent_observations`.
     pub agent_observations: Vec<Value>,
+    /// SPTs sellers made with Stripe's test helper, by id.
+    pub test_granted_tokens: HashMap<String, TestGrantedToken>,
+    /// When each revoked SPT (of either kind) was revoked, by id.
+    pub revoked_tokens: HashMap<String, SystemTime>,
 }
 
 impl Store {
@@ -158,6 +163,8 @@ impl Store {
             spend_request_scripts: VecDeque::new(),
             agent_observations: Vec::new(),
             payment_intents: HashMap::new(),
+            test_granted_tokens: HashMap::new(),
+            revoked_tokens: HashMap::new(),
         };
         store.seed_defaults();
         let seed = store.seed.clone();
