@@ -1,5 +1,6 @@
 //! The Stripe subset merchants use to redeem an SPT: `POST /v1/payment_intents`
-//! (form-encoded, secret key as Bearer or Basic username, `Idempotency-Key` replay).
+//! (form-encoded, secret key as Bearer or Basic username, `Idempotency-Key` replay), the token
+//! named top-level or as `payment_method_data[shared_payment_granted_token]`.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -108,10 +109,29 @@ pub(crate) fn authenticated_merchant(
 }
 
 const TOKEN_PARAM: &str = "shared_payment_granted_token";
+const NESTED_TOKEN_PARAM: &str = "payment_method_data[shared_payment_granted_token]";
 
-/// The token a PaymentIntent names, with the param it came in.
+/// The token a PaymentIntent names, with the param it came in: the top-level
+/// `shared_payment_granted_token` or `payment_method_data[shared_payment_granted_token]`
+/// (API version 2026-04-22.preview). Both naming the same token is fine; different ones, a 400.
 fn named_token(form: &Form) -> Result<(String, &'static str), Error> {
-    Ok((required(form, TOKEN_PARAM)?.to_owned(), TOKEN_PARAM))
+    match (
+        form.non_empty(TOKEN_PARAM),
+        form.non_empty(NESTED_TOKEN_PARAM),
+    ) {
+        (Some(top), Some(nested)) if top != nested => Err(Error::stripe(
+            "parameters_exclusive",
+            format!("{TOKEN_PARAM} and {NESTED_TOKEN_PARAM} name different tokens; send one."),
+            Some(NESTED_TOKEN_PARAM),
+        )),
+        (Some(top), _) => Ok((top.to_owned(), TOKEN_PARAM)),
+        (None, Some(nested)) => Ok((nested.to_owned(), NESTED_TOKEN_PARAM)),
+        (None, None) => Err(Error::stripe(
+            "parameter_missing",
+            format!("Missing required param: {TOKEN_PARAM}."),
+            Some(TOKEN_PARAM),
+        )),
+    }
 }
 
 /// How a redemption that passed every check ends.

@@ -1,5 +1,5 @@
 //! Stripe's granted-token endpoints for sellers: the view-only token, the test helpers that
-//! create and revoke one, and redeeming it on `POST /v1/payment_intents`.
+//! create and revoke one, and redeeming it on `POST /v1/payment_intents` in either form.
 
 mod common;
 
@@ -275,7 +275,7 @@ async fn the_test_helper_names_missing_and_invalid_parameters() {
 }
 
 #[tokio::test]
-async fn a_test_token_is_redeemed_once_within_its_limits() {
+async fn a_test_token_is_redeemed_once_within_its_limits_in_either_form() {
     let link = start().await;
     let spt = test_token(&link, "1000").await;
 
@@ -313,14 +313,21 @@ async fn a_test_token_is_redeemed_once_within_its_limits() {
     let (status, intent) = post(
         &link,
         "/v1/payment_intents",
-        &pay_form("shared_payment_granted_token", &spt, "1000"),
+        &pay_form(
+            "payment_method_data[shared_payment_granted_token]",
+            &spt,
+            "1000",
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{intent}");
     assert_eq!(intent["status"], "succeeded");
     assert_eq!(intent["amount_received"], 1000);
 
-    for param in ["shared_payment_granted_token"] {
+    for param in [
+        "shared_payment_granted_token",
+        "payment_method_data[shared_payment_granted_token]",
+    ] {
         let (status, body) =
             post(&link, "/v1/payment_intents", &pay_form(param, &spt, "1000")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -330,6 +337,30 @@ async fn a_test_token_is_redeemed_once_within_its_limits() {
     let (_, token) = get_token(&link, SECRET_KEY, &spt).await;
     assert_eq!(token["deactivated_reason"], "consumed");
     assert_eq!(token["usage_details"]["amount_captured"]["value"], 1000);
+}
+
+#[tokio::test]
+async fn both_token_params_must_name_the_same_token() {
+    let link = start().await;
+    let first = test_token(&link, "1000").await;
+    let second = test_token(&link, "1000").await;
+    let mut form = pay_form("shared_payment_granted_token", &first, "100");
+    form.push((
+        "payment_method_data[shared_payment_granted_token]",
+        second.clone(),
+    ));
+    let (status, body) = post(&link, "/v1/payment_intents", &form).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(code(&body), "parameters_exclusive");
+    assert_eq!(
+        body["error"]["param"],
+        "payment_method_data[shared_payment_granted_token]"
+    );
+
+    form.pop();
+    form.push(("payment_method_data[shared_payment_granted_token]", first));
+    let (status, body) = post(&link, "/v1/payment_intents", &form).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 #[tokio::test]
@@ -410,7 +441,11 @@ async fn declining_test_payment_methods_decline_without_consuming() {
 async fn mpp_idempotency_keys_replay_under_preview_versions() {
     let link = start().await;
     let spt = test_token(&link, "1000").await;
-    let form = pay_form("shared_payment_granted_token", &spt, "700");
+    let form = pay_form(
+        "payment_method_data[shared_payment_granted_token]",
+        &spt,
+        "700",
+    );
     let send = |key: String, version: &'static str| {
         reqwest::Client::new()
             .post(format!("{}/v1/payment_intents", link.base_url()))
@@ -455,7 +490,11 @@ async fn the_ledger_records_test_tokens_like_link_tokens_and_the_log_hides_them(
     let (status, _) = post(
         &link,
         "/v1/payment_intents",
-        &pay_form("shared_payment_granted_token", &redeemed, "900"),
+        &pay_form(
+            "payment_method_data[shared_payment_granted_token]",
+            &redeemed,
+            "900",
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
