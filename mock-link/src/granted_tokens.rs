@@ -89,7 +89,14 @@ pub fn terms(store: &Store, id: &str) -> Option<Terms> {
             revoked_at,
         });
     }
-    store.test_granted_tokens.get(id).map(|token| Terms {
+    store
+        .test_granted_tokens
+        .get(id)
+        .map(|token| test_token_terms(token, revoked_at))
+}
+
+fn test_token_terms(token: &TestGrantedToken, revoked_at: Option<SystemTime>) -> Terms {
+    Terms {
         id: token.id.clone(),
         spend_request_id: None,
         network_id: token.network_id.clone(),
@@ -99,7 +106,7 @@ pub fn terms(store: &Store, id: &str) -> Option<Terms> {
         expires_at: token.expires_at,
         redeemed_by: token.redeemed_by.clone(),
         revoked_at,
-    })
+    }
 }
 
 /// The PaymentIntent that redeemed the token, if any.
@@ -338,9 +345,8 @@ pub async fn create_test_token(
     let mut store = state.lock();
     let merchant = authenticated_merchant(&store, &headers)?;
     let token = new_test_token(&store, &merchant, &form)?;
-    let id = token.id.clone();
-    store.test_granted_tokens.insert(id.clone(), token);
-    let terms = terms(&store, &id).expect("just inserted");
+    let terms = test_token_terms(&token, None);
+    store.test_granted_tokens.insert(token.id.clone(), token);
     let now = store.now();
     store.ledger.push(LedgerEntry::for_token(
         "issued", &terms, None, None, None, now,

@@ -76,7 +76,8 @@
 //!   `transition(state, event)`; [`spend_requests::validation`] every field rule;
 //!   [`spend_requests::credentials`] test cards and SPTs.
 //! - [`stripe`]: `POST /v1/payment_intents` (SPT redemption) and its retrieve;
-//!   [`granted_tokens`]: the seller's view of an SPT and Stripe's test helpers.
+//!   [`granted_tokens`]: the seller's view of an SPT and Stripe's test helpers;
+//!   [`seller_client`]: a typed client of those routes for tests playing the seller.
 //! - [`accounts`], [`balances`], [`observations`]: the other API resources.
 //! - [`control`] and [`control_client`]: the `/__control` API and its typed client;
 //!   [`scripts`] (outcomes after N polls, magic inputs), [`faults`], [`seed`].
@@ -105,6 +106,7 @@ pub mod pages;
 pub mod request_log;
 pub mod scripts;
 pub mod seed;
+pub mod seller_client;
 pub mod server;
 pub mod spend_requests;
 pub mod store;
@@ -122,6 +124,7 @@ pub use config::Config;
 pub use control_client::{ControlClient, ControlError};
 pub use error::Error;
 pub use seed::Seed;
+pub use seller_client::{SellerClient, StripeAnswer};
 pub use spend_requests::state_machine::Resolution;
 
 /// Configures and starts a mock-link.

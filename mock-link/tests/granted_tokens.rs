@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Api, read, spt_request, start, with};
-use mock_link::MockLink;
+use mock_link::{MockLink, SellerClient};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -554,4 +554,48 @@ async fn the_ledger_records_test_tokens_like_link_tokens_and_the_log_hides_them(
             "an SPT leaked into the request log: {log}"
         );
     }
+}
+
+#[tokio::test]
+async fn sixty_four_concurrent_redemptions_of_a_test_token_succeed_exactly_once() {
+    let link = start().await;
+    let seller = SellerClient::new(link.base_url(), SECRET_KEY);
+    let spt = seller.mint_test_token(1000, "usd").await.unwrap();
+    let attempts: Vec<_> = (0..64)
+        .map(|attempt| {
+            let seller = seller.clone();
+            let spt = spt.clone();
+            // Half name the token top-level, half in payment_method_data.
+            let param = if attempt % 2 == 0 {
+                "shared_payment_granted_token"
+            } else {
+                "payment_method_data[shared_payment_granted_token]"
+            };
+            tokio::spawn(async move {
+                let form = [
+                    ("amount", "1000"),
+                    ("currency", "usd"),
+                    (param, spt.as_str()),
+                    ("confirm", "true"),
+                ];
+                seller.create_payment_intent(&form, None).await.unwrap()
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for attempt in attempts {
+        answers.push(attempt.await.unwrap());
+    }
+    let succeeded = answers.iter().filter(|a| a.status == 200).count();
+    let used = answers
+        .iter()
+        .filter(|a| a.error_code() == Some("token_already_used"))
+        .count();
+    assert_eq!((succeeded, used), (1, 63));
+
+    let token = seller.granted_token(&spt).await.unwrap();
+    assert_eq!(token.body["deactivated_reason"], "consumed");
+    let revoked = seller.revoke_test_token("spt_unknown").await.unwrap();
+    assert_eq!(revoked.status, 404);
+    assert_eq!(revoked.error_code(), Some("resource_missing"));
 }
