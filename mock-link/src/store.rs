@@ -117,6 +117,10 @@ pub struct Store {
     pub refresh_tokens: HashMap<String, RefreshToken>,
     pub spend_requests: Vec<SpendRequest>,
     pub shared_payment_tokens: HashMap<String, SharedPaymentToken>,
+    /// SPTs sellers made with Stripe's test helper, by id.
+    pub test_granted_tokens: HashMap<String, TestGrantedToken>,
+    /// When each revoked SPT (of either kind) was revoked, by id.
+    pub revoked_tokens: HashMap<String, SystemTime>,
     /// Keyed by (secret key, idempotency key).
     pub idempotency: HashMap<(String, String), StoredResponse>,
     pub request_log: Vec<LoggedRequest>,
@@ -133,10 +137,6 @@ pub struct Store {
     pub payment_intents: HashMap<String, (String, Value)>,
     /// Reports sent to `POST /agent_observations`.
     pub agent_observations: Vec<Value>,
-    /// SPTs sellers made with Stripe's test helper, by id.
-    pub test_granted_tokens: HashMap<String, TestGrantedToken>,
-    /// When each revoked SPT (of either kind) was revoked, by id.
-    pub revoked_tokens: HashMap<String, SystemTime>,
 }
 
 impl Store {
@@ -154,6 +154,8 @@ impl Store {
             refresh_tokens: HashMap::new(),
             spend_requests: Vec::new(),
             shared_payment_tokens: HashMap::new(),
+            test_granted_tokens: HashMap::new(),
+            revoked_tokens: HashMap::new(),
             idempotency: HashMap::new(),
             request_log: Vec::new(),
             ledger: Vec::new(),
@@ -163,8 +165,6 @@ impl Store {
             spend_request_scripts: VecDeque::new(),
             agent_observations: Vec::new(),
             payment_intents: HashMap::new(),
-            test_granted_tokens: HashMap::new(),
-            revoked_tokens: HashMap::new(),
         };
         store.seed_defaults();
         let seed = store.seed.clone();
