@@ -20,12 +20,13 @@ use crate::body::parse_json_object;
 use crate::clock::{MAX_SPAN, unix_seconds};
 use crate::error::{Error, Result};
 use crate::faults::ArmedFault;
+use crate::granted_tokens::Terms;
 use crate::scripts::{DeviceScript, MAGIC_AMOUNTS, MAGIC_PAYMENT_METHODS, SpendRequestScript};
 use crate::seed::{NewPaymentMethod, Seed, SeedUser};
 use crate::server::AppState;
 use crate::spend_requests::state_machine::{Event, Resolution};
 use crate::spend_requests::{SpendRequest, apply_event, expire_due_requests};
-use crate::store::{DeviceCode, SharedPaymentToken, Store};
+use crate::store::{DeviceCode, Store};
 
 pub use crate::request_log::LoggedRequest;
 
@@ -33,12 +34,15 @@ pub use crate::request_log::LoggedRequest;
 #[derive(Debug, Clone, Serialize)]
 pub struct LedgerEntry {
     pub at: i64,
-    /// `issued`, `redeemed` or `redemption_refused`.
+    /// `issued`, `redeemed`, `redemption_refused` or `revoked` (test helper).
     pub event: &'static str,
     pub credential_type: &'static str,
     /// The SPT id, or `card ending 1234` (never a full card number).
     pub credential: String,
-    pub spend_request_id: String,
+    /// `spend_request` (Link minted it on approval) or `test_helper` (a seller made it).
+    pub source: &'static str,
+    /// The spend request it was issued for; `null` for a test-helper token.
+    pub spend_request_id: Option<String>,
     pub network_id: Option<String>,
     pub amount: i64,
     pub currency: String,
@@ -56,7 +60,8 @@ impl LedgerEntry {
             event: "issued",
             credential_type: request.input.credential_type.as_str(),
             credential,
-            spend_request_id: request.id.clone(),
+            source: "spend_request",
+            spend_request_id: Some(request.id.clone()),
             network_id: request.input.network_id.clone(),
             amount: request.input.amount,
             currency: request.input.currency.clone(),
@@ -66,31 +71,52 @@ impl LedgerEntry {
         }
     }
 
-    /// A redemption attempt: `payment_intent` when it succeeded, `reason` when refused.
-    pub fn redemption(
-        spt: &SharedPaymentToken,
-        merchant_network_id: &str,
+    /// An event of an SPT, however it was minted.
+    pub fn for_token(
+        event: &'static str,
+        terms: &Terms,
+        merchant_network_id: Option<&str>,
         payment_intent: Option<String>,
         reason: Option<String>,
         now: std::time::SystemTime,
     ) -> Self {
         Self {
             at: unix_seconds(now),
-            event: if payment_intent.is_some() {
-                "redeemed"
-            } else {
-                "redemption_refused"
-            },
+            event,
             credential_type: "shared_payment_token",
-            credential: spt.id.clone(),
-            spend_request_id: spt.spend_request_id.clone(),
-            network_id: Some(spt.network_id.clone()),
-            amount: spt.amount,
-            currency: spt.currency.clone(),
-            merchant_network_id: Some(merchant_network_id.to_owned()),
+            credential: terms.id.clone(),
+            source: terms.source(),
+            spend_request_id: terms.spend_request_id.clone(),
+            network_id: Some(terms.network_id.clone()),
+            amount: terms.max_amount,
+            currency: terms.currency.clone(),
+            merchant_network_id: merchant_network_id.map(str::to_owned),
             payment_intent,
             reason,
         }
+    }
+
+    /// A redemption attempt: `payment_intent` when it succeeded, `reason` when refused.
+    pub fn redemption(
+        terms: &Terms,
+        merchant_network_id: &str,
+        payment_intent: Option<String>,
+        reason: Option<String>,
+        now: std::time::SystemTime,
+    ) -> Self {
+        let event = if payment_intent.is_some() {
+            "redeemed"
+        } else {
+            "redemption_refused"
+        };
+        Self::for_token(
+            event,
+            terms,
+            Some(merchant_network_id),
+            payment_intent,
+            reason,
+            now,
+        )
     }
 }
 

@@ -75,7 +75,9 @@
 //! - [`spend_requests`]: the API handlers; [`spend_requests::state_machine`] is the pure
 //!   `transition(state, event)`; [`spend_requests::validation`] every field rule;
 //!   [`spend_requests::credentials`] test cards and SPTs.
-//! - [`stripe`]: `POST /v1/payment_intents` (SPT redemption) and its retrieve.
+//! - [`stripe`]: `POST /v1/payment_intents` (SPT redemption) and its retrieve;
+//!   [`granted_tokens`]: the seller's view of an SPT and Stripe's test helpers;
+//!   [`seller_client`]: a typed client of those routes for tests playing the seller.
 //! - [`accounts`], [`balances`], [`observations`]: the other API resources.
 //! - [`control`] and [`control_client`]: the `/__control` API and its typed client;
 //!   [`scripts`] (outcomes after N polls, magic inputs), [`faults`], [`seed`].
@@ -97,12 +99,14 @@ pub mod control;
 pub mod control_client;
 pub mod error;
 pub mod faults;
+pub mod granted_tokens;
 mod ids;
 pub mod observations;
 pub mod pages;
 pub mod request_log;
 pub mod scripts;
 pub mod seed;
+pub mod seller_client;
 pub mod server;
 pub mod spend_requests;
 pub mod store;
@@ -120,6 +124,7 @@ pub use config::Config;
 pub use control_client::{ControlClient, ControlError};
 pub use error::Error;
 pub use seed::Seed;
+pub use seller_client::{SellerClient, StripeAnswer};
 pub use spend_requests::state_machine::Resolution;
 
 /// Configures and starts a mock-link.

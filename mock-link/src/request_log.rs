@@ -33,6 +33,7 @@ const SECRET_FIELDS: &[&str] = &[
     "number",
     "cvc",
     "shared_payment_granted_token",
+    "payment_method_data[shared_payment_granted_token]",
     "spt",
     "grantedToken",
     "client_secret",
@@ -59,15 +60,26 @@ pub struct LoggedRequest {
     pub status: u16,
 }
 
+/// Where a secret starts in `word`: at its start or after a `_`, so that a secret glued to an
+/// id (an idempotency key `mpp_<challenge id>_spt_...`) is found too.
+fn secret_start(word: &str) -> Option<(usize, &'static str)> {
+    SECRET_PREFIXES
+        .iter()
+        .filter_map(|prefix| {
+            word.match_indices(prefix)
+                .find(|(at, _)| *at == 0 || word.as_bytes()[at - 1] == b'_')
+                .map(|(at, _)| (at, *prefix))
+        })
+        .min_by_key(|(at, _)| *at)
+}
+
 /// Replaces secret-looking words (token prefixes, 13-19 digit card numbers) in free text.
 pub fn redact_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut word = String::new();
     let flush = |word: &mut String, out: &mut String| {
-        if let Some(prefix) = SECRET_PREFIXES
-            .iter()
-            .find(|prefix| word.starts_with(*prefix))
-        {
+        if let Some((at, prefix)) = secret_start(word) {
+            out.push_str(&word[..at]);
             out.push_str(prefix);
             out.push_str(REDACTED);
         } else if (13..=19).contains(&word.len()) && word.bytes().all(|b| b.is_ascii_digit()) {
@@ -200,7 +212,8 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         at: unix_seconds(now),
         at_ms: unix_millis(now),
         method: parts.method.to_string(),
-        path: path.clone(),
+        // A token can be in the path (`/v1/shared_payment/granted_tokens/spt_...`).
+        path: redact_text(&path),
         query: parts.uri.query().map(redact_text),
         headers: redact_headers(&parts.headers),
         body: redact_body(&parts.headers, &bytes),
@@ -254,6 +267,15 @@ mod tests {
             redacted,
             "token=link_at_[REDACTED] spt_[REDACTED] number [REDACTED] lsrq_abc"
         );
+    }
+
+    #[test]
+    fn secrets_glued_to_ids_by_underscores_are_redacted() {
+        assert_eq!(
+            redact_text("mpp_ch1-x_spt_9f8e /v1/shared_payment/granted_tokens/spt_1a"),
+            "mpp_ch1-x_spt_[REDACTED] /v1/shared_payment/granted_tokens/spt_[REDACTED]"
+        );
+        assert_eq!(redact_text("unspt_x pm_card_visa"), "unspt_x pm_card_visa");
     }
 
     #[test]

@@ -13,7 +13,8 @@ use crate::body::MAX_BODY_BYTES;
 use crate::error::{Error, ErrorShape};
 use crate::store::Store;
 use crate::{
-    accounts, auth, balances, control, observations, pages, request_log, spend_requests, stripe,
+    accounts, auth, balances, control, granted_tokens, observations, pages, request_log,
+    spend_requests, stripe,
 };
 
 /// What every handler shares: the store behind its mutex.
@@ -89,6 +90,18 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/payment_intents/{id}",
             get(stripe::retrieve_payment_intent),
+        )
+        .route(
+            "/v1/shared_payment/granted_tokens/{id}",
+            get(granted_tokens::retrieve),
+        )
+        .route(
+            "/v1/test_helpers/shared_payment/granted_tokens",
+            post(granted_tokens::create_test_token),
+        )
+        .route(
+            "/v1/test_helpers/shared_payment/granted_tokens/{id}/revoke",
+            post(granted_tokens::revoke_test_token),
         )
         .merge(control::routes())
         .merge(pages::routes())

@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::control::{LedgerEntry, LoggedRequest};
 use crate::error::Error;
 use crate::faults::ArmedFault;
+use crate::granted_tokens::TestGrantedToken;
 use crate::scripts::{DeviceScript, SpendRequestScript};
 use crate::seed::Seed;
 use crate::spend_requests::SpendRequest;
@@ -116,6 +117,10 @@ pub struct Store {
     pub refresh_tokens: HashMap<String, RefreshToken>,
     pub spend_requests: Vec<SpendRequest>,
     pub shared_payment_tokens: HashMap<String, SharedPaymentToken>,
+    /// SPTs sellers made with Stripe's test helper, by id.
+    pub test_granted_tokens: HashMap<String, TestGrantedToken>,
+    /// When each revoked SPT (of either kind) was revoked, by id.
+    pub revoked_tokens: HashMap<String, SystemTime>,
     /// Keyed by (secret key, idempotency key).
     pub idempotency: HashMap<(String, String), StoredResponse>,
     pub request_log: Vec<LoggedRequest>,
@@ -149,6 +154,8 @@ impl Store {
             refresh_tokens: HashMap::new(),
             spend_requests: Vec::new(),
             shared_payment_tokens: HashMap::new(),
+            test_granted_tokens: HashMap::new(),
+            revoked_tokens: HashMap::new(),
             idempotency: HashMap::new(),
             request_log: Vec::new(),
             ledger: Vec::new(),

@@ -1,5 +1,6 @@
 //! The Stripe subset merchants use to redeem an SPT: `POST /v1/payment_intents`
-//! (form-encoded, secret key as Bearer or Basic username, `Idempotency-Key` replay).
+//! (form-encoded, secret key as Bearer or Basic username, `Idempotency-Key` replay), the token
+//! named top-level or as `payment_method_data[shared_payment_granted_token]`.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -9,10 +10,12 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
+use crate::accounts::Merchant;
 use crate::body::{Form, parse_form};
 use crate::clock::unix_seconds;
 use crate::control::LedgerEntry;
 use crate::error::{Error, ErrorShape};
+use crate::granted_tokens::{Terms, terms};
 use crate::ids::random_id;
 use crate::scripts::{magic_behaviour, magic_declines, magic_payment_requires_action};
 use crate::server::AppState;
@@ -62,7 +65,7 @@ fn masked(key: &str) -> String {
     format!("sk_****{tail}")
 }
 
-fn required<'a>(form: &'a Form, param: &str) -> Result<&'a str, Error> {
+pub(crate) fn required<'a>(form: &'a Form, param: &str) -> Result<&'a str, Error> {
     form.non_empty(param).ok_or_else(|| {
         Error::stripe(
             "parameter_missing",
@@ -70,6 +73,186 @@ fn required<'a>(form: &'a Form, param: &str) -> Result<&'a str, Error> {
             Some(param),
         )
     })
+}
+
+/// The required currency `param`, lowercased: three ASCII letters.
+pub(crate) fn valid_currency(form: &Form, param: &str) -> Result<String, Error> {
+    let currency = required(form, param)?.to_ascii_lowercase();
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_lowercase()) {
+        return Err(Error::stripe(
+            "parameter_invalid",
+            format!("Invalid currency: {currency}."),
+            Some(param),
+        ));
+    }
+    Ok(currency)
+}
+
+/// The merchant whose secret key authenticates the request (401 for a missing or unknown key).
+pub(crate) fn authenticated_merchant(
+    store: &Store,
+    headers: &HeaderMap,
+) -> Result<Merchant, Error> {
+    let key = secret_key(headers)?;
+    store
+        .merchants
+        .iter()
+        .find(|merchant| merchant.secret_key == key)
+        .cloned()
+        .ok_or_else(|| Error::Stripe {
+            status: StatusCode::UNAUTHORIZED,
+            kind: "invalid_request_error",
+            code: "api_key_invalid".into(),
+            message: format!("Invalid API Key provided: {}", masked(&key)),
+            param: None,
+        })
+}
+
+const TOKEN_PARAM: &str = "shared_payment_granted_token";
+const NESTED_TOKEN_PARAM: &str = "payment_method_data[shared_payment_granted_token]";
+
+/// The token a PaymentIntent names, with the param it came in: the top-level
+/// `shared_payment_granted_token` or `payment_method_data[shared_payment_granted_token]`
+/// (API version 2026-04-22.preview). Both naming the same token is fine; different ones, a 400.
+fn named_token(form: &Form) -> Result<(String, &'static str), Error> {
+    match (
+        form.non_empty(TOKEN_PARAM),
+        form.non_empty(NESTED_TOKEN_PARAM),
+    ) {
+        (Some(top), Some(nested)) if top != nested => Err(Error::stripe(
+            "parameters_exclusive",
+            format!("{TOKEN_PARAM} and {NESTED_TOKEN_PARAM} name different tokens; send one."),
+            Some(NESTED_TOKEN_PARAM),
+        )),
+        (Some(top), _) => Ok((top.to_owned(), TOKEN_PARAM)),
+        (None, Some(nested)) => Ok((nested.to_owned(), NESTED_TOKEN_PARAM)),
+        (None, None) => Err(Error::stripe(
+            "parameter_missing",
+            format!("Missing required param: {TOKEN_PARAM}."),
+            Some(TOKEN_PARAM),
+        )),
+    }
+}
+
+/// How a redemption that passed every check ends.
+enum Outcome {
+    Decline { decline_code: &'static str },
+    RequiresAction,
+    Succeed,
+}
+
+/// Stripe's test PaymentMethods that fail, for test-helper tokens; any other `pm_` succeeds.
+fn test_payment_method_outcome(payment_method: &str) -> Outcome {
+    match payment_method {
+        "pm_card_authenticationRequired" | "pm_card_threeDSecure2Required" => {
+            Outcome::RequiresAction
+        }
+        _ if payment_method.contains("chargeDeclinedInsufficientFunds") => Outcome::Decline {
+            decline_code: "insufficient_funds",
+        },
+        _ if payment_method.contains("chargeDeclined") => Outcome::Decline {
+            decline_code: "generic_decline",
+        },
+        _ => Outcome::Succeed,
+    }
+}
+
+fn outcome(store: &Store, terms: &Terms) -> Outcome {
+    if let Some(token) = store.test_granted_tokens.get(&terms.id) {
+        return test_payment_method_outcome(&token.payment_method);
+    }
+    let Some(token) = store.shared_payment_tokens.get(&terms.id) else {
+        return Outcome::Succeed;
+    };
+    let request = store
+        .spend_requests
+        .iter()
+        .find(|request| request.id == token.spend_request_id);
+    let behaviour = request
+        .map(|request| magic_behaviour(&request.input.payment_details, request.input.amount))
+        .unwrap_or_default();
+    if magic_declines(behaviour).is_some_and(|declines| token.declined_attempts < declines) {
+        Outcome::Decline {
+            decline_code: "generic_decline",
+        }
+    } else if magic_payment_requires_action(behaviour) {
+        Outcome::RequiresAction
+    } else {
+        Outcome::Succeed
+    }
+}
+
+/// Why `terms` cannot pay `amount` `currency` for `merchant_network_id`, if it cannot.
+fn refusal(
+    store: &Store,
+    terms: &Terms,
+    param: &str,
+    merchant_network_id: &str,
+    amount: i64,
+    currency: &str,
+) -> Option<Error> {
+    let param = Some(param);
+    let request_redeemable = || {
+        terms.spend_request_id.as_ref().is_none_or(|id| {
+            store
+                .spend_requests
+                .iter()
+                .find(|request| &request.id == id)
+                .is_some_and(|request| transition(request.state, Event::Redeem).is_ok())
+        })
+    };
+    let error = if terms.redeemed_by.is_some() {
+        Error::stripe(
+            "token_already_used",
+            "This shared payment granted token has already been used.",
+            param,
+        )
+    } else if terms.revoked_at.is_some() {
+        Error::stripe(
+            "shared_payment_granted_token_revoked",
+            "This shared payment granted token has been revoked.",
+            param,
+        )
+    } else if store.now() >= terms.expires_at {
+        Error::stripe(
+            "shared_payment_granted_token_expired",
+            "This shared payment granted token has expired.",
+            param,
+        )
+    } else if !request_redeemable() {
+        Error::stripe(
+            "shared_payment_granted_token_invalid",
+            "This shared payment granted token is no longer usable (its spend request is not approved).",
+            param,
+        )
+    } else if terms.network_id != merchant_network_id {
+        Error::stripe(
+            "shared_payment_granted_token_network_mismatch",
+            "This shared payment granted token was issued for another network (business profile).",
+            param,
+        )
+    } else if currency != terms.currency {
+        Error::stripe(
+            "shared_payment_granted_token_currency_mismatch",
+            format!(
+                "This shared payment granted token is for {}, not {currency}.",
+                terms.currency
+            ),
+            Some("currency"),
+        )
+    } else if amount > terms.max_amount {
+        Error::stripe(
+            "amount_too_large",
+            format!(
+                "The amount exceeds the token's max_amount of {}.",
+                terms.max_amount
+            ),
+            Some("amount"),
+        )
+    } else {
+        return None;
+    };
+    Some(error)
 }
 
 fn metadata(form: &Form) -> Map<String, Value> {
@@ -98,8 +281,7 @@ fn create_payment_intent(
     merchant_network_id: &str,
     form: &Form,
 ) -> Result<Value, Error> {
-    let amount_text = required(form, "amount")?;
-    let amount: i64 = amount_text
+    let amount: i64 = required(form, "amount")?
         .parse()
         .ok()
         .filter(|amount| *amount > 0)
@@ -110,15 +292,8 @@ fn create_payment_intent(
                 Some("amount"),
             )
         })?;
-    let currency = required(form, "currency")?.to_ascii_lowercase();
-    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_lowercase()) {
-        return Err(Error::stripe(
-            "parameter_invalid",
-            format!("Invalid currency: {currency}."),
-            Some("currency"),
-        ));
-    }
-    let spt_id = required(form, "shared_payment_granted_token")?.to_owned();
+    let currency = valid_currency(form, "currency")?;
+    let (spt_id, param) = named_token(form)?;
     match form.get("confirm") {
         Some("true") => {}
         _ => {
@@ -131,72 +306,20 @@ fn create_payment_intent(
     }
     expire_due_requests(store);
     let now = store.now();
-    let param = Some("shared_payment_granted_token");
-    let spt = store
-        .shared_payment_tokens
-        .get(&spt_id)
-        .cloned()
-        .ok_or_else(|| {
-            Error::stripe(
-                "resource_missing",
-                "No such shared payment granted token.",
-                param,
-            )
-        })?;
-    let request_state = store
-        .spend_requests
-        .iter()
-        .find(|request| request.id == spt.spend_request_id)
-        .map(|request| request.state);
-    let refusal = if spt.redeemed_by.is_some() {
-        Some(Error::stripe(
-            "token_already_used",
-            "This shared payment granted token has already been used.",
-            param,
-        ))
-    } else if now >= spt.valid_until {
-        Some(Error::stripe(
-            "shared_payment_granted_token_expired",
-            "This shared payment granted token has expired.",
-            param,
-        ))
-    } else if request_state.is_none_or(|state| transition(state, Event::Redeem).is_err()) {
-        Some(Error::stripe(
-            "shared_payment_granted_token_invalid",
-            "This shared payment granted token is no longer usable (its spend request is not approved).",
-            param,
-        ))
-    } else if spt.network_id != merchant_network_id {
-        Some(Error::stripe(
-            "shared_payment_granted_token_network_mismatch",
-            "This shared payment granted token was issued for another network (business profile).",
-            param,
-        ))
-    } else if currency != spt.currency {
-        Some(Error::stripe(
-            "shared_payment_granted_token_currency_mismatch",
-            format!(
-                "This shared payment granted token is for {}, not {currency}.",
-                spt.currency
-            ),
-            Some("currency"),
-        ))
-    } else if amount > spt.amount {
-        Some(Error::stripe(
-            "amount_too_large",
-            format!("The amount exceeds the approved amount of {}.", spt.amount),
-            Some("amount"),
-        ))
-    } else {
-        None
-    };
-    if let Some(error) = refusal {
+    let terms = terms(store, &spt_id).ok_or_else(|| {
+        Error::stripe(
+            "resource_missing",
+            "No such shared payment granted token.",
+            Some(param),
+        )
+    })?;
+    if let Some(error) = refusal(store, &terms, param, merchant_network_id, amount, &currency) {
         let reason = match &error {
             Error::Stripe { code, .. } => code.clone(),
             other => other.to_string(),
         };
         store.ledger.push(LedgerEntry::redemption(
-            &spt,
+            &terms,
             merchant_network_id,
             None,
             Some(reason),
@@ -204,52 +327,33 @@ fn create_payment_intent(
         ));
         return Err(error);
     }
-    let behaviour = store
-        .spend_requests
-        .iter()
-        .find(|request| request.id == spt.spend_request_id)
-        .map(|request| {
-            magic_behaviour(&request.input.payment_details, request.input.amount).to_owned()
-        })
-        .unwrap_or_default();
-    if let Some(declines) = magic_declines(&behaviour)
-        && spt.declined_attempts < declines
-    {
-        if let Some(stored) = store.shared_payment_tokens.get_mut(&spt_id) {
-            stored.declined_attempts += 1;
+    let requires_action = match outcome(store, &terms) {
+        Outcome::Decline { decline_code } => {
+            return Err(decline(
+                store,
+                &terms,
+                merchant_network_id,
+                amount,
+                &currency,
+                decline_code,
+            ));
         }
-        store.ledger.push(LedgerEntry::redemption(
-            &spt,
-            merchant_network_id,
-            None,
-            Some("card_declined".into()),
-            now,
-        ));
-        if let Some(request) = store.spend_request_mut(&spt.spend_request_id) {
-            request.payment_status = Some(json!({
-                "outcome": "failure",
-                "code": "card_declined",
-                "decline_code": "generic_decline",
-                "amount": amount,
-                "currency": currency,
-                "created": unix_seconds(now),
-                "refund_details": null,
-            }));
-        }
-        return Err(Error::Stripe {
-            status: StatusCode::PAYMENT_REQUIRED,
-            kind: "card_error",
-            code: "card_declined".into(),
-            message: "Your card was declined.".into(),
-            param: None,
-        });
-    }
+        Outcome::RequiresAction => true,
+        Outcome::Succeed => false,
+    };
     let payment_intent_id = random_id("pi_");
-    let requires_action = magic_payment_requires_action(&behaviour);
     if let Some(stored) = store.shared_payment_tokens.get_mut(&spt_id) {
         stored.redeemed_by = Some(payment_intent_id.clone());
     }
-    if let Some(request) = store.spend_request_mut(&spt.spend_request_id) {
+    if let Some(stored) = store.test_granted_tokens.get_mut(&spt_id) {
+        stored.redeemed_by = Some(payment_intent_id.clone());
+    }
+    if let Some(request) = terms.spend_request_id.as_ref().and_then(|id| {
+        store
+            .spend_requests
+            .iter_mut()
+            .find(|request| &request.id == id)
+    }) {
         if !requires_action && let Ok(next) = transition(request.state, Event::Redeem) {
             request.state = next;
         }
@@ -266,7 +370,7 @@ fn create_payment_intent(
         request.updated_at = now;
     }
     store.ledger.push(LedgerEntry::redemption(
-        &spt,
+        &terms,
         merchant_network_id,
         Some(payment_intent_id.clone()),
         requires_action.then(|| "requires_action".to_owned()),
@@ -302,6 +406,50 @@ fn create_payment_intent(
     Ok(intent)
 }
 
+/// A declined charge: the token is not consumed; a Link token's spend request records it.
+fn decline(
+    store: &mut Store,
+    terms: &Terms,
+    merchant_network_id: &str,
+    amount: i64,
+    currency: &str,
+    decline_code: &str,
+) -> Error {
+    let now = store.now();
+    if let Some(stored) = store.shared_payment_tokens.get_mut(&terms.id) {
+        stored.declined_attempts += 1;
+    }
+    store.ledger.push(LedgerEntry::redemption(
+        terms,
+        merchant_network_id,
+        None,
+        Some("card_declined".into()),
+        now,
+    ));
+    if let Some(request) = terms
+        .spend_request_id
+        .as_ref()
+        .and_then(|id| store.spend_request_mut(id))
+    {
+        request.payment_status = Some(json!({
+            "outcome": "failure",
+            "code": "card_declined",
+            "decline_code": decline_code,
+            "amount": amount,
+            "currency": currency,
+            "created": unix_seconds(now),
+            "refund_details": null,
+        }));
+    }
+    Error::Stripe {
+        status: StatusCode::PAYMENT_REQUIRED,
+        kind: "card_error",
+        code: "card_declined".into(),
+        message: "Your card was declined.".into(),
+        param: None,
+    }
+}
+
 /// `POST /v1/payment_intents`
 pub async fn payment_intents(
     State(state): State<AppState>,
@@ -323,20 +471,9 @@ pub async fn payment_intents(
         .map(str::to_owned);
     let fingerprint = fingerprint(&form);
     let mut store = state.lock();
-    let Some(merchant) = store
-        .merchants
-        .iter()
-        .find(|merchant| merchant.secret_key == key)
-        .cloned()
-    else {
-        return Error::Stripe {
-            status: StatusCode::UNAUTHORIZED,
-            kind: "invalid_request_error",
-            code: "api_key_invalid".into(),
-            message: format!("Invalid API Key provided: {}", masked(&key)),
-            param: None,
-        }
-        .into_response();
+    let merchant = match authenticated_merchant(&store, &headers) {
+        Ok(merchant) => merchant,
+        Err(error) => return error.into_response(),
     };
     let mut replayed = false;
     let (status, body) = match idempotency_key.as_ref().and_then(|idempotency_key| {
@@ -406,21 +543,8 @@ pub async fn retrieve_payment_intent(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, Error> {
-    let key = secret_key(&headers)?;
     let store = state.lock();
-    if !store
-        .merchants
-        .iter()
-        .any(|merchant| merchant.secret_key == key)
-    {
-        return Err(Error::Stripe {
-            status: StatusCode::UNAUTHORIZED,
-            kind: "invalid_request_error",
-            code: "api_key_invalid".into(),
-            message: format!("Invalid API Key provided: {}", masked(&key)),
-            param: None,
-        });
-    }
+    let key = authenticated_merchant(&store, &headers)?.secret_key;
     match store.payment_intents.get(&id) {
         Some((owner, intent)) if *owner == key => Ok(Json(intent.clone())),
         _ => Err(Error::Stripe {
