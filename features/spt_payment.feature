@@ -97,3 +97,22 @@ Feature: Paying an HTTP 402 merchant with a shared payment token
     And the output field "status" is "200"
     And the merchant "api" was paid 2 times
     And Link redeemed the shared payment token 2 times
+
+  @PAY-11 @merchant
+  Scenario: A seller pays its own 402 route with a test token from Stripe's test helper, once
+    Given a merchant developer minted a test shared payment token for "api/report"
+    When the developer pays "api/report" with that token
+    Then the developer's payment answered 200 with a receipt
+    And Stripe shows the token as "consumed"
+    And Link redeemed the shared payment token 1 time
+    When the developer pays "api/report" with that token
+    Then the developer's payment answered 402 without a receipt
+    And Link refused a redemption as "token_already_used"
+
+  @PAY-11 @merchant
+  Scenario: A test token the seller revoked is refused
+    When the developer revokes another test token for "api/report" with the test helper
+    And the developer pays "api/report" with that token
+    Then the developer's payment answered 402 without a receipt
+    And Link refused a redemption as "shared_payment_granted_token_revoked"
+    And Link redeemed the shared payment token 0 times

@@ -4,4 +4,5 @@
 pub mod agent;
 pub mod checks;
 pub mod decoding;
+pub mod seller;
 pub mod user;
