@@ -53,7 +53,7 @@ fn invalid_bodies() -> Vec<(&'static str, Value, &'static str, &'static str)> {
             "amount above 500000",
             with(card_request(), json!({"amount": 500_001})),
             "amount",
-            "parameter_invalid",
+            "amount_too_large",
         ),
         (
             "fractional amount",

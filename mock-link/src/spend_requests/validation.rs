@@ -354,7 +354,15 @@ pub fn validate(
 
     let amount =
         optional_integer(fields, "amount")?.ok_or_else(|| Error::missing_param("amount"))?;
-    if !(1..=MAX_AMOUNT).contains(&amount) {
+    if amount > MAX_AMOUNT {
+        // The 1.x client dropped its own maximum: the server alone enforces it.
+        return Err(Error::param_error(
+            "amount_too_large",
+            "amount",
+            format!("must be at most {MAX_AMOUNT} (got {amount})"),
+        ));
+    }
+    if amount < 1 {
         return Err(Error::invalid_param(
             "amount",
             format!("must be between 1 and {MAX_AMOUNT} (got {amount})"),

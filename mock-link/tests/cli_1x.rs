@@ -1,0 +1,102 @@
+//! What a 1.x link-cli client needs from mock-link (link-cli-1x.md section 1): response shapes
+//! its zod validation accepts, and the body fields and endpoints it added. Everything a 0.13.1
+//! client reads must stay as it was.
+
+mod common;
+
+use common::{Api, card_request, start};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// An RFC 3339 / ISO-8601 UTC timestamp such as `2026-01-30T12:00:00Z`.
+fn is_iso_timestamp(value: &Value) -> bool {
+    value.as_str().is_some_and(|text| {
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).is_ok()
+    })
+}
+
+#[tokio::test]
+async fn spend_requests_carry_iso_timestamps_and_request_approval_answers_approval_link() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let created = api.create(card_request()).await;
+    assert!(is_iso_timestamp(&created["created_at"]), "{created}");
+    assert!(is_iso_timestamp(&created["updated_at"]), "{created}");
+    let id = created["id"].as_str().unwrap();
+
+    let (status, answer) = api
+        .post(&format!("/spend_requests/{id}/request_approval"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["id"], id);
+    let link_url = answer["approval_link"].as_str().expect("approval_link");
+    // 0.13.1 reads approval_url: it stays, with the same value.
+    assert_eq!(answer["approval_url"].as_str(), Some(link_url));
+
+    let (_, listed) = api.get("/spend_requests").await;
+    for request in listed["data"].as_array().unwrap() {
+        assert!(is_iso_timestamp(&request["created_at"]), "{request}");
+        assert!(is_iso_timestamp(&request["updated_at"]), "{request}");
+    }
+}
+
+#[tokio::test]
+async fn payment_methods_have_a_name_and_the_list_an_unavailable_count() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let (status, body) = api.get("/payment-details").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["unavailable_count"], json!(0));
+    let methods = body["payment_details"].as_array().expect("0.13.1 reads this array");
+    assert!(!methods.is_empty());
+    for method in methods {
+        assert!(
+            method["name"].as_str().is_some_and(|name| !name.is_empty()),
+            "{method}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_agent_user_agent_suffix_is_accepted_on_auth_and_api_hosts() {
+    let link = start().await;
+    let http = reqwest::Client::new();
+    let agent = "link-cli/1.3.0 AIAgent/claude-code";
+    let code = http
+        .post(format!("{}/device/code", link.base_url()))
+        .header("User-Agent", agent)
+        .form(&[("client_id", common::CLIENT_ID)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code.status(), StatusCode::OK);
+    let api = Api::default_user(&link).await;
+    let listed = http
+        .get(format!("{}/payment-details", link.base_url()))
+        .header("User-Agent", agent)
+        .bearer_auth(&api.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_server_enforces_the_amount_cap_naming_amount() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let max = mock_link::spend_requests::validation::MAX_AMOUNT;
+    let accepted = api
+        .create(common::with(card_request(), json!({ "amount": max })))
+        .await;
+    assert_eq!(accepted["amount"], json!(max));
+    let (status, refused) = api
+        .post(
+            "/spend_requests",
+            common::with(card_request(), json!({ "amount": max + 1 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused["error"]["code"], "amount_too_large");
+    assert_eq!(refused["error"]["param"], "amount");
+}
