@@ -47,7 +47,9 @@ async fn payment_methods_have_a_name_and_the_list_an_unavailable_count() {
     let (status, body) = api.get("/payment-details").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["unavailable_count"], json!(0));
-    let methods = body["payment_details"].as_array().expect("0.13.1 reads this array");
+    let methods = body["payment_details"]
+        .as_array()
+        .expect("0.13.1 reads this array");
     assert!(!methods.is_empty());
     for method in methods {
         assert!(
@@ -99,4 +101,68 @@ async fn the_server_enforces_the_amount_cap_naming_amount() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(refused["error"]["code"], "amount_too_large");
     assert_eq!(refused["error"]["param"], "amount");
+}
+
+#[tokio::test]
+async fn an_idempotency_key_replays_the_same_request_and_refuses_another_body() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let body = common::with(
+        card_request(),
+        json!({ "idempotency_key": "order-42-attempt" }),
+    );
+    let first = api.create(body.clone()).await;
+    // The same body again (a retry after a lost answer): the same request, not a duplicate 429.
+    let replay = api.create(body.clone()).await;
+    assert_eq!(replay["id"], first["id"]);
+    let (_, listed) = api.get("/spend_requests").await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1, "{listed}");
+
+    let (status, refused) = api
+        .post(
+            "/spend_requests",
+            common::with(body.clone(), json!({ "amount": 5000 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(refused["error"]["code"], "idempotency_key_reused");
+    assert_eq!(refused["error"]["param"], "idempotency_key");
+
+    // Keys belong to a user: another user's same key is a new request.
+    link.control()
+        .create_user(json!({"id": "usr_other", "payment_methods": [{"id": "csmrpd_other"}]}))
+        .await
+        .unwrap();
+    let other = Api::login(&link, "usr_other").await;
+    let theirs = other
+        .create(common::with(
+            body,
+            json!({ "payment_details": "csmrpd_other" }),
+        ))
+        .await;
+    assert_ne!(theirs["id"], first["id"]);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_must_be_1_to_255_bytes() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    for key in [json!(""), json!("é".repeat(128)), json!(42)] {
+        let (status, refused) = api
+            .post(
+                "/spend_requests",
+                common::with(card_request(), json!({ "idempotency_key": key })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{key}: {refused}");
+        assert_eq!(refused["error"]["param"], "idempotency_key");
+    }
+    // 255 bytes exactly (multi-byte characters count as their bytes).
+    let longest = format!("{}a", "é".repeat(127));
+    assert_eq!(longest.len(), 255);
+    api.create(common::with(
+        card_request(),
+        json!({ "idempotency_key": longest }),
+    ))
+    .await;
 }

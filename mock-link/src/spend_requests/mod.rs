@@ -82,6 +82,69 @@ pub struct SpendRequest {
     pub script: Option<SpendRequestScript>,
     /// How many times the owner retrieved it (drives scripts).
     pub polls: u32,
+    /// The create call's `idempotency_key` with the body it came with: a replay of that body
+    /// answers this request again, another body under the same key is refused.
+    pub idempotency: Option<IdempotentCreate>,
+}
+
+/// What a create with an `idempotency_key` is remembered by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdempotentCreate {
+    pub key: String,
+    /// The whole create body (JSON maps compare regardless of key order).
+    pub body: Map<String, Value>,
+    /// Whether it came through `create_delegated`.
+    pub delegated: bool,
+}
+
+/// The longest `idempotency_key`, in UTF-8 bytes.
+pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 255;
+
+/// The create body's `idempotency_key`: a string of 1..=255 UTF-8 bytes, or absent.
+fn idempotency_key(fields: &Map<String, Value>) -> Result<Option<String>> {
+    match fields.get("idempotency_key") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(key)) if (1..=MAX_IDEMPOTENCY_KEY_BYTES).contains(&key.len()) => {
+            Ok(Some(key.clone()))
+        }
+        Some(Value::String(_)) => Err(Error::invalid_param(
+            "idempotency_key",
+            format!("must be 1 to {MAX_IDEMPOTENCY_KEY_BYTES} bytes of UTF-8"),
+        )),
+        Some(_) => Err(Error::invalid_param("idempotency_key", "must be a string")),
+    }
+}
+
+/// The request an earlier create with the same `idempotency_key` made, when `create` replays
+/// it; a 400 `idempotency_key_reused` when the key came with another body.
+fn idempotent_replay<'a>(
+    store: &'a Store,
+    user_id: &str,
+    create: &IdempotentCreate,
+) -> Result<Option<&'a SpendRequest>> {
+    let Some(earlier) = store.spend_requests.iter().find(|request| {
+        request.user_id == user_id
+            && request
+                .idempotency
+                .as_ref()
+                .is_some_and(|earlier| earlier.key == create.key)
+    }) else {
+        return Ok(None);
+    };
+    if earlier.idempotency.as_ref() == Some(create) {
+        return Ok(Some(earlier));
+    }
+    Err(Error::api(
+        StatusCode::BAD_REQUEST,
+        "idempotency_key_reused",
+        format!(
+            "idempotency_key: this key was already used for spend request {} with other parameters; \
+             use a new key for a new spend request",
+            earlier.id
+        ),
+    )
+    .with_extra("param", Value::String("idempotency_key".into()))
+    .with_extra("type", Value::String("idempotency_error".into())))
 }
 
 impl SpendRequest {
@@ -325,6 +388,11 @@ fn create_spend_request(
     delegated: bool,
 ) -> Result<Json<Value>> {
     let fields = parse_json_object(headers, body)?;
+    let idempotency = idempotency_key(&fields)?.map(|key| IdempotentCreate {
+        key,
+        body: fields.clone(),
+        delegated,
+    });
     let mut store = state.lock();
     let user_id = authenticated_user_id(&store, headers)?;
     if store
@@ -349,6 +417,13 @@ fn create_spend_request(
         ));
     }
     expire_due_requests(&mut store);
+    // A replay comes before the duplicate check: the request it made is open and identical.
+    if let Some(create) = &idempotency
+        && let Some(earlier) = idempotent_replay(&store, &user_id, create)?
+    {
+        tracing::info!(spend_request = %earlier.id, "idempotent create replayed");
+        return Ok(Json(earlier.to_json(&store, false, false)));
+    }
     let now = store.now();
     let methods = store
         .user(&user_id)
@@ -396,6 +471,7 @@ fn create_spend_request(
         payment_status: None,
         script: store.spend_request_scripts.pop_front(),
         polls: 0,
+        idempotency,
     };
     let id = request.id.clone();
     store.spend_requests.push(request);
