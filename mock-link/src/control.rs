@@ -415,6 +415,8 @@ async fn add_merchant(
 struct IssueTokensBody {
     user_id: Option<String>,
     scope: Option<String>,
+    /// The OAuth client the login belongs to (default `control`).
+    client_id: Option<String>,
 }
 
 async fn issue_tokens(
@@ -429,11 +431,12 @@ async fn issue_tokens(
         return Err(Error::not_found("user", &user_id));
     }
     let scope = body.scope.unwrap_or(DEFAULT_SCOPE.into());
+    let client_id = body.client_id.unwrap_or("control".into());
     Ok(Json(open_grant(
         &mut store,
         &user_id,
         &scope,
-        "control",
+        &client_id,
         Some("control API".into()),
         Vec::new(),
     )))
@@ -653,6 +656,35 @@ async fn agent_observations(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "data": state.lock().agent_observations }))
 }
 
+/// Knobs that change how the API behaves from now on (until a reset).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsBody {
+    /// Replaces the OAuth client ids allowed to send `expires_at`.
+    expires_at_clients: Option<Vec<String>>,
+}
+
+fn settings_json(store: &Store) -> Value {
+    json!({ "expires_at_clients": store.expires_at_clients })
+}
+
+async fn get_settings(State(state): State<AppState>) -> Json<Value> {
+    Json(settings_json(&state.lock()))
+}
+
+async fn change_settings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let body: SettingsBody = parse(&headers, &body)?;
+    let mut store = state.lock();
+    if let Some(clients) = body.expires_at_clients {
+        store.expires_at_clients = clients.into_iter().collect();
+    }
+    Ok(Json(settings_json(&store)))
+}
+
 async fn magic_inputs() -> Json<Value> {
     let data: Vec<Value> = MAGIC_PAYMENT_METHODS
         .iter()
@@ -724,6 +756,10 @@ pub fn routes() -> Router<AppState> {
             post(script_spend_request),
         )
         .route("/__control/magic", get(magic_inputs))
+        .route(
+            "/__control/settings",
+            get(get_settings).post(change_settings),
+        )
         .route("/__control/agent_observations", get(agent_observations))
         .route("/__control/requests", get(request_log))
         .route("/__control/ledger", get(ledger))

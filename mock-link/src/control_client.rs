@@ -265,6 +265,26 @@ impl ControlClient {
     pub async fn tokens(&self) -> Result<Vec<Value>, ControlError> {
         self.get("/tokens").await.map(data)
     }
+
+    /// Logs `user_id` in through OAuth client `client_id` with `scope` (space-separated).
+    pub async fn issue_tokens_for_client(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &str,
+    ) -> Result<Value, ControlError> {
+        self.post(
+            "/tokens",
+            json!({ "user_id": user_id, "client_id": client_id, "scope": scope }),
+        )
+        .await
+    }
+
+    /// Replaces the OAuth client ids allowed to send `expires_at` on create.
+    pub async fn set_expires_at_clients(&self, client_ids: &[&str]) -> Result<Value, ControlError> {
+        self.post("/settings", json!({ "expires_at_clients": client_ids }))
+            .await
+    }
 }
 
 fn data(value: Value) -> Vec<Value> {

@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{Api, card_request, start};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -165,4 +167,165 @@ async fn an_idempotency_key_must_be_1_to_255_bytes() {
         json!({ "idempotency_key": longest }),
     ))
     .await;
+}
+
+/// The virtual clock's current unix time.
+async fn clock_now(link: &mock_link::MockLink) -> i64 {
+    link.control().get("/clock").await.unwrap()["now"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn without_expires_at_a_request_expires_twelve_hours_after_creation() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let created = api.create(card_request()).await;
+    let id = created["id"].as_str().unwrap();
+    let created_at = time::OffsetDateTime::parse(
+        created["created_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
+    .unix_timestamp();
+    assert_eq!(
+        created["expires_at"].as_i64().unwrap() - created_at,
+        12 * 3600
+    );
+    link.control()
+        .advance_clock(Duration::from_secs(12 * 3600 - 60))
+        .await
+        .unwrap();
+    // Through the control API: the access token (1 h) has long expired.
+    assert_eq!(
+        link.control().spend_request(id).await.unwrap()["status"],
+        "created"
+    );
+    link.control()
+        .advance_clock(Duration::from_secs(120))
+        .await
+        .unwrap();
+    // Through the control API: the access token (1 h) has long expired.
+    assert_eq!(
+        link.control().spend_request(id).await.unwrap()["status"],
+        "expired"
+    );
+}
+
+#[tokio::test]
+async fn expires_at_is_refused_for_clients_not_on_the_allow_list() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let in_range = clock_now(&link).await + 4 * 3600;
+    let (status, refused) = api
+        .post(
+            "/spend_requests",
+            common::with(card_request(), json!({ "expires_at": in_range })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(refused["error"]["code"], "expires_at_not_supported");
+    assert_eq!(
+        refused["error"]["message"],
+        "expires_at is not supported for this client"
+    );
+    // Allowing another client changes nothing for this one.
+    link.control()
+        .set_expires_at_clients(&["lwlpk_partner"])
+        .await
+        .unwrap();
+    let (status, _) = api
+        .post(
+            "/spend_requests",
+            common::with(card_request(), json!({ "expires_at": in_range })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn an_allowed_client_sets_expires_at_between_three_hours_and_seven_days() {
+    let link = mock_link::MockLink::builder()
+        .expires_at_client("lwlpk_partner")
+        .start()
+        .await
+        .unwrap();
+    let tokens = link
+        .control()
+        .issue_tokens_for_client(
+            "usr_default",
+            "lwlpk_partner",
+            mock_link::auth::DEFAULT_SCOPE,
+        )
+        .await
+        .unwrap();
+    let api = Api {
+        http: reqwest::Client::new(),
+        base_url: link.base_url().to_owned(),
+        access_token: tokens["access_token"].as_str().unwrap().to_owned(),
+    };
+    let now = clock_now(&link).await;
+    for (expires_at, why) in [
+        (now + 3 * 3600 - 120, "under three hours"),
+        (now + 7 * 24 * 3600 + 60, "over seven days"),
+    ] {
+        let (status, refused) = api
+            .post(
+                "/spend_requests",
+                common::with(card_request(), json!({ "expires_at": expires_at })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{why}: {refused}");
+        assert_eq!(refused["error"]["param"], "expires_at", "{why}");
+    }
+    let created = api
+        .create(common::with(
+            card_request(),
+            json!({ "expires_at": now + 4 * 3600 }),
+        ))
+        .await;
+    assert_eq!(created["expires_at"], now + 4 * 3600);
+    let id = created["id"].as_str().unwrap();
+    link.control()
+        .advance_clock(Duration::from_secs(4 * 3600 + 1))
+        .await
+        .unwrap();
+    // Through the control API: the access token (1 h) has long expired.
+    assert_eq!(
+        link.control().spend_request(id).await.unwrap()["status"],
+        "expired"
+    );
+}
+
+#[tokio::test]
+async fn recurring_terms_are_echoed_and_null_when_absent() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let plain = api.create(card_request()).await;
+    assert_eq!(plain["recurring"], Value::Null);
+    let monthly = api
+        .create(common::with(
+            card_request(),
+            json!({ "amount": 1500, "recurring": {"interval": "month", "interval_count": 3} }),
+        ))
+        .await;
+    assert_eq!(
+        monthly["recurring"],
+        json!({"interval": "month", "interval_count": 3})
+    );
+    let yearly = api
+        .create(common::with(
+            card_request(),
+            json!({ "amount": 1600, "recurring": {"interval": "year"} }),
+        ))
+        .await;
+    assert_eq!(
+        yearly["recurring"],
+        json!({"interval": "year", "interval_count": 1})
+    );
+    let id = monthly["id"].as_str().unwrap();
+    assert_eq!(
+        api.get(&format!("/spend_requests/{id}")).await.1["recurring"]["interval"],
+        "month"
+    );
 }

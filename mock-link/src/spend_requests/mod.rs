@@ -14,7 +14,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value, json};
 
-use crate::auth::authenticated_user_id;
+use crate::auth::{authenticated_grant, authenticated_user_id};
 use crate::body::{parse_json_object, parse_query};
 use crate::clock::{from_unix_seconds, later, rfc3339, unix_seconds};
 use crate::control::LedgerEntry;
@@ -25,7 +25,7 @@ use crate::server::AppState;
 use crate::store::{SharedPaymentToken, Store};
 use credentials::{CardCredential, issue_card};
 use state_machine::{Event, Resolution, State as Status, TransitionError, transition};
-use validation::{CredentialType, SpendRequestInput, validate};
+use validation::{CredentialType, SpendRequestInput, check_expires_at, validate};
 
 /// The extra step asked of the user while a request is `requires_action`.
 #[derive(Debug, Clone, PartialEq)]
@@ -190,6 +190,7 @@ impl SpendRequest {
             "status_details": status_details,
             "payment_status_details": payment_status_details,
             "metadata": input.metadata,
+            "recurring": input.recurring,
             "test": input.test,
             "approval_details": input.approval_details,
             "execution_method": input.execution_method,
@@ -394,7 +395,9 @@ fn create_spend_request(
         delegated,
     });
     let mut store = state.lock();
-    let user_id = authenticated_user_id(&store, headers)?;
+    let grant = authenticated_grant(&store, headers)?;
+    let user_id = grant.user_id.clone();
+    let client_id = grant.client_id.clone();
     if store
         .user(&user_id)
         .is_some_and(|user| user.requires_verification)
@@ -429,7 +432,14 @@ fn create_spend_request(
         .user(&user_id)
         .map(|user| user.payment_methods.clone())
         .unwrap_or_default();
-    let input = validate(&fields, &methods, unix_seconds(now))?;
+    let input = validate(&fields, &methods)?;
+    if let Some(expires_at) = input.expires_at {
+        check_expires_at(
+            expires_at,
+            unix_seconds(now),
+            store.expires_at_clients.contains(&client_id),
+        )?;
+    }
     if delegated && input.approval_details.is_none() {
         return Err(Error::missing_param("approval_details"));
     }
@@ -517,12 +527,16 @@ pub async fn update(
 ) -> Result<Json<Value>> {
     let patch = parse_json_object(&headers, &body)?;
     let mut store = state.lock();
-    let user_id = authenticated_user_id(&store, &headers)?;
+    let grant = authenticated_grant(&store, &headers)?;
+    let user_id = grant.user_id.clone();
+    let client_allowed = store.expires_at_clients.contains(&grant.client_id);
     expire_due_requests(&mut store);
     let index = owned_request_index(&store, &user_id, &id)?;
     let current = store.spend_requests[index].state;
     transition(current, Event::Edit).map_err(transition_error)?;
     let mut merged = store.spend_requests[index].fields.clone();
+    // Only an `expires_at` sent now is judged against the clock and the allow-list.
+    let patch_expires_at = patch.get("expires_at").and_then(Value::as_i64);
     for (key, value) in patch {
         if key == "request_approval" {
             continue;
@@ -534,7 +548,10 @@ pub async fn update(
         .map(|user| user.payment_methods.clone())
         .unwrap_or_default();
     let now = store.now();
-    let input = validate(&merged, &methods, unix_seconds(now))?;
+    if let Some(expires_at) = patch_expires_at {
+        check_expires_at(expires_at, unix_seconds(now), client_allowed)?;
+    }
+    let input = validate(&merged, &methods)?;
     let request = &mut store.spend_requests[index];
     if let Some(expires_at) = input.expires_at {
         request.expires_at = from_unix_seconds(expires_at);
