@@ -329,3 +329,102 @@ async fn recurring_terms_are_echoed_and_null_when_absent() {
         "month"
     );
 }
+
+/// A card request of the default user, approved through the control API.
+async fn approved_card_request(link: &mock_link::MockLink, api: &Api, amount: i64) -> String {
+    let created = api
+        .create(common::with(
+            card_request(),
+            json!({ "request_approval": true, "amount": amount }),
+        ))
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    link.control().approve_spend_request(&id).await.unwrap();
+    id
+}
+
+#[tokio::test]
+async fn submitted_then_succeeded_carries_payment_status_details_and_the_transaction() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let id = approved_card_request(&link, &api, 4999).await;
+
+    let submitted = link.control().submit_spend_request(&id).await.unwrap();
+    assert_eq!(submitted["status"], "submitted");
+    let (_, seen) = api.get(&format!("/spend_requests/{id}?include=card")).await;
+    assert_eq!(seen["status"], "submitted");
+    assert_eq!(seen["payment_status_details"], Value::Null);
+    assert_eq!(seen["link_transaction_id"], Value::Null);
+    assert!(
+        seen["card"]["number"].is_string(),
+        "the card stays visible: {seen}"
+    );
+    let (_, listed) = api.get("/spend_requests").await;
+    assert_eq!(listed["data"][0]["status"], "submitted", "not history yet");
+
+    link.control()
+        .succeed_spend_request(&id, json!({ "amount": 4500 }))
+        .await
+        .unwrap();
+    let (_, done) = api.get(&format!("/spend_requests/{id}")).await;
+    assert_eq!(done["status"], "succeeded");
+    let details = &done["payment_status_details"];
+    assert_eq!(details["outcome"], "success");
+    assert_eq!(details["amount"], 4500);
+    assert_eq!(details["currency"], "usd");
+    assert_eq!(details["code"], Value::Null);
+    assert_eq!(details["decline_code"], Value::Null);
+    assert_eq!(details["refund_details"], Value::Null);
+    assert!(details["created"].is_i64());
+    let transaction = done["link_transaction_id"].as_str().unwrap();
+    assert!(transaction.starts_with("ltxn_"), "{transaction}");
+    assert!(
+        done["activity_url"]
+            .as_str()
+            .is_some_and(|url| url.ends_with(transaction)),
+        "{done}"
+    );
+}
+
+#[tokio::test]
+async fn failed_carries_the_decline_and_other_states_refuse_submit() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let id = approved_card_request(&link, &api, 4999).await;
+    link.control()
+        .fail_spend_request(&id, json!({ "decline_code": "insufficient_funds" }))
+        .await
+        .unwrap();
+    let (_, failed) = api.get(&format!("/spend_requests/{id}")).await;
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["payment_status_details"]["outcome"], "failure");
+    assert_eq!(failed["payment_status_details"]["code"], "card_declined");
+    assert_eq!(
+        failed["payment_status_details"]["decline_code"],
+        "insufficient_funds"
+    );
+    assert_eq!(failed["link_transaction_id"], Value::Null);
+
+    let pending = api
+        .create(common::with(
+            card_request(),
+            json!({ "request_approval": true, "amount": 777 }),
+        ))
+        .await;
+    let pending_id = pending["id"].as_str().unwrap();
+    match link.control().submit_spend_request(pending_id).await {
+        Err(mock_link::ControlError::Status { status, body }) => {
+            assert_eq!(status, 400);
+            assert_eq!(body["error"]["code"], "invalid_spend_request_state");
+        }
+        other => panic!("submitting a pending request: {other:?}"),
+    }
+    match link
+        .control()
+        .spend_request_event(pending_id, "teleport", json!({}))
+        .await
+    {
+        Err(mock_link::ControlError::Status { status, .. }) => assert_eq!(status, 404),
+        other => panic!("an unknown event: {other:?}"),
+    }
+}

@@ -152,6 +152,11 @@ impl SpendRequest {
         format!("{base_url}/approve/{}", self.id)
     }
 
+    /// The Link transaction of a succeeded request, derived from its id (`ltxn_...`).
+    pub fn link_transaction_id(&self) -> String {
+        format!("ltxn_{}", self.id.strip_prefix("lsrq_").unwrap_or(&self.id))
+    }
+
     /// The wire object; credentials only when asked for and only once approved.
     pub fn to_json(&self, store: &Store, include_card: bool, include_spt: bool) -> Value {
         let input = &self.input;
@@ -199,6 +204,16 @@ impl SpendRequest {
             "created_at": rfc3339(self.created_at),
             "updated_at": rfc3339(self.updated_at),
         });
+        // A settled payment's record in the user's Link activity (link-cli#214).
+        let (link_transaction_id, activity_url) = if self.state == Status::Succeeded {
+            let transaction = self.link_transaction_id();
+            let url = format!("{}/activity/{transaction}", store.base_url);
+            (Value::String(transaction), Value::String(url))
+        } else {
+            (Value::Null, Value::Null)
+        };
+        object["link_transaction_id"] = link_transaction_id;
+        object["activity_url"] = activity_url;
         let shows_credential = self.state.shows_credential();
         if include_card
             && shows_credential
