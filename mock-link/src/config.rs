@@ -20,6 +20,8 @@ pub struct Config {
     /// OAuth client ids (`client_id` of the login) allowed to send `expires_at` on create;
     /// everyone else gets 400 `expires_at_not_supported`. Empty by default, as at Link.
     pub expires_at_clients: Vec<String>,
+    /// How long after approval an SPT appears on retrieve (PAY-10; default 0: at once).
+    pub spt_delay: Duration,
 }
 
 impl Default for Config {
@@ -32,6 +34,7 @@ impl Default for Config {
             spend_request_expiry: Duration::from_secs(12 * 3600),
             credential_lifetime: Duration::from_secs(3600),
             expires_at_clients: Vec::new(),
+            spt_delay: Duration::ZERO,
         }
     }
 }

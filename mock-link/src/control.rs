@@ -17,7 +17,7 @@ use crate::auth::{
     DEFAULT_SCOPE, DeviceCodeRef, decide_device_code, find_device_code, open_grant, revoke_token,
 };
 use crate::body::parse_json_object;
-use crate::clock::{MAX_SPAN, unix_seconds};
+use crate::clock::{MAX_SPAN, later, unix_seconds};
 use crate::error::{Error, Result};
 use crate::faults::ArmedFault;
 use crate::scripts::{DeviceScript, MAGIC_AMOUNTS, MAGIC_PAYMENT_METHODS, SpendRequestScript};
@@ -722,10 +722,52 @@ async fn agent_observations(State(state): State<AppState>) -> Json<Value> {
 struct SettingsBody {
     /// Replaces the OAuth client ids allowed to send `expires_at`.
     expires_at_clients: Option<Vec<String>>,
+    /// Seconds after approval before an SPT shows (requests without their own delay).
+    spt_delay_seconds: Option<f64>,
 }
 
 fn settings_json(store: &Store) -> Value {
-    json!({ "expires_at_clients": store.expires_at_clients })
+    json!({
+        "expires_at_clients": store.expires_at_clients,
+        "spt_delay_seconds": store.spt_delay.as_secs_f64(),
+    })
+}
+
+/// A delay of `seconds` (0 to 100 years), or a 400 naming `param`.
+fn delay_seconds(param: &str, seconds: f64) -> Result<Duration> {
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|delay| *delay <= MAX_SPAN)
+        .ok_or_else(|| Error::invalid_param(param, "must be 0 to 100 years in seconds"))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SptDelayBody {
+    seconds: f64,
+}
+
+/// `POST /__control/spend_requests/{id}/spt_delay {seconds}`: its SPT shows that long after
+/// approval (after approval: it hides the minted token for `seconds` from now).
+async fn set_spt_delay(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let body: SptDelayBody = parse(&headers, &body)?;
+    let delay = delay_seconds("seconds", body.seconds)?;
+    let mut store = state.lock();
+    let now = store.now();
+    let request = store
+        .spend_request_mut(&id)
+        .ok_or_else(|| Error::not_found("spend request", &id))?;
+    request.spt_delay = Some(delay);
+    // Already approved: the minted token hides for `seconds` from now.
+    if request.spt_available_at.is_some() {
+        request.spt_available_at = Some(later(now, delay));
+    }
+    spend_request_json(&store, &id).map(Json)
 }
 
 async fn get_settings(State(state): State<AppState>) -> Json<Value> {
@@ -739,6 +781,9 @@ async fn change_settings(
 ) -> Result<Json<Value>> {
     let body: SettingsBody = parse(&headers, &body)?;
     let mut store = state.lock();
+    if let Some(seconds) = body.spt_delay_seconds {
+        store.spt_delay = delay_seconds("spt_delay_seconds", seconds)?;
+    }
     if let Some(clients) = body.expires_at_clients {
         store.expires_at_clients = clients.into_iter().collect();
     }
@@ -773,6 +818,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/__control/spend_requests/{id}/{event}",
             post(spend_request_event),
+        )
+        .route(
+            "/__control/spend_requests/{id}/spt_delay",
+            post(set_spt_delay),
         )
         .route(
             "/__control/faults",

@@ -173,6 +173,12 @@ impl MockLinkBuilder {
         self
     }
 
+    /// How long after approval an SPT shows on retrieve (default 0: at once).
+    pub fn spt_delay(mut self, delay: Duration) -> Self {
+        self.config.spt_delay = delay;
+        self
+    }
+
     /// How long issued cards and SPTs stay usable (default 1 h).
     pub fn credential_lifetime(mut self, lifetime: Duration) -> Self {
         self.config.credential_lifetime = lifetime;

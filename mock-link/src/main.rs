@@ -39,6 +39,9 @@ struct Args {
     /// Seconds an issued card or SPT stays usable.
     #[arg(long, default_value_t = 3600.0)]
     credential_lifetime: f64,
+    /// Seconds after approval before an SPT shows on retrieve (PAY-10).
+    #[arg(long, default_value_t = 0.0)]
+    spt_delay: f64,
     /// JSON file with extra users, payment methods and merchants (see docs/mock-link.md).
     #[arg(long, value_name = "FILE")]
     seed: Option<PathBuf>,
@@ -87,6 +90,7 @@ async fn main() -> anyhow::Result<()> {
         .device_poll_interval(seconds("device-poll-interval", args.device_poll_interval)?)
         .spend_request_expiry(seconds("spend-request-expiry", args.spend_request_expiry)?)
         .credential_lifetime(seconds("credential-lifetime", args.credential_lifetime)?)
+        .spt_delay(seconds("spt-delay", args.spt_delay)?)
         .start()
         .await
         .with_context(|| format!("cannot listen on {}:{}", args.bind, args.port))?;

@@ -134,6 +134,8 @@ pub struct Store {
     pub agent_observations: Vec<Value>,
     /// OAuth client ids allowed to send `expires_at` (from the config, changed by the control API).
     pub expires_at_clients: BTreeSet<String>,
+    /// How long after approval an SPT appears, unless the request has its own delay.
+    pub spt_delay: Duration,
 }
 
 impl Store {
@@ -141,6 +143,7 @@ impl Store {
     pub fn new(config: Config, base_url: String, seed: Seed) -> Result<Self, Error> {
         let mut store = Self {
             expires_at_clients: config.expires_at_clients.iter().cloned().collect(),
+            spt_delay: config.spt_delay,
             config,
             clock: Clock::default(),
             base_url,

@@ -428,3 +428,91 @@ async fn failed_carries_the_decline_and_other_states_refuse_submit() {
         other => panic!("an unknown event: {other:?}"),
     }
 }
+
+/// An SPT request of the default user with `changes`, sent for approval.
+async fn spt_request_for_approval(api: &Api, changes: Value) -> String {
+    let created = api
+        .create(common::with(
+            common::with(common::spt_request(), json!({ "request_approval": true })),
+            changes,
+        ))
+        .await;
+    created["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_spt_delay_hides_the_token_after_approval_until_the_clock_passes_it() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let id = spt_request_for_approval(&api, json!({})).await;
+    link.control()
+        .post(
+            &format!("/spend_requests/{id}/spt_delay"),
+            json!({ "seconds": 3 }),
+        )
+        .await
+        .unwrap();
+    link.control().approve_spend_request(&id).await.unwrap();
+    let path = format!("/spend_requests/{id}?include=shared_payment_token");
+    let (_, early) = api.get(&path).await;
+    assert_eq!(early["status"], "approved");
+    assert!(early.get("shared_payment_token").is_none(), "{early}");
+    link.control()
+        .advance_clock(Duration::from_secs(3))
+        .await
+        .unwrap();
+    let (_, minted) = api.get(&path).await;
+    assert!(
+        minted["shared_payment_token"]["id"]
+            .as_str()
+            .is_some_and(|spt| spt.starts_with("spt_")),
+        "{minted}"
+    );
+}
+
+#[tokio::test]
+async fn a_global_spt_delay_and_the_magic_input_delay_every_token() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let settings = link
+        .control()
+        .post("/settings", json!({ "spt_delay_seconds": 2.5 }))
+        .await
+        .unwrap();
+    assert_eq!(settings["spt_delay_seconds"], 2.5);
+    let id = spt_request_for_approval(&api, json!({})).await;
+    link.control().approve_spend_request(&id).await.unwrap();
+    let path = format!("/spend_requests/{id}?include=shared_payment_token");
+    assert!(api.get(&path).await.1.get("shared_payment_token").is_none());
+    link.control()
+        .post("/settings", json!({ "spt_delay_seconds": 0 }))
+        .await
+        .unwrap();
+
+    // The magic amount: approved at once, the token 5 s later.
+    let magic = spt_request_for_approval(&api, json!({ "amount": 400_009 })).await;
+    let path = format!("/spend_requests/{magic}?include=shared_payment_token");
+    let (_, approved) = api.get(&path).await;
+    assert_eq!(approved["status"], "approved");
+    assert!(approved.get("shared_payment_token").is_none(), "{approved}");
+    link.control()
+        .advance_clock(Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(api.get(&path).await.1["shared_payment_token"]["id"].is_string());
+
+    let (status, refused) = api_control_error(
+        link.control()
+            .post("/settings", json!({ "spt_delay_seconds": -1 }))
+            .await,
+    );
+    assert_eq!(status, 400, "{refused}");
+}
+
+/// The status and body of a control call that must fail.
+fn api_control_error(result: Result<Value, mock_link::ControlError>) -> (u16, Value) {
+    match result {
+        Err(mock_link::ControlError::Status { status, body }) => (status, body),
+        other => panic!("expected an error status: {other:?}"),
+    }
+}

@@ -6,7 +6,7 @@ pub mod credentials;
 pub mod state_machine;
 pub mod validation;
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use axum::Json;
 use axum::body::Bytes;
@@ -20,7 +20,9 @@ use crate::clock::{from_unix_seconds, later, rfc3339, unix_seconds};
 use crate::control::LedgerEntry;
 use crate::error::{Error, Result};
 use crate::ids::{random_id, random_secret};
-use crate::scripts::{SpendRequestScript, magic_behaviour, magic_on_approval_request};
+use crate::scripts::{
+    MAGIC_SPT_DELAY, SpendRequestScript, magic_behaviour, magic_on_approval_request,
+};
 use crate::server::AppState;
 use crate::store::{SharedPaymentToken, Store};
 use credentials::{CardCredential, issue_card};
@@ -85,6 +87,10 @@ pub struct SpendRequest {
     /// The create call's `idempotency_key` with the body it came with: a replay of that body
     /// answers this request again, another body under the same key is refused.
     pub idempotency: Option<IdempotentCreate>,
+    /// This request's own SPT delay (control API), instead of the global one.
+    pub spt_delay: Option<Duration>,
+    /// When its SPT shows on retrieve (PAY-10: a token minted a little after approval).
+    pub spt_available_at: Option<SystemTime>,
 }
 
 /// What a create with an `idempotency_key` is remembered by.
@@ -221,8 +227,12 @@ impl SpendRequest {
         {
             object["card"] = serde_json::to_value(card).unwrap_or(Value::Null);
         }
+        let spt_minted = self
+            .spt_available_at
+            .is_none_or(|available_at| store.now() >= available_at);
         if include_spt
             && shows_credential
+            && spt_minted
             && let Some(spt) = self
                 .shared_payment_token
                 .as_ref()
@@ -380,6 +390,16 @@ fn issue_credential(
                 declined_attempts: 0,
             };
             let entry = LedgerEntry::issued(&request, spt.id.clone(), now);
+            let delay = request.spt_delay.unwrap_or_else(|| {
+                let behaviour =
+                    magic_behaviour(&request.input.payment_details, request.input.amount);
+                if behaviour == "csmrpd_magic_spt_delay" {
+                    MAGIC_SPT_DELAY
+                } else {
+                    store.spt_delay
+                }
+            });
+            store.spend_requests[index].spt_available_at = Some(later(now, delay));
             store.spend_requests[index].shared_payment_token = Some(spt.id.clone());
             store.shared_payment_tokens.insert(spt.id.clone(), spt);
             entry
@@ -497,6 +517,8 @@ fn create_spend_request(
         script: store.spend_request_scripts.pop_front(),
         polls: 0,
         idempotency,
+        spt_delay: None,
+        spt_available_at: None,
     };
     let id = request.id.clone();
     store.spend_requests.push(request);
