@@ -4,14 +4,16 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::State;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::auth::authenticate;
+use crate::auth::{authenticate, authenticated_user_id};
+use crate::body::parse_json_object;
 use crate::clock::calendar_date;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ids::random_id;
 use crate::server::AppState;
 
@@ -378,6 +380,60 @@ pub async fn list_payment_details(
         "payment_details": user.payment_methods,
         "unavailable_count": 0,
     })))
+}
+
+/// The longest payment-method nickname, in characters.
+pub const MAX_NICKNAME_CHARS: usize = 100;
+
+/// `GET /payment-details/{id}`: one of the caller's payment methods (404 otherwise).
+pub async fn retrieve_payment_details(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    let store = state.lock();
+    let user = authenticate(&store, &headers)?;
+    let method = user
+        .payment_methods
+        .iter()
+        .find(|method| method.id == id)
+        .ok_or_else(|| Error::not_found("payment method", &id))?;
+    Ok(Json(serde_json::to_value(method).unwrap_or(Value::Null)))
+}
+
+/// `POST /payment-details/{id}` `{nickname}`: renames a payment method; `""` clears the name.
+pub async fn update_payment_details(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let fields = parse_json_object(&headers, &body)?;
+    let nickname = match fields.get("nickname") {
+        Some(Value::String(nickname)) if nickname.chars().count() <= MAX_NICKNAME_CHARS => {
+            nickname.trim().to_owned()
+        }
+        Some(Value::String(_)) => {
+            return Err(Error::invalid_param(
+                "nickname",
+                format!("must be at most {MAX_NICKNAME_CHARS} characters"),
+            ));
+        }
+        None | Some(Value::Null) => return Err(Error::missing_param("nickname")),
+        Some(_) => return Err(Error::invalid_param("nickname", "must be a string")),
+    };
+    let mut store = state.lock();
+    let user_id = authenticated_user_id(&store, &headers)?;
+    let method = store
+        .user_mut(&user_id)
+        .and_then(|user| {
+            user.payment_methods
+                .iter_mut()
+                .find(|method| method.id == id)
+        })
+        .ok_or_else(|| Error::not_found("payment method", &id))?;
+    method.nickname = (!nickname.is_empty()).then_some(nickname);
+    Ok(Json(serde_json::to_value(&*method).unwrap_or(Value::Null)))
 }
 
 /// `GET /userinfo`

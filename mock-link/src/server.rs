@@ -76,6 +76,10 @@ pub fn router(state: AppState) -> Router {
             post(spend_requests::request_approval),
         )
         .route("/payment-details", get(accounts::list_payment_details))
+        .route(
+            "/payment-details/{id}",
+            get(accounts::retrieve_payment_details).post(accounts::update_payment_details),
+        )
         .route("/userinfo", get(accounts::userinfo))
         .route(
             "/shipping_addresses",

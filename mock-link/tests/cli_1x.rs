@@ -516,3 +516,77 @@ fn api_control_error(result: Result<Value, mock_link::ControlError>) -> (u16, Va
         other => panic!("expected an error status: {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_payment_method_is_retrieved_and_renamed_and_the_list_shows_the_nickname() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let (status, method) = api.get("/payment-details/csmrpd_default_mastercard").await;
+    assert_eq!(status, StatusCode::OK, "{method}");
+    assert_eq!(method["id"], "csmrpd_default_mastercard");
+    assert!(method["name"].is_string());
+
+    let (status, renamed) = api
+        .post(
+            "/payment-details/csmrpd_default_mastercard",
+            json!({ "nickname": "Travel card" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+    assert_eq!(renamed["nickname"], "Travel card");
+    let (_, listed) = api.get("/payment-details").await;
+    let listed_method = listed["payment_details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|method| method["id"] == "csmrpd_default_mastercard")
+        .unwrap()
+        .clone();
+    assert_eq!(listed_method["nickname"], "Travel card");
+
+    let (_, cleared) = api
+        .post(
+            "/payment-details/csmrpd_default_mastercard",
+            json!({ "nickname": "" }),
+        )
+        .await;
+    assert!(cleared.get("nickname").is_none(), "{cleared}");
+    assert!(
+        api.get("/payment-details/csmrpd_default_mastercard")
+            .await
+            .1
+            .get("nickname")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn unknown_payment_methods_and_bad_nicknames_are_refused() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let (status, missing) = api.get("/payment-details/csmrpd_nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(missing["error"]["code"], "resource_missing");
+    let (status, _) = api
+        .post("/payment-details/csmrpd_nope", json!({ "nickname": "x" }))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    for (body, param) in [
+        (json!({}), "nickname"),
+        (json!({ "nickname": 7 }), "nickname"),
+        (json!({ "nickname": "n".repeat(101) }), "nickname"),
+    ] {
+        let (status, refused) = api
+            .post("/payment-details/csmrpd_default_visa", body.clone())
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(refused["error"]["param"], param);
+    }
+    // Another user's method is as unknown as a missing one.
+    link.control()
+        .create_user(json!({"id": "usr_other", "payment_methods": [{"id": "csmrpd_other"}]}))
+        .await
+        .unwrap();
+    let (status, _) = api.get("/payment-details/csmrpd_other").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
