@@ -72,6 +72,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/spend_requests/{id}/cancel", post(spend_requests::cancel))
         .route(
+            "/spend_requests/{id}/update_delegated",
+            post(spend_requests::update_delegated),
+        )
+        .route(
             "/spend_requests/{id}/request_approval",
             post(spend_requests::request_approval),
         )

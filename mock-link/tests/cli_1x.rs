@@ -590,3 +590,151 @@ async fn unknown_payment_methods_and_bad_nicknames_are_refused() {
     let (status, _) = api.get("/payment-details/csmrpd_other").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+fn lpt_request() -> Value {
+    json!({
+        "payment_details": "csmrpd_default_visa",
+        "credential_type": "link_pay_token",
+        "merchant_account_id": "  acct_1Merchant  ",
+        "amount": 1800,
+        "currency": "usd",
+        "context": common::CONTEXT,
+    })
+}
+
+#[tokio::test]
+async fn a_link_pay_token_request_shows_its_token_only_with_include_after_approval() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let created = api
+        .create(common::with(
+            lpt_request(),
+            json!({ "request_approval": true }),
+        ))
+        .await;
+    assert_eq!(created["credential_type"], "link_pay_token");
+    assert_eq!(created["merchant_account_id"], "acct_1Merchant");
+    let id = created["id"].as_str().unwrap();
+    let path = format!("/spend_requests/{id}?include=link_pay_token");
+    assert!(api.get(&path).await.1.get("link_pay_token").is_none());
+    link.control().approve_spend_request(id).await.unwrap();
+    let (_, approved) = api.get(&path).await;
+    let token = approved["link_pay_token"].as_str().expect("link_pay_token");
+    assert!(token.starts_with("lpt_"), "{approved}");
+    assert!(approved.get("card").is_none());
+    let (_, plain) = api.get(&format!("/spend_requests/{id}")).await;
+    assert!(plain.get("link_pay_token").is_none());
+    // The bracket form is read too.
+    let (_, bracket) = api
+        .get(&format!("/spend_requests/{id}?include[]=link_pay_token"))
+        .await;
+    assert_eq!(bracket["link_pay_token"], token);
+}
+
+#[tokio::test]
+async fn the_0_13_1_link_pay_token_shape_is_still_accepted() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let created = api
+        .create(common::with(
+            card_request(),
+            json!({ "request_approval": true, "execution_method": "link_pay_token",
+                    "merchant_account_id": "acct_1Merchant" }),
+        ))
+        .await;
+    assert_eq!(created["credential_type"], "card");
+    assert_eq!(created["execution_method"], "link_pay_token");
+    let id = created["id"].as_str().unwrap();
+    link.control().approve_spend_request(id).await.unwrap();
+    let (_, approved) = api
+        .get(&format!("/spend_requests/{id}?include=card,link_pay_token"))
+        .await;
+    assert!(approved["card"]["number"].is_string());
+    assert!(approved["link_pay_token"].is_string());
+}
+
+#[tokio::test]
+async fn link_pay_token_rules_name_the_field() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    for (body, param) in [
+        (
+            common::with(lpt_request(), json!({ "merchant_account_id": null })),
+            "merchant_account_id",
+        ),
+        (
+            common::with(lpt_request(), json!({ "merchant_account_id": "  " })),
+            "merchant_account_id",
+        ),
+        (
+            common::with(lpt_request(), json!({ "network_id": "profile_x" })),
+            "network_id",
+        ),
+        (
+            common::with(
+                common::spt_request(),
+                json!({ "merchant_account_id": "acct_1" }),
+            ),
+            "merchant_account_id",
+        ),
+    ] {
+        let (status, refused) = api.post("/spend_requests", body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {refused}");
+        assert_eq!(refused["error"]["param"], param, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn delegated_routes_need_the_approve_scope() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let delegated = common::with(
+        card_request(),
+        json!({ "approval_details": {"approval_method": "programmatic"} }),
+    );
+    let (status, refused) = api
+        .post("/spend_requests/create_delegated", delegated.clone())
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert_eq!(refused["error"]["code"], "insufficient_scope");
+    assert_eq!(refused["error"]["required_scope"], "spend_requests:approve");
+
+    let created = api.create(card_request()).await;
+    let id = created["id"].as_str().unwrap();
+    let update_path = format!("/spend_requests/{id}/update_delegated");
+    let (status, refused) = api.post(&update_path, json!({ "amount": 4000 })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(refused["error"]["code"], "insufficient_scope");
+    assert_eq!(
+        api.get(&format!("/spend_requests/{id}")).await.1["amount"],
+        4999
+    );
+
+    let approver = Api::with_scope(
+        &link,
+        "usr_default",
+        mock_link::spend_requests::APPROVE_SCOPE,
+    )
+    .await;
+    let (status, updated) = approver.post(&update_path, json!({ "amount": 4000 })).await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["status"], "approved");
+    assert_eq!(updated["amount"], 4000);
+    let (_, with_card) = approver
+        .get(&format!("/spend_requests/{id}?include=card"))
+        .await;
+    assert!(with_card["card"]["number"].is_string());
+    // Once approved there is nothing left to approve.
+    let (status, again) = approver.post(&update_path, json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{again}");
+    assert_eq!(again["error"]["code"], "invalid_spend_request_state");
+
+    let (status, created) = approver
+        .post(
+            "/spend_requests/create_delegated",
+            common::with(delegated, json!({ "amount": 3000 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    assert_eq!(created["status"], "approved");
+}
