@@ -738,3 +738,106 @@ async fn delegated_routes_need_the_approve_scope() {
     assert_eq!(status, StatusCode::OK, "{created}");
     assert_eq!(created["status"], "approved");
 }
+
+#[tokio::test]
+async fn the_approval_policy_is_404_until_the_control_api_sets_one() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let (status, missing) = api.get("/approval-policy").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(missing["error"]["code"], "approval_policy_not_found");
+
+    let policy = json!({"rules": [
+        {"action": "auto_approve", "limits": {"per_purchase": {"amount": 5000, "currency": "USD"}},
+         "allowed_payment_methods": ["csmrpd_default_visa"]},
+        {"action": "require_approval", "limits": {"per_purchase": {"amount": 50000, "currency": "usd"}}},
+    ]});
+    link.control()
+        .post("/users/usr_default/approval_policy", policy)
+        .await
+        .unwrap();
+    let (status, body) = api.get("/approval-policy").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["rules"][0]["action"], "auto_approve");
+    assert_eq!(
+        body["rules"][0]["limits"]["per_purchase"],
+        json!({"amount": 5000, "currency": "usd"})
+    );
+    assert_eq!(
+        body["rules"][0]["allowed_payment_methods"][0],
+        "csmrpd_default_visa"
+    );
+    assert!(body["rules"][1].get("allowed_payment_methods").is_none());
+
+    let (status, refused) = api_control_error(
+        link.control()
+            .post(
+                "/users/usr_default/approval_policy",
+                json!({"rules": [{"action": "x", "limits": {"per_purchase": {"amount": -1, "currency": "usd"}}}]}),
+            )
+            .await,
+    );
+    assert_eq!(status, 400);
+    assert_eq!(
+        refused["error"]["param"],
+        "rules[0].limits.per_purchase.amount"
+    );
+    link.control()
+        .http_delete("/users/usr_default/approval_policy")
+        .await
+        .unwrap();
+    assert_eq!(api.get("/approval-policy").await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn insights_list_their_types_and_figures_from_the_history() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let (status, types) = api.get("/insights/available_types").await;
+    assert_eq!(status, StatusCode::OK, "{types}");
+    assert_eq!(types["has_more"], false);
+    let ids: Vec<&str> = types["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|kind| {
+            assert!(kind["description"].is_string());
+            kind["id"].as_str().unwrap()
+        })
+        .collect();
+    assert!(ids.contains(&"top_brand_by_transaction_count_per_category_t180d"));
+    let (_, first) = api.get("/insights/available_types?limit=1").await;
+    assert_eq!(first["data"].as_array().unwrap().len(), 1);
+    assert_eq!(first["has_more"], true);
+
+    let (status, page) = api
+        .get("/insights?insights[]=top_brand_by_transaction_count_per_category_t180d&insights[]=spend_by_category_t30d")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let insights = page["data"].as_array().unwrap();
+    assert_eq!(insights.len(), 2);
+    for insight in insights {
+        assert_eq!(insight["status"], "ready");
+        assert!(insight["as_of"].is_i64());
+        for figure in insight["data"].as_array().unwrap() {
+            assert!(figure["label"].is_string(), "{figure}");
+            assert!(figure["value"].is_object(), "{figure}");
+        }
+    }
+    let brands = &insights[0]["data"];
+    let groceries = brands
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|figure| figure["label"] == "groceries")
+        .unwrap();
+    assert_eq!(
+        groceries["value"]["number_of_items"]["label"],
+        "Corner Grocery"
+    );
+    assert_eq!(groceries["value"]["number_of_items"]["count"], 6);
+
+    let (status, refused) = api.get("/insights?insights[]=crystal_ball").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused["error"]["param"], "insights");
+}
