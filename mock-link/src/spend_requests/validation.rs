@@ -12,8 +12,15 @@ use crate::scripts::is_magic_payment_method;
 pub const MAX_AMOUNT: i64 = 500_000;
 /// The shortest `context` accepted, in characters.
 pub const MIN_CONTEXT_CHARS: usize = 100;
-/// The furthest `expires_at` accepted: one year ahead.
-pub const MAX_EXPIRY_SECONDS: i64 = 365 * 24 * 3600;
+/// The nearest `expires_at` accepted: three hours ahead.
+pub const MIN_EXPIRY_SECONDS: i64 = 3 * 3600;
+/// The furthest `expires_at` accepted: seven days ahead.
+pub const MAX_EXPIRY_SECONDS: i64 = 7 * 24 * 3600;
+/// How much earlier than [`MIN_EXPIRY_SECONDS`] is still accepted, so that a client computing
+/// "now + 3 h" on its own clock is not refused for the seconds its request took.
+pub const EXPIRY_GRACE_SECONDS: i64 = 60;
+/// `recurring.interval` values.
+pub const RECURRING_INTERVALS: &[&str] = &["day", "week", "month", "year"];
 /// Metadata limits.
 pub const MAX_METADATA_KEYS: usize = 50;
 pub const MAX_METADATA_KEY_CHARS: usize = 40;
@@ -41,6 +48,8 @@ const APPROVAL_METHODS: &[&str] = &["click", "programmatic", "voice"];
 pub enum CredentialType {
     Card,
     SharedPaymentToken,
+    /// A Link Pay Token for one merchant account (link-cli 1.x; `merchant_account_id`).
+    LinkPayToken,
 }
 
 impl CredentialType {
@@ -48,6 +57,7 @@ impl CredentialType {
         match self {
             Self::Card => "card",
             Self::SharedPaymentToken => "shared_payment_token",
+            Self::LinkPayToken => "link_pay_token",
         }
     }
 }
@@ -72,6 +82,8 @@ pub struct SpendRequestInput {
     pub approval_details: Option<Value>,
     pub metadata: Map<String, Value>,
     pub expires_at: Option<i64>,
+    /// `{interval, interval_count}`, or `null`.
+    pub recurring: Value,
     pub execution_method: Option<String>,
     pub merchant_account_id: Option<String>,
 }
@@ -90,6 +102,8 @@ impl SpendRequestInput {
             self.context,
             self.line_items,
             self.totals,
+            self.recurring,
+            self.merchant_account_id,
         ])
     }
 }
@@ -296,12 +310,63 @@ fn validate_approval_details(fields: &Map<String, Value>) -> Result<Option<Value
     Ok(Some(Value::Object(details.clone())))
 }
 
+/// `recurring: {interval: day|week|month|year, interval_count >= 1 (default 1)}`, or `null`.
+fn validate_recurring(fields: &Map<String, Value>) -> Result<Value> {
+    let recurring = match fields.get("recurring") {
+        None | Some(Value::Null) => return Ok(Value::Null),
+        Some(Value::Object(recurring)) => recurring,
+        Some(_) => return Err(Error::invalid_param("recurring", "must be an object")),
+    };
+    let interval = match recurring.get("interval") {
+        Some(Value::String(interval)) if RECURRING_INTERVALS.contains(&interval.as_str()) => {
+            interval.clone()
+        }
+        None | Some(Value::Null) => return Err(Error::missing_param("recurring.interval")),
+        Some(_) => {
+            return Err(Error::invalid_param(
+                "recurring.interval",
+                format!("must be one of {}", RECURRING_INTERVALS.join(", ")),
+            ));
+        }
+    };
+    let interval_count = optional_integer(recurring, "interval_count")
+        .map_err(|_| Error::invalid_param("recurring.interval_count", "must be an integer"))?
+        .unwrap_or(1);
+    if interval_count < 1 {
+        return Err(Error::invalid_param(
+            "recurring.interval_count",
+            "must be at least 1",
+        ));
+    }
+    Ok(serde_json::json!({ "interval": interval, "interval_count": interval_count }))
+}
+
+/// Checks an `expires_at` a caller sent: `client_allowed` says whether its OAuth client is on
+/// the allow-list; the time must lie 3 h to 7 d after `now` (unix seconds).
+pub fn check_expires_at(expires_at: i64, now: i64, client_allowed: bool) -> Result<()> {
+    if !client_allowed {
+        return Err(Error::api(
+            axum::http::StatusCode::BAD_REQUEST,
+            "expires_at_not_supported",
+            "expires_at is not supported for this client",
+        )
+        .with_extra("param", Value::String("expires_at".into())));
+    }
+    let earliest = now + MIN_EXPIRY_SECONDS - EXPIRY_GRACE_SECONDS;
+    let latest = now.saturating_add(MAX_EXPIRY_SECONDS);
+    if !(earliest..=latest).contains(&expires_at) {
+        return Err(Error::invalid_param(
+            "expires_at",
+            "must be between 3 hours and 7 days from now (unix seconds)",
+        ));
+    }
+    Ok(())
+}
+
 /// Validates a create (or merged update) body for a user holding `payment_methods`.
-/// `now` is the virtual time in unix seconds.
 pub fn validate(
     fields: &Map<String, Value>,
     payment_methods: &[PaymentMethod],
-    now: i64,
 ) -> Result<SpendRequestInput> {
     // Absent: the account's default payment method (the public client may omit it).
     let payment_details = match optional_string(fields, "payment_details")? {
@@ -344,17 +409,26 @@ pub fn validate(
     let credential_type = match optional_string(fields, "credential_type")?.as_deref() {
         None | Some("card") => CredentialType::Card,
         Some("shared_payment_token") => CredentialType::SharedPaymentToken,
+        Some("link_pay_token") => CredentialType::LinkPayToken,
         Some(other) => {
             return Err(Error::invalid_param(
                 "credential_type",
-                format!("must be card or shared_payment_token (got '{other}')"),
+                format!("must be card, shared_payment_token or link_pay_token (got '{other}')"),
             ));
         }
     };
 
     let amount =
         optional_integer(fields, "amount")?.ok_or_else(|| Error::missing_param("amount"))?;
-    if !(1..=MAX_AMOUNT).contains(&amount) {
+    if amount > MAX_AMOUNT {
+        // The 1.x client dropped its own maximum: the server alone enforces it.
+        return Err(Error::param_error(
+            "amount_too_large",
+            "amount",
+            format!("must be at most {MAX_AMOUNT} (got {amount})"),
+        ));
+    }
+    if amount < 1 {
         return Err(Error::invalid_param(
             "amount",
             format!("must be between 1 and {MAX_AMOUNT} (got {amount})"),
@@ -407,6 +481,23 @@ pub fn validate(
                 None => return Err(Error::missing_param("merchant_url")),
             }
         }
+        // Bound to a merchant account instead: merchant name and URL are optional.
+        CredentialType::LinkPayToken => {
+            if network_id.is_some() {
+                return Err(Error::invalid_param(
+                    "network_id",
+                    "is only allowed with credential_type shared_payment_token",
+                ));
+            }
+            if let Some(url) = merchant_url.as_deref()
+                && !is_http_url(url)
+            {
+                return Err(Error::invalid_param(
+                    "merchant_url",
+                    "must be an http(s) URL",
+                ));
+            }
+        }
         CredentialType::SharedPaymentToken => {
             if merchant_name.is_some() {
                 return Err(Error::invalid_param(
@@ -435,30 +526,30 @@ pub fn validate(
     let approval_details = validate_approval_details(fields)?;
     let metadata = validate_metadata(fields)?;
 
+    // Its range and the client allow-list are checked where it is sent ([`check_expires_at`]).
     let expires_at = optional_integer(fields, "expires_at")?;
-    if let Some(expires_at) = expires_at {
-        if expires_at <= now {
-            return Err(Error::invalid_param("expires_at", "must be in the future"));
-        }
-        if expires_at > now.saturating_add(MAX_EXPIRY_SECONDS) {
-            return Err(Error::invalid_param(
-                "expires_at",
-                "must be at most one year from now",
-            ));
-        }
-    }
+    let recurring = validate_recurring(fields)?;
 
     let execution_method = optional_string(fields, "execution_method")?;
-    let merchant_account_id = optional_string(fields, "merchant_account_id")?;
+    // Trimmed, as the 1.x client sends it.
+    let merchant_account_id =
+        optional_string(fields, "merchant_account_id")?.map(|id| id.trim().to_owned());
     match execution_method.as_deref() {
+        // link-cli 1.x: `credential_type: link_pay_token` with `merchant_account_id`.
+        None if credential_type == CredentialType::LinkPayToken => {
+            if merchant_account_id.as_deref().is_none_or(str::is_empty) {
+                return Err(Error::missing_param("merchant_account_id"));
+            }
+        }
         None => {
             if merchant_account_id.is_some() {
                 return Err(Error::invalid_param(
                     "merchant_account_id",
-                    "is only allowed with execution_method link_pay_token",
+                    "is only allowed with credential_type link_pay_token",
                 ));
             }
         }
+        // link-cli 0.13.1: `execution_method: link_pay_token` on a card request.
         Some("link_pay_token") => {
             if credential_type != CredentialType::Card {
                 return Err(Error::invalid_param(
@@ -496,6 +587,7 @@ pub fn validate(
         approval_details,
         metadata,
         expires_at,
+        recurring,
         execution_method,
         merchant_account_id,
     })
