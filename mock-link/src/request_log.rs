@@ -38,11 +38,12 @@ const SECRET_FIELDS: &[&str] = &[
     "grantedToken",
     "client_secret",
     "password",
+    "link_pay_token",
 ];
 
 /// Prefixes of secrets that may appear anywhere in text.
 const SECRET_PREFIXES: &[&str] = &[
-    "link_at_", "link_rt_", "ldc_", "spt_", "sk_test_", "sk_live_",
+    "link_at_", "link_rt_", "ldc_", "spt_", "lpt_", "sk_test_", "sk_live_",
 ];
 
 /// One logged request.
@@ -261,11 +262,11 @@ mod tests {
 
     #[test]
     fn text_redaction_hides_tokens_and_card_numbers_but_keeps_ids() {
-        let text = "token=link_at_abc123 spt_9f8e number 4000001234567899 lsrq_abc";
+        let text = "token=link_at_abc123 spt_9f8e lpt_77 number 4000001234567899 lsrq_abc";
         let redacted = redact_text(text);
         assert_eq!(
             redacted,
-            "token=link_at_[REDACTED] spt_[REDACTED] number [REDACTED] lsrq_abc"
+            "token=link_at_[REDACTED] spt_[REDACTED] lpt_[REDACTED] number [REDACTED] lsrq_abc"
         );
     }
 
