@@ -452,7 +452,7 @@ pub async fn serve(state: AppState, spec: &'static PaidSpec, request: Request) -
         [(field, value)] => (*field, *value),
         several => {
             return exchange.reject(
-                ProblemType::MalformedCredential,
+                ProblemType::BadRequest,
                 StatusCode::BAD_REQUEST,
                 format!(
                     "{} Payment credentials in one request; send one",
@@ -557,9 +557,15 @@ async fn verify_and_settle(
                     .record("rejected")
                     .challenge(&echo.id)
                     .spt(spt)
+                    .problem(ProblemType::InternalPaymentError.code())
                     .detail(&detail),
             );
-            plain_problem(StatusCode::BAD_GATEWAY, detail)
+            payment_problem(
+                ProblemType::InternalPaymentError,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                detail,
+                &[],
+            )
         }
     }
 }

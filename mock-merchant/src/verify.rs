@@ -175,15 +175,12 @@ pub async fn pay(
         && credential.payload.get("action").and_then(Value::as_str) != Some("open")
     {
         return rejected(
-            ProblemType::MalformedCredential,
+            ProblemType::InvalidPayload,
             "a session credential must open the session: {\"action\": \"open\", \"grantedToken\": ...}",
         );
     }
     let Some(spt) = spt_of(credential).filter(|s| !s.is_empty()) else {
-        return rejected(
-            ProblemType::MalformedCredential,
-            "the payload carries no spt",
-        );
+        return rejected(ProblemType::InvalidPayload, "the payload carries no spt");
     };
     if accepts.payer_refused {
         return Outcome::Forbidden(format!(
