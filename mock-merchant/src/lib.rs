@@ -142,6 +142,7 @@ pub struct MockMerchantBuilder {
     cross_origin: Option<String>,
     verify_cards_at_link: bool,
     settle_style: SettleStyle,
+    header_slot: mpp_wire::HeaderSlot,
 }
 
 impl MockMerchantBuilder {
@@ -203,6 +204,14 @@ impl MockMerchantBuilder {
         self
     }
 
+    /// Where a challenge's credential `header` goes in its HMAC input:
+    /// after `opaque` as draft -02 says (the default), or before it as the
+    /// `mpp` crate 0.18 does (`HeaderSlot::BeforeOpaque`).
+    pub fn header_slot(mut self, slot: mpp_wire::HeaderSlot) -> Self {
+        self.header_slot = slot;
+        self
+    }
+
     /// Binds the listener and serves in a background task.
     pub async fn start(self) -> Result<MockMerchant, StartError> {
         let link_url = self.link_url.ok_or(StartError::MissingLink)?;
@@ -223,6 +232,7 @@ impl MockMerchantBuilder {
             challenge_lifetime: self.challenge_lifetime,
             verify_cards_at_link: self.verify_cards_at_link,
             settle_style: self.settle_style,
+            header_slot: self.header_slot,
         };
         let shared = Arc::new(state::Shared::new(config, base_url.clone(), cross_origin));
         let app = server::router(shared.clone());
@@ -271,6 +281,7 @@ impl MockMerchant {
             cross_origin: None,
             verify_cards_at_link: true,
             settle_style: SettleStyle::default(),
+            header_slot: mpp_wire::HeaderSlot::default(),
         }
     }
 
