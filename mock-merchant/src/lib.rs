@@ -96,7 +96,7 @@ pub mod shop;
 pub mod state;
 pub mod verify;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -128,6 +128,21 @@ pub enum StartError {
     /// Binding the listener failed.
     #[error("could not listen: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// The address URLs name: a 1.x Link client sends a credential over plain
+/// HTTP only to the exact hosts `127.0.0.1`, `localhost` and `[::1]`, so a
+/// server listening on every interface advertises the loopback one.
+fn advertised(address: SocketAddr) -> SocketAddr {
+    match address.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from((Ipv4Addr::LOCALHOST, address.port()))
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((Ipv6Addr::LOCALHOST, address.port()))
+        }
+        _ => address,
+    }
 }
 
 /// Configures and starts a mock-merchant.
@@ -220,7 +235,7 @@ impl MockMerchantBuilder {
         }
         let listener = TcpListener::bind(self.bind).await?;
         let address = listener.local_addr()?;
-        let base_url = format!("http://{address}");
+        let base_url = format!("http://{}", advertised(address));
         let cross_origin = self
             .cross_origin
             .unwrap_or_else(|| format!("http://localhost:{}", address.port()));
@@ -285,7 +300,8 @@ impl MockMerchant {
         }
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>` (the loopback address even when listening
+    /// on every interface; `http://[::1]:<port>` for IPv6).
     pub fn base_url(&self) -> &str {
         &self.base_url
     }

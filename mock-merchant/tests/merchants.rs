@@ -597,3 +597,45 @@ async fn the_header_is_bound_after_opaque_as_draft_02_says_or_as_the_mpp_crate_d
         .await;
     assert_eq!(paid.status, StatusCode::OK, "{}", paid.text);
 }
+
+#[tokio::test]
+async fn advertised_urls_are_on_exact_loopback_hosts_even_on_every_interface() {
+    let env = Env::start().await;
+    let everywhere = mock_merchant::MockMerchant::builder()
+        .link(env.link.base_url())
+        .bind(std::net::SocketAddr::from(([0, 0, 0, 0], 0)))
+        .start()
+        .await
+        .unwrap();
+    let base = everywhere.base_url().to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    assert!(everywhere.cross_origin().starts_with("http://localhost:"));
+    let index = env.get(&format!("{base}/")).await.json();
+    for merchant in index["merchants"].as_array().unwrap() {
+        for url in merchant["urls"].as_array().unwrap() {
+            assert!(url.as_str().unwrap().starts_with(&base), "{url}");
+        }
+    }
+    let openapi = env.get(&format!("{base}/openapi.json")).await.json();
+    assert_eq!(openapi["servers"][0]["url"], base.as_str());
+    // Knob redirects point at exact loopback hosts too.
+    everywhere.set_knobs(
+        "api",
+        mock_merchant::Knobs {
+            redirect_reprobe: Some(mock_merchant::Redirect {
+                to: mock_merchant::Target::SameOrigin,
+                status: None,
+            }),
+            ..Default::default()
+        },
+    );
+    let url = everywhere.url("api", "/report");
+    env.get(&url).await.assert_402("payment-required");
+    let reprobe = env.get(&url).await;
+    assert!(
+        reprobe
+            .header("location")
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+}
