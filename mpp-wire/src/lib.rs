@@ -7,6 +7,8 @@
 //!
 //! - [`select_stripe_challenge`]: find and validate the stripe challenge among
 //!   the `WWW-Authenticate` values of a 402, with errors that name the field;
+//! - [`StripeChallenge::credential_field`]: draft -02's `header` allow-list,
+//!   the field the credential goes in or the refusal to pay;
 //! - [`StripeChallenge::spt_credential`]: the credential that pays it with a
 //!   shared payment token;
 //! - [`problem`]: the Problem Details types merchants answer with;
