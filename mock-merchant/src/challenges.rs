@@ -2,17 +2,19 @@
 //! methods a realistic merchant lists beside it, their HMAC-bound ids, and how
 //! they are laid out over `WWW-Authenticate` fields.
 //!
-//! Every challenge is bound (`mpp_wire::bound_challenge_id`, the `mpp` crate's
-//! HMAC) over realm, method, intent, request, `expires`, `digest`, the
-//! credential header when not `Authorization`, and `opaque`, which carries the
-//! route (`METHOD /path?query`) so a credential cannot be replayed elsewhere.
+//! Every challenge is bound (`mpp_wire::BindingParams`, the `mpp` crate's
+//! HMAC) over realm, method, intent, request, `expires`, `digest`, `opaque`,
+//! which carries the route (`METHOD /path?query`) so a credential cannot be
+//! replayed elsewhere, and the credential header when not `Authorization`
+//! (after `opaque` as draft -02 says, or before it as the `mpp` crate does:
+//! `Config::header_slot`).
 //! `expires` carries a per-server sequence number as its microseconds, so two
 //! challenges issued in the same second for the same request still get
 //! different ids while every term a client compares stays the same.
 
 use mpp_wire::mpp::accept_payment::{self, HasMethodIntent};
 use mpp_wire::mpp::{Base64UrlJson, ChallengeEcho, PaymentChallenge};
-use mpp_wire::{bound_challenge_id, format_challenge};
+use mpp_wire::{BindingParams, HeaderSlot, format_challenge};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -64,6 +66,8 @@ pub struct Terms {
     pub description: String,
     /// `methodDetails.paymentMethodTypes`.
     pub payment_method_types: Vec<&'static str>,
+    /// Write the request JSON with its keys in reverse order (not JCS).
+    pub reversed_keys: bool,
 }
 
 /// The request identity a challenge is bound to.
@@ -81,6 +85,10 @@ pub struct Binding<'a> {
     pub digest: Option<String>,
     /// The credential field, when not `Authorization`.
     pub header: Option<&'static str>,
+    /// A revision number added to `opaque` (a changed refreshed challenge).
+    pub revision: Option<u64>,
+    /// Where a non-default `header` goes in the HMAC input.
+    pub slot: HeaderSlot,
 }
 
 /// `expires` for a challenge issued at `now` (whole seconds) living
@@ -106,9 +114,13 @@ pub fn body_digest(body: &[u8]) -> Option<String> {
 }
 
 /// The opaque object naming the route (the same on every re-probe, so a
-/// client comparing terms sees no change).
-fn route_opaque(route: &str) -> Option<Base64UrlJson> {
-    Base64UrlJson::from_value(&json!({ "route": route })).ok()
+/// client comparing terms sees no change), with a revision when one is given.
+fn route_opaque(route: &str, revision: Option<u64>) -> Option<Base64UrlJson> {
+    let opaque = match revision {
+        Some(revision) => json!({ "route": route, "revision": revision.to_string() }),
+        None => json!({ "route": route }),
+    };
+    Base64UrlJson::from_value(&opaque).ok()
 }
 
 /// The route a credential's echoed `opaque` names.
@@ -127,18 +139,29 @@ pub fn bound(
 ) -> Offer {
     let request =
         Base64UrlJson::from_value(request).unwrap_or_else(|_| Base64UrlJson::from_raw("e30"));
-    let opaque = route_opaque(binding.route);
-    let id = bound_challenge_id(
-        binding.secret,
-        binding.realm,
+    bound_raw(binding, method, intent, request, description)
+}
+
+/// A bound challenge whose `request` is already encoded.
+fn bound_raw(
+    binding: &Binding<'_>,
+    method: &str,
+    intent: &str,
+    request: Base64UrlJson,
+    description: Option<&str>,
+) -> Offer {
+    let opaque = route_opaque(binding.route, binding.revision);
+    let id = BindingParams {
+        realm: binding.realm,
         method,
         intent,
-        request.raw(),
-        binding.expires.as_deref(),
-        binding.digest.as_deref(),
-        opaque.as_ref().map(Base64UrlJson::raw),
-        binding.header,
-    );
+        request: request.raw(),
+        expires: binding.expires.as_deref(),
+        digest: binding.digest.as_deref(),
+        opaque: opaque.as_ref().map(Base64UrlJson::raw),
+        header: binding.header,
+    }
+    .bound_id(binding.secret, binding.slot);
     let mut challenge = PaymentChallenge::new(id, binding.realm, method, intent, request);
     challenge.expires = binding.expires.clone();
     challenge.digest = binding.digest.clone();
@@ -151,19 +174,24 @@ pub fn bound(
 }
 
 /// Whether the echoed challenge is one this server issued for `header`:
-/// its id is the HMAC of its params.
-pub fn is_bound(secret: &str, echo: &ChallengeEcho, header: Option<&str>) -> bool {
-    let expected = bound_challenge_id(
-        secret,
-        &echo.realm,
-        echo.method.as_str(),
-        echo.intent.as_str(),
-        echo.request.raw(),
-        echo.expires.as_deref(),
-        echo.digest.as_deref(),
-        echo.opaque.as_ref().map(Base64UrlJson::raw),
+/// its id is the HMAC of its params in layout `slot`.
+pub fn is_bound(
+    secret: &str,
+    echo: &ChallengeEcho,
+    header: Option<&str>,
+    slot: HeaderSlot,
+) -> bool {
+    let expected = BindingParams {
+        realm: &echo.realm,
+        method: echo.method.as_str(),
+        intent: echo.intent.as_str(),
+        request: echo.request.raw(),
+        expires: echo.expires.as_deref(),
+        digest: echo.digest.as_deref(),
+        opaque: echo.opaque.as_ref().map(Base64UrlJson::raw),
         header,
-    );
+    }
+    .bound_id(secret, slot);
     // Not constant-time: this is a test double, not a payment server.
     expected == echo.id
 }
@@ -181,15 +209,30 @@ pub fn stripe_request(terms: &Terms) -> Value {
     })
 }
 
+/// JSON text of `value` with its object keys (top level only) in reverse order.
+fn reversed_json(value: &Value) -> String {
+    let Some(object) = value.as_object() else {
+        return value.to_string();
+    };
+    let members: Vec<String> = object
+        .iter()
+        .rev()
+        .map(|(key, value)| format!("{}:{value}", Value::String(key.clone())))
+        .collect();
+    format!("{{{}}}", members.join(","))
+}
+
 /// The stripe challenge for `intent` (`charge`, or `session` opened with an SPT).
 pub fn stripe(binding: &Binding<'_>, terms: &Terms, intent: &str) -> Offer {
-    bound(
-        binding,
-        "stripe",
-        intent,
-        &stripe_request(terms),
-        Some(&terms.description),
-    )
+    let request = stripe_request(terms);
+    let request = if terms.reversed_keys {
+        Base64UrlJson::from_raw(mpp_wire::mpp::base64url_encode(
+            reversed_json(&request).as_bytes(),
+        ))
+    } else {
+        Base64UrlJson::from_value(&request).unwrap_or_else(|_| Base64UrlJson::from_raw("e30"))
+    };
+    bound_raw(binding, "stripe", intent, request, Some(&terms.description))
 }
 
 /// Tempo charge, Tempo session and Lightning charge challenges for the same
@@ -296,6 +339,8 @@ mod tests {
             expires: Some("2030-01-01T00:00:00.000001Z".to_owned()),
             digest: body_digest(b"{}"),
             header,
+            revision: None,
+            slot: HeaderSlot::default(),
         }
     }
 
@@ -306,27 +351,41 @@ mod tests {
             network_id: "profile_test".to_owned(),
             description: "A report".to_owned(),
             payment_method_types: vec!["card", "link"],
+            reversed_keys: false,
         }
     }
 
     #[test]
     fn an_issued_stripe_challenge_is_bound_and_decodes() {
-        for header in [None, Some("Payment-Credential")] {
+        for header in [None, Some("Payment-Authorization"), Some("X-Payment")] {
             let offer = stripe(&binding(header), &terms(), "charge");
             let decoded = mpp_wire::select_stripe_challenge([offer.written()]).unwrap();
             assert_eq!(decoded.network_id, "profile_test");
             let echo = decoded.challenge.to_echo();
-            assert!(is_bound(binding(header).secret, &echo, header));
+            let slot = HeaderSlot::AfterOpaque;
+            assert!(is_bound(binding(header).secret, &echo, header, slot));
             assert!(!is_bound(
                 binding(header).secret,
                 &echo,
-                Some("Other-Header")
+                Some("Other-Header"),
+                slot
             ));
             assert!(!is_bound(
                 "another-secret-of-at-least-32-bytes!!",
                 &echo,
-                header
+                header,
+                slot
             ));
+            // The mpp crate's layout gives another id when there is a header.
+            assert_eq!(
+                is_bound(
+                    binding(header).secret,
+                    &echo,
+                    header,
+                    HeaderSlot::BeforeOpaque
+                ),
+                header.is_none()
+            );
             assert_eq!(echoed_route(&echo).as_deref(), Some("GET /m/test/report"));
         }
     }

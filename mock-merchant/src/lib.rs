@@ -85,6 +85,7 @@ pub mod challenges;
 pub mod clock;
 pub mod hostile;
 pub mod issuer;
+pub mod knobs;
 pub mod ledger;
 pub mod mcp;
 pub mod paid;
@@ -95,7 +96,7 @@ pub mod shop;
 pub mod state;
 pub mod verify;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -104,6 +105,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use catalogue::{CATALOGUE, MerchantInfo};
+pub use knobs::{Change, Knobs, Redirect, Target};
 pub use ledger::LedgerEntry;
 pub use state::{Config, SettleStyle};
 
@@ -128,6 +130,21 @@ pub enum StartError {
     Io(#[from] std::io::Error),
 }
 
+/// The address URLs name: a 1.x Link client sends a credential over plain
+/// HTTP only to the exact hosts `127.0.0.1`, `localhost` and `[::1]`, so a
+/// server listening on every interface advertises the loopback one.
+fn advertised(address: SocketAddr) -> SocketAddr {
+    match address.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from((Ipv4Addr::LOCALHOST, address.port()))
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((Ipv6Addr::LOCALHOST, address.port()))
+        }
+        _ => address,
+    }
+}
+
 /// Configures and starts a mock-merchant.
 #[derive(Debug, Clone)]
 pub struct MockMerchantBuilder {
@@ -140,6 +157,7 @@ pub struct MockMerchantBuilder {
     cross_origin: Option<String>,
     verify_cards_at_link: bool,
     settle_style: SettleStyle,
+    header_slot: mpp_wire::HeaderSlot,
 }
 
 impl MockMerchantBuilder {
@@ -201,6 +219,14 @@ impl MockMerchantBuilder {
         self
     }
 
+    /// Where a challenge's credential `header` goes in its HMAC input:
+    /// after `opaque` as draft -02 says (the default), or before it as the
+    /// `mpp` crate 0.18 does (`HeaderSlot::BeforeOpaque`).
+    pub fn header_slot(mut self, slot: mpp_wire::HeaderSlot) -> Self {
+        self.header_slot = slot;
+        self
+    }
+
     /// Binds the listener and serves in a background task.
     pub async fn start(self) -> Result<MockMerchant, StartError> {
         let link_url = self.link_url.ok_or(StartError::MissingLink)?;
@@ -209,7 +235,7 @@ impl MockMerchantBuilder {
         }
         let listener = TcpListener::bind(self.bind).await?;
         let address = listener.local_addr()?;
-        let base_url = format!("http://{address}");
+        let base_url = format!("http://{}", advertised(address));
         let cross_origin = self
             .cross_origin
             .unwrap_or_else(|| format!("http://localhost:{}", address.port()));
@@ -221,6 +247,7 @@ impl MockMerchantBuilder {
             challenge_lifetime: self.challenge_lifetime,
             verify_cards_at_link: self.verify_cards_at_link,
             settle_style: self.settle_style,
+            header_slot: self.header_slot,
         };
         let shared = Arc::new(state::Shared::new(config, base_url.clone(), cross_origin));
         let app = server::router(shared.clone());
@@ -269,10 +296,12 @@ impl MockMerchant {
             cross_origin: None,
             verify_cards_at_link: true,
             settle_style: SettleStyle::default(),
+            header_slot: mpp_wire::HeaderSlot::default(),
         }
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>` (the loopback address even when listening
+    /// on every interface; `http://[::1]:<port>` for IPv6).
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
@@ -302,7 +331,18 @@ impl MockMerchant {
         self.shared.ledger(Some(merchant_id))
     }
 
-    /// Forgets the ledger, claimed challenges, probe counts and charged cards.
+    /// Sets the fault knobs of merchant `merchant_id` (replacing its previous
+    /// ones; `Knobs::default()` clears them). See `docs/mock-merchant.md`.
+    pub fn set_knobs(&self, merchant_id: &str, knobs: Knobs) {
+        self.shared.set_knobs(merchant_id, knobs);
+    }
+
+    /// The fault knobs of merchant `merchant_id`.
+    pub fn knobs_of(&self, merchant_id: &str) -> Knobs {
+        self.shared.knobs_of(merchant_id)
+    }
+
+    /// Forgets the ledger, claimed challenges, probe counts, charged cards and knobs.
     pub fn reset(&self) {
         self.shared.reset();
     }

@@ -7,6 +7,8 @@
 //!
 //! - [`select_stripe_challenge`]: find and validate the stripe challenge among
 //!   the `WWW-Authenticate` values of a 402, with errors that name the field;
+//! - [`StripeChallenge::credential_field`]: draft -02's `header` allow-list,
+//!   the field the credential goes in or the refusal to pay;
 //! - [`StripeChallenge::spt_credential`]: the credential that pays it with a
 //!   shared payment token;
 //! - [`problem`]: the Problem Details types merchants answer with;
@@ -37,6 +39,7 @@
 pub mod auth_params;
 pub mod challenge;
 pub mod credential;
+pub mod credential_header;
 pub mod issue;
 pub mod problem;
 
@@ -45,6 +48,7 @@ pub use credential::{
     CredentialError, ReceiptError, format_credential, format_receipt, parse_credential,
     parse_receipt, spt_of, stripe_receipt,
 };
-pub use issue::{bound_challenge_id, format_challenge};
+pub use credential_header::{CredentialHeader, UnsupportedCredentialHeader};
+pub use issue::{BindingParams, HeaderSlot, bound_challenge_id, format_challenge};
 pub use mpp;
 pub use problem::{Problem, ProblemType};
