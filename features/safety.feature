@@ -7,12 +7,12 @@ Feature: Client safety
     Given a logged-in user with a default card
 
   @SAFE-01
-  Scenario: A cross-origin redirect before the 402 is not followed with a credential
+  Scenario: A redirect while probing may be followed, and the credential goes only where a 402 came from
     Given an approved shared payment token spend request for "api/report"
     When the agent runs "mpp pay {merchant:redirects/cross-origin} --spend-request-id {id}"
-    Then the payment is refused
-    And no merchant received a credential
-    And Link redeemed the shared payment token 0 times
+    Then no credential was sent to "{merchant:redirects/cross-origin}"
+    And every credential went to a URL that answered 402
+    And Link redeemed the shared payment token at most 1 time
 
   @SAFE-01
   Scenario: A cross-origin redirect on the paid retry is not followed
@@ -22,21 +22,66 @@ Feature: Client safety
     And the merchant "api" received no credential
     And Link redeemed the shared payment token 0 times
 
+  @SAFE-01
+  Scenario Outline: A redirect of the paid retry to <origin> origin is never followed with the credential
+    Given an approved shared payment token spend request for "api/report"
+    And the merchant "api" redirects the paid retry to <origin> origin
+    When the agent runs "mpp pay {merchant:api/report} --spend-request-id {id}"
+    Then the payment is refused
+    And no credential was sent to the redirect's landing
+    And Link redeemed the shared payment token 0 times
+
+    Examples:
+      | origin  |
+      | the same |
+      | another |
+
+  @SAFE-01 @polling
+  Scenario Outline: A redirect of the re-probe after approval to <origin> origin is never followed with the credential
+    Given the merchant "api" redirects the re-probe after approval to <origin> origin
+    And the user will approve the next spend request
+    When the agent runs "mpp pay {merchant:api/report} --context {context}"
+    Then the payment is refused
+    And no credential was sent to the redirect's landing
+    And Link redeemed the shared payment token 0 times
+
+    Examples:
+      | origin   |
+      | the same |
+      | another  |
+
   @SAFE-02 @polling
-  Scenario: A challenge whose amount changed after approval is refused
+  Scenario Outline: A refreshed challenge whose <field> changed after approval is refused
     Given the user will approve the next spend request
-    When the agent runs "mpp pay {merchant:changing-terms/report?change=amount} --context {context}"
-    Then it fails with an error
+    When the agent runs "mpp pay {merchant:changing-terms/report?change=<field>} --context {context}"
+    Then the payment is refused
     And Link redeemed the shared payment token 0 times
     And the merchant "changing-terms" received no credential
 
+    Examples:
+      | field                |
+      | amount               |
+      | currency             |
+      | network_id           |
+      | intent               |
+      | realm                |
+      | payment_method_types |
+      | digest               |
+      | opaque               |
+      | header               |
+
   @SAFE-02 @polling
-  Scenario: A challenge whose description only changed is still paid
+  Scenario Outline: A refreshed challenge with <what> is still paid
     Given the user will approve the next spend request
-    When the agent runs "mpp pay {merchant:changing-terms/report?change=description} --context {context}"
+    When the agent runs "mpp pay {merchant:changing-terms/report?change=<what>} --context {context}"
     Then it succeeds
     And the output field "status" is "200"
     And the merchant "changing-terms" was paid 1 time
+
+    Examples:
+      | what      |
+      | benign    |
+      | key_order |
 
   @SAFE-03
   Scenario: An amount flag that differs from the challenge is refused before anything is created
@@ -54,12 +99,21 @@ Feature: Client safety
     And the merchant "api" was paid 1 time
 
   @SAFE-04
-  Scenario: A challenge naming another credential header is honoured
+  Scenario: A challenge naming Payment-Authorization gets the credential there
     Given an approved shared payment token spend request for "credential-header/report"
     When the agent runs "mpp pay {merchant:credential-header/report} --spend-request-id {id} --header 'Authorization: Bearer app-token'"
     Then it succeeds
     And the output field "status" is "200"
     And the merchant "credential-header" was paid 1 time
+    And the merchant "credential-header" received every credential in "Payment-Authorization"
+
+  @SAFE-04
+  Scenario: A challenge naming a header outside the allow-list is refused and no credential is sent
+    Given an approved shared payment token spend request for "unsupported-header/report"
+    When the agent runs "mpp pay {merchant:unsupported-header/report} --spend-request-id {id}"
+    Then the payment is refused
+    And no merchant received a credential
+    And Link redeemed the shared payment token 0 times
 
   @SAFE-05
   Scenario: A token is never sent to a merchant naming another network

@@ -769,3 +769,85 @@ async fn masked(w: &mut LinkWorld) -> StepResult {
         || "the cvc is shown".into(),
     )
 }
+
+// --- where credentials went (SAFE-01, SAFE-04) ---
+
+/// The `credential_received` entries of every merchant.
+fn credentials_received(w: &LinkWorld) -> Vec<mock_merchant::LedgerEntry> {
+    w.shop
+        .ledger()
+        .into_iter()
+        .filter(|e| e.event == "credential_received")
+        .collect()
+}
+
+/// A URL without its query, for comparing where requests went.
+fn without_query(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
+}
+
+#[then(expr = "no credential was sent to {string}")]
+async fn no_credential_to(w: &mut LinkWorld, url: String) -> StepResult {
+    let url = w.expand(&url);
+    let sent: Vec<String> = credentials_received(w)
+        .into_iter()
+        .filter_map(|e| e.url)
+        .filter(|u| without_query(u) == without_query(&url))
+        .collect();
+    check(sent.is_empty(), || {
+        format!("{} credential(s) went to {url}", sent.len())
+    })
+}
+
+#[then("no credential was sent to the redirect's landing")]
+async fn no_credential_to_landing(w: &mut LinkWorld) -> StepResult {
+    let landing = "/m/redirects/landing";
+    let sent: Vec<String> = credentials_received(w)
+        .into_iter()
+        .filter_map(|e| e.url)
+        .filter(|u| without_query(u).ends_with(landing))
+        .collect();
+    check(sent.is_empty(), || {
+        format!("the credential followed the redirect: {sent:?}")
+    })
+}
+
+#[then("every credential went to a URL that answered 402")]
+async fn credentials_where_402(w: &mut LinkWorld) -> StepResult {
+    let ledger = w.shop.ledger();
+    let challenged: Vec<&str> = ledger
+        .iter()
+        .filter(|e| e.event == "challenge_issued")
+        .filter_map(|e| e.url.as_deref().map(without_query))
+        .collect();
+    let stray: Vec<String> = credentials_received(w)
+        .into_iter()
+        .filter_map(|e| e.url)
+        .filter(|u| !challenged.contains(&without_query(u)))
+        .collect();
+    check(stray.is_empty(), || {
+        format!("credentials went where no 402 came from: {stray:?}")
+    })
+}
+
+#[then(expr = "the merchant {string} received every credential in {string}")]
+async fn credential_field(w: &mut LinkWorld, merchant: String, field: String) -> StepResult {
+    let fields: Vec<Option<String>> = credentials_received(w)
+        .into_iter()
+        .filter(|e| e.merchant == merchant)
+        .map(|e| e.header)
+        .collect();
+    let all_there = fields
+        .iter()
+        .all(|f| f.as_deref().is_some_and(|f| f.eq_ignore_ascii_case(&field)));
+    check(!fields.is_empty() && all_there, || {
+        format!("{merchant} received credentials in {fields:?}, expected {field}")
+    })
+}
+
+#[then(expr = "Link redeemed the shared payment token at most {int} time(s)")]
+async fn redeemed_at_most(w: &mut LinkWorld, count: usize) -> StepResult {
+    let ledger = w.link_ledger().await?;
+    let n = ledger.iter().filter(|e| e["event"] == "redeemed").count();
+    check(n <= count, || format!("Link redeemed {n} token(s)"))
+}

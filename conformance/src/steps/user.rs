@@ -332,3 +332,31 @@ async fn clock(w: &mut LinkWorld) -> StepResult {
         .map_err(|e| e.to_string())?;
     Ok(())
 }
+
+/// `the same` or `another` origin, as the features say it.
+fn redirect_to(origin: &str) -> Result<mock_merchant::Redirect, String> {
+    let to = match origin {
+        "the same" => mock_merchant::Target::SameOrigin,
+        "another" => mock_merchant::Target::CrossOrigin,
+        other => return Err(format!("\"the same\" or \"another\" origin, not {other:?}")),
+    };
+    Ok(mock_merchant::Redirect { to, status: None })
+}
+
+#[given(regex = r#"^the merchant "([^"]+)" redirects the paid retry to (the same|another) origin$"#)]
+async fn redirects_paid_retry(w: &mut LinkWorld, merchant: String, origin: String) -> StepResult {
+    let mut knobs = w.shop.knobs_of(&merchant);
+    knobs.redirect_paid_retry = Some(redirect_to(&origin)?);
+    w.shop.set_knobs(&merchant, knobs);
+    Ok(())
+}
+
+#[given(
+    regex = r#"^the merchant "([^"]+)" redirects the re-probe after approval to (the same|another) origin$"#
+)]
+async fn redirects_reprobe(w: &mut LinkWorld, merchant: String, origin: String) -> StepResult {
+    let mut knobs = w.shop.knobs_of(&merchant);
+    knobs.redirect_reprobe = Some(redirect_to(&origin)?);
+    w.shop.set_knobs(&merchant, knobs);
+    Ok(())
+}
