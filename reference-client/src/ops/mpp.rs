@@ -4,6 +4,9 @@
 //! caller's `Authorization` is replaced, never doubled, and an SPT only goes
 //! to the network it was approved for.
 
+use std::future::Future;
+use std::time::Duration;
+
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::{Value, json};
@@ -17,6 +20,9 @@ use crate::ops::Poller;
 use crate::ops::spend_requests::{create_request, parse_amount, wait_for_terminal};
 use crate::output::Emit;
 use crate::sanitize::{clean_json, clean_text};
+
+/// What a spend request is retrieved with to get its token.
+const SPT_INCLUDE: &str = "shared_payment_token";
 
 /// Redirects followed within one origin before giving up.
 const MAX_REDIRECTS: usize = 5;
@@ -256,8 +262,9 @@ fn payable_challenge(answer: &Answer) -> Result<StripeChallenge> {
     Ok(challenge)
 }
 
-/// The SPT of an approved spend request, checked against the challenge.
-fn spt_for(request: &Value, challenge: &StripeChallenge) -> Result<String> {
+/// Checks that an approved spend request may pay `challenge`: an approved
+/// `shared_payment_token` request for the challenge's network, amount and currency.
+fn check_request(request: &Value, challenge: &StripeChallenge) -> Result<()> {
     let id = request
         .get("id")
         .and_then(Value::as_str)
@@ -319,6 +326,12 @@ fn spt_for(request: &Value, challenge: &StripeChallenge) -> Result<String> {
             ),
         ));
     }
+    Ok(())
+}
+
+/// The shared payment token of a spend request, if Link has minted it yet
+/// (`{"id": "spt_..."}`, or the id alone).
+fn token_of(request: &Value) -> Option<String> {
     let token = request.get("shared_payment_token");
     token
         .and_then(|t| t.get("id"))
@@ -326,12 +339,59 @@ fn spt_for(request: &Value, challenge: &StripeChallenge) -> Result<String> {
         .and_then(Value::as_str)
         .filter(|t| !t.is_empty())
         .map(str::to_owned)
-        .ok_or_else(|| {
-            ClientError::new(
-                codes::INVALID_RESPONSE,
-                format!("{id} is approved but Link returned no shared payment token"),
-            )
-        })
+}
+
+/// The token of an approved spend request. Link may mint it a few seconds
+/// after approval: when `request` (the retrieval at 0 s) has none, it is
+/// retrieved again after each of `delays` but the first (by default at 1, 2,
+/// 3, 5, 7, 9 and 11 s), and without a token the payment stops there.
+async fn await_token<F, Fut>(
+    request: &Value,
+    delays: &[Duration],
+    mut retrieve: F,
+) -> Result<String>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Value>>,
+{
+    if let Some(token) = token_of(request) {
+        return Ok(token);
+    }
+    for delay in delays.iter().skip(1) {
+        tokio::time::sleep(*delay).await;
+        if let Some(token) = token_of(&retrieve().await?) {
+            return Ok(token);
+        }
+    }
+    let id = request
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or("the spend request");
+    let waited: Duration = delays.iter().skip(1).sum();
+    Err(ClientError::new(
+        codes::SPT_UNAVAILABLE,
+        format!(
+            "Failed to retrieve shared payment token: {id} is approved but Link had no token after {} retrievals over {} s; nothing was sent to the merchant, run the same command again later",
+            delays.len().max(1),
+            waited.as_secs_f64()
+        ),
+    )
+    .with("retryable", true))
+}
+
+/// The token of `request` once checked against `challenge`, retrieved again
+/// while Link has not minted it.
+async fn token_for(link: &Link, request: &Value, challenge: &StripeChallenge) -> Result<String> {
+    check_request(request, challenge)?;
+    let id = request
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let include = [SPT_INCLUDE.to_owned()];
+    await_token(request, &link.config().spt_retry_delays, || {
+        crate::ops::spend_requests::fetch(link, id, &include)
+    })
+    .await
 }
 
 fn default_context(call: &Call, challenge: &StripeChallenge) -> String {
@@ -373,9 +433,13 @@ pub async fn pay(link: &Link, args: PayArgs, out: &mut dyn Emit) -> Result<()> {
         ));
     }
 
-    let include = vec!["shared_payment_token".to_owned()];
-    let request = match &args.spend_request_id {
-        Some(id) => crate::ops::spend_requests::fetch(link, id, &include).await?,
+    let include = vec![SPT_INCLUDE.to_owned()];
+    // Never a credential without a token: none is built until Link has one.
+    let spt = match &args.spend_request_id {
+        Some(id) => {
+            let request = crate::ops::spend_requests::fetch(link, id, &include).await?;
+            token_for(link, &request, &challenge).await?
+        }
         None => {
             let created = create_request(
                 link,
@@ -409,7 +473,7 @@ pub async fn pay(link: &Link, args: PayArgs, out: &mut dyn Emit) -> Result<()> {
                 "the spend request's approval",
             )?;
             let approved = wait_for_terminal(link, &id, &include, poller).await?;
-            spt_for(&approved, &challenge)?;
+            let spt = token_for(link, &approved, &challenge).await?;
             // The challenge may have expired while the user decided: probe again,
             // and pay the fresh challenge only if its terms are the same.
             let again = send(link, &call, None).await?;
@@ -426,11 +490,11 @@ pub async fn pay(link: &Link, args: PayArgs, out: &mut dyn Emit) -> Result<()> {
                 .with("approved", clean_json(terms(&challenge)))
                 .with("now", clean_json(terms(&fresh))));
             }
+            check_request(&approved, &fresh)?;
             challenge = fresh;
-            approved
+            spt
         }
     };
-    let spt = spt_for(&request, &challenge)?;
 
     let header_name =
         HeaderName::from_bytes(challenge.credential_header.as_bytes()).map_err(|_| {
@@ -471,4 +535,79 @@ pub async fn pay(link: &Link, args: PayArgs, out: &mut dyn Emit) -> Result<()> {
     }
     out.emit(answer);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn approved(token: Option<&str>) -> Value {
+        let mut request = json!({"id": "lsrq_1", "status": "approved"});
+        if let Some(token) = token {
+            request["shared_payment_token"] = json!({"id": token});
+        }
+        request
+    }
+
+    #[tokio::test]
+    async fn a_token_minted_late_is_retrieved_again_until_it_is_there() {
+        let delays = [Duration::ZERO; 8];
+        let calls = AtomicUsize::new(0);
+        let token = await_token(&approved(None), &delays, || async {
+            // Link mints the token on the third retrieval after the first.
+            let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+            Ok(approved((n == 3).then_some("spt_late")))
+        })
+        .await
+        .unwrap();
+        assert_eq!(token, "spt_late");
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_token_already_there_needs_no_second_retrieval() {
+        let token = await_token(&approved(Some("spt_1")), &[Duration::ZERO; 8], || async {
+            panic!("retrieved again although the token was there")
+        })
+        .await
+        .unwrap();
+        assert_eq!(token, "spt_1");
+        // The bare-string form some answers use.
+        let bare = json!({"id": "lsrq_1", "shared_payment_token": "spt_2"});
+        assert_eq!(token_of(&bare).as_deref(), Some("spt_2"));
+        assert_eq!(token_of(&json!({"shared_payment_token": {"id": ""}})), None);
+    }
+
+    #[tokio::test]
+    async fn without_a_token_after_the_whole_schedule_it_fails_retryable() {
+        let delays = [Duration::ZERO; 8];
+        let calls = AtomicUsize::new(0);
+        let error = await_token(&approved(None), &delays, || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Ok(approved(None))
+        })
+        .await
+        .unwrap_err();
+        // The first retrieval was the caller's; seven more follow it.
+        assert_eq!(calls.load(Ordering::SeqCst), 7);
+        assert_eq!(error.code, codes::SPT_UNAVAILABLE);
+        assert!(
+            error
+                .message
+                .starts_with("Failed to retrieve shared payment token"),
+            "{error}"
+        );
+        assert_eq!(error.extra["retryable"], true);
+    }
+
+    #[tokio::test]
+    async fn a_failed_retrieval_stops_the_retries() {
+        let error = await_token(&approved(None), &[Duration::ZERO; 8], || async {
+            Err(ClientError::new(codes::NOT_FOUND, "gone"))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(error.code, codes::NOT_FOUND);
+    }
 }
