@@ -144,6 +144,26 @@ pub struct CreateArgs {
     #[arg(long)]
     #[serde(default)]
     pub test: bool,
+    /// Makes retrying this creation safe: Link answers a repeat with the same
+    /// spend request (1 to 255 bytes; reuse only for the same creation).
+    #[arg(long)]
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+    /// When the credential stops being usable, in unix seconds (Link: 3 hours
+    /// to 7 days ahead, 12 hours when not given).
+    #[arg(long, allow_hyphen_values = true)]
+    #[serde(default, deserialize_with = "string_or_number")]
+    #[schemars(with = "Option<String>")]
+    pub expires_at: Option<String>,
+    /// Recurring terms: `day`, `week`, `month` or `year`.
+    #[arg(long)]
+    #[serde(default)]
+    pub recurring_interval: Option<String>,
+    /// Recurring terms: how many intervals between charges (needs `--recurring-interval`).
+    #[arg(long, allow_hyphen_values = true)]
+    #[serde(default, deserialize_with = "string_or_number")]
+    #[schemars(with = "Option<String>")]
+    pub recurring_interval_count: Option<String>,
 }
 
 /// `spend-request update <id>`.

@@ -67,6 +67,8 @@ pub enum PaymentMethodsCommand {
 }
 
 /// `spend-request ...`
+// Built once per process: the size of a variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum SpendRequestCommand {
     /// Create a spend request.

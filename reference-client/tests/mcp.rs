@@ -131,6 +131,10 @@ async fn lists_the_contract_tools_with_input_schemas() {
         "requestApproval",
         "amount",
         "context",
+        "idempotencyKey",
+        "expiresAt",
+        "recurringInterval",
+        "recurringIntervalCount",
     ] {
         assert!(
             props[arg].is_object(),
@@ -153,6 +157,13 @@ async fn lists_the_contract_tools_with_input_schemas() {
     );
     assert!(is_error);
     assert_eq!(e["code"], "VALIDATION_ERROR");
+    let (is_error, e) = mcp.call(
+        "spend-request_create",
+        json!({"amount": 1500, "context": context(), "merchantName": "Shop",
+               "merchantUrl": "https://shop.example", "recurringIntervalCount": 2}),
+    );
+    assert!(is_error);
+    assert_eq!(e["code"], "INVALID_INPUT", "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

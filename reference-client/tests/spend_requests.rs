@@ -548,3 +548,66 @@ async fn unknown_requests_are_not_found_and_user_commands_work() {
     let addresses = env.json(&["shipping-address", "list"]).await.ok();
     assert!(!addresses.as_array().unwrap().is_empty(), "{addresses}");
 }
+
+/// The body of the last `POST /spend_requests` that reached mock-link.
+async fn last_create_body(env: &Env) -> serde_json::Value {
+    let log = env.link.control().requests().await.unwrap();
+    log.iter()
+        .rev()
+        .find(|r| r["method"] == "POST" && r["path"] == "/spend_requests")
+        .map(|r| r["body"].clone())
+        .expect("a create reached Link")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_1x_create_terms_travel_as_body_fields() {
+    let env = logged_in().await;
+    let expires_at = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 86_400)
+        .to_string();
+    let mut args = card_args("1500");
+    args.extend(
+        [
+            "--idempotency-key",
+            "order-42",
+            "--expires-at",
+            &expires_at,
+            "--recurring-interval",
+            "month",
+            "--recurring-interval-count",
+            "3",
+            "--format",
+            "json",
+        ]
+        .map(String::from),
+    );
+    // Whether Link honours `expires_at` for this client is Link's call (SR-16):
+    // what the client must get right is the body.
+    env.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+    let body = last_create_body(&env).await;
+    assert_eq!(body["idempotency_key"], "order-42", "{body}");
+    assert_eq!(body["expires_at"].as_u64().unwrap().to_string(), expires_at);
+    assert_eq!(
+        body["recurring"],
+        serde_json::json!({"interval": "month", "interval_count": 3})
+    );
+
+    // A count without its interval is refused before anything reaches Link.
+    let before = env.request_paths().await.len();
+    let mut args = card_args("1500");
+    args.extend(["--recurring-interval-count", "2"].map(String::from));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let e = env.json(&refs).await.error("INVALID_INPUT");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("recurring-interval"),
+        "{e}"
+    );
+    assert_eq!(env.request_paths().await.len(), before);
+}
