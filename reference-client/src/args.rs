@@ -243,6 +243,25 @@ pub struct IdArgs {
     pub id: String,
 }
 
+/// `payment-methods retrieve <id>`.
+#[derive(Debug, Clone, Default, Args, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentMethodArgs {
+    /// The payment method id (`csmrpd_...`).
+    pub id: String,
+}
+
+/// `payment-methods update <id> --nickname S`.
+#[derive(Debug, Clone, Default, Args, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentMethodUpdateArgs {
+    /// The payment method id (`csmrpd_...`).
+    pub id: String,
+    /// The new nickname; an empty string clears it.
+    #[arg(long, allow_hyphen_values = true)]
+    pub nickname: String,
+}
+
 /// `spend-request list`.
 #[derive(Debug, Clone, Default, Args, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

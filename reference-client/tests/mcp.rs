@@ -111,6 +111,8 @@ async fn lists_the_contract_tools_with_input_schemas() {
         "mpp_pay",
         "user-info_retrieve",
         "shipping-address_list",
+        "payment-methods_retrieve",
+        "payment-methods_update",
     ] {
         assert!(
             names.contains(&expected),
@@ -146,7 +148,18 @@ async fn lists_the_contract_tools_with_input_schemas() {
     let read_only = |name: &str| {
         tools.iter().find(|t| t["name"] == name).unwrap()["annotations"]["readOnlyHint"] == true
     };
-    assert!(read_only("payment-methods_list") && read_only("mpp_decode"));
+    assert!(
+        read_only("payment-methods_list")
+            && read_only("payment-methods_retrieve")
+            && read_only("mpp_decode")
+    );
+    assert!(!read_only("payment-methods_update"));
+    let update = tools
+        .iter()
+        .find(|t| t["name"] == "payment-methods_update")
+        .unwrap();
+    assert!(update["inputSchema"]["properties"]["nickname"].is_object());
+    assert!(update["inputSchema"]["properties"]["id"].is_object());
     assert!(
         !read_only("mpp_pay") && !read_only("spend-request_create") && !read_only("auth_status")
     );

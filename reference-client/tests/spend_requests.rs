@@ -611,3 +611,38 @@ async fn the_1x_create_terms_travel_as_body_fields() {
     );
     assert_eq!(env.request_paths().await.len(), before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payment_method_retrieve_and_update_name_the_method_in_the_path() {
+    let env = logged_in().await;
+    env.json(&["payment-methods", "retrieve", "csmrpd_nobody_has"])
+        .await
+        .error("NOT_FOUND");
+    env.json(&[
+        "payment-methods",
+        "update",
+        "csmrpd_nobody_has",
+        "--nickname",
+        "Travel",
+    ])
+    .await
+    .error("NOT_FOUND");
+    let log = env.link.control().requests().await.unwrap();
+    let update = log
+        .iter()
+        .rev()
+        .find(|r| r["method"] == "POST" && r["path"] == "/payment-details/csmrpd_nobody_has")
+        .expect("the update reached Link");
+    assert_eq!(update["body"], serde_json::json!({"nickname": "Travel"}));
+    assert!(
+        log.iter()
+            .any(|r| r["method"] == "GET" && r["path"] == "/payment-details/csmrpd_nobody_has")
+    );
+
+    // An id that would change the path is refused before any request.
+    let before = env.request_paths().await.len();
+    env.json(&["payment-methods", "retrieve", "../spend_requests"])
+        .await
+        .error("INVALID_INPUT");
+    assert_eq!(env.request_paths().await.len(), before);
+}

@@ -7,7 +7,10 @@ use std::path::Path;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use crate::args::{CreateArgs, IdArgs, ListArgs, NoArgs, RetrieveArgs, UpdateArgs};
+use crate::args::{
+    CreateArgs, IdArgs, ListArgs, NoArgs, PaymentMethodArgs, PaymentMethodUpdateArgs, RetrieveArgs,
+    UpdateArgs,
+};
 use crate::error::{ClientError, Result, codes};
 use crate::link::Link;
 use crate::ops::Poller;
@@ -119,6 +122,36 @@ pub async fn payment_methods_add(link: &Link, _args: NoArgs, out: &mut dyn Emit)
         "url": url,
         "instruction": "Open this URL and add a card; then `link-ref payment-methods list` shows it.",
     }));
+    Ok(())
+}
+
+/// `payment-methods retrieve <id>`: `GET /payment-details/{id}` (unknown: `NOT_FOUND`).
+pub async fn payment_methods_retrieve(
+    link: &Link,
+    args: PaymentMethodArgs,
+    out: &mut dyn Emit,
+) -> Result<()> {
+    let path = format!(
+        "/payment-details/{}",
+        path_segment(&args.id, "payment method", "csmrpd_")?
+    );
+    out.emit(link.api(Method::GET, &path, &[], None).await?);
+    Ok(())
+}
+
+/// `payment-methods update <id> --nickname S`: `POST /payment-details/{id}`
+/// `{nickname}`; `""` clears it.
+pub async fn payment_methods_update(
+    link: &Link,
+    args: PaymentMethodUpdateArgs,
+    out: &mut dyn Emit,
+) -> Result<()> {
+    let path = format!(
+        "/payment-details/{}",
+        path_segment(&args.id, "payment method", "csmrpd_")?
+    );
+    let body = json!({ "nickname": args.nickname });
+    out.emit(link.api(Method::POST, &path, &[], Some(&body)).await?);
     Ok(())
 }
 
@@ -385,6 +418,11 @@ pub async fn update(link: &Link, args: UpdateArgs, out: &mut dyn Emit) -> Result
 
 /// A spend request id safe to put in a path.
 pub fn path_id(id: &str) -> Result<&str> {
+    path_segment(id, "spend request", "lsrq_")
+}
+
+/// An id safe to put in a path: letters, digits, `_` and `-` only.
+fn path_segment<'a>(id: &'a str, what: &str, prefix: &str) -> Result<&'a str> {
     if !id.is_empty()
         && id
             .bytes()
@@ -393,7 +431,7 @@ pub fn path_id(id: &str) -> Result<&str> {
         Ok(id)
     } else {
         Err(ClientError::invalid_input(format!(
-            "{id:?} is not a spend request id (lsrq_...)"
+            "{id:?} is not a {what} id ({prefix}...)"
         )))
     }
 }
