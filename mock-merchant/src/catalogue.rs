@@ -49,7 +49,7 @@ pub const CATALOGUE: &[MerchantInfo] = &[
     MerchantInfo {
         id: "credential-header",
         paths: &["/m/credential-header/report"],
-        proves: "a challenge with header=\"Payment-Credential\": the credential is read from that field only",
+        proves: "a challenge with header=\"Payment-Authorization\" (draft -02): the credential is read from that field only, and the caller's Authorization stays free for the app",
     },
     MerchantInfo {
         id: "changing-terms",

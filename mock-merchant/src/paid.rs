@@ -101,7 +101,7 @@ pub const PAID: &[PaidSpec] = &[
         ..spec("no-stripe", "/m/no-stripe/report", "GET")
     },
     PaidSpec {
-        header: Some("Payment-Credential"),
+        header: Some("Payment-Authorization"),
         ..spec("credential-header", "/m/credential-header/report", "GET")
     },
     PaidSpec {

@@ -108,19 +108,22 @@ async fn the_no_stripe_merchant_refuses_a_stripe_credential_as_method_unsupporte
 }
 
 #[tokio::test]
-async fn the_credential_header_merchant_reads_payment_credential_only() {
+async fn the_credential_header_merchant_reads_payment_authorization_only() {
     let env = Env::start().await;
     let url = env.merchant.url("credential-header", "/report");
     let probe = env.get(&url).await;
-    assert!(probe.www_authenticate()[0].contains(r#"header="Payment-Credential""#));
+    assert!(probe.www_authenticate()[0].contains(r#"header="Payment-Authorization""#));
     let challenge = probe.stripe_challenge();
-    assert_eq!(challenge.credential_header, "Payment-Credential");
+    assert_eq!(
+        challenge.credential_field(),
+        Ok(mpp_wire::CredentialHeader::PaymentAuthorization)
+    );
     let spt = env.spt().await;
     let credential = Env::credential(&challenge, &spt);
 
     let in_authorization = env.get_paid(&url, &credential).await;
     in_authorization.assert_402("payment-required");
-    assert!(in_authorization.text.contains("Payment-Credential"));
+    assert!(in_authorization.text.contains("Payment-Authorization"));
     assert_eq!(env.link_events(&spt).await, ["issued"]);
 
     let paid = env
@@ -128,7 +131,7 @@ async fn the_credential_header_merchant_reads_payment_credential_only() {
             Method::GET,
             &url,
             &[
-                ("payment-credential", &credential),
+                ("payment-authorization", &credential),
                 ("authorization", "Bearer app-session-token"),
             ],
             None,
@@ -141,7 +144,7 @@ async fn the_credential_header_merchant_reads_payment_credential_only() {
 #[tokio::test]
 async fn a_payment_credential_challenge_cannot_pay_an_authorization_route() {
     let env = Env::start().await;
-    // Issued with header="Payment-Credential" (bound in its id), presented in
+    // Issued with header="Payment-Authorization" (bound in its id), presented in
     // Authorization to a route that binds no header: refused.
     let challenge = env
         .challenge(&env.merchant.url("credential-header", "/report"))

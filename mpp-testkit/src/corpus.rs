@@ -8,7 +8,8 @@
 //! A case whose header holds bytes that are not UTF-8 gives them as
 //! `"headers_base64"` (standard base64 of each field value's bytes) instead.
 //! `expect` is `{"outcome": "accept", "id", "network_id", "intent", "amount",
-//! "currency", "expired"?, "credential_header"?}` or `{"outcome": "reject",
+//! "currency", "expired"?, "credential_header"?,
+//! "unsupported_credential_header"?}` or `{"outcome": "reject",
 //! "code", "field"?}`.
 
 use base64::Engine;
@@ -338,6 +339,24 @@ pub fn cases() -> Vec<CorpusCase> {
             )),
             accept.clone(),
         ),
+        CorpusCase::new(
+            "credential_header_payment_authorization",
+            "header=\"Payment-Authorization\" (draft -02): the credential goes in that field, echoing header",
+            one(render_challenge(
+                &with(&stripe, "header", "Payment-Authorization"),
+                &style,
+            )),
+            with_header(&accept, "Payment-Authorization", false),
+        ),
+        CorpusCase::new(
+            "credential_header_unsupported",
+            "header=\"X-Payment\" is outside draft -02's allow-list: decodes, but must not be paid (no credential anywhere)",
+            one(render_challenge(
+                &with(&stripe, "header", "X-Payment"),
+                &style,
+            )),
+            with_header(&accept, "X-Payment", true),
+        ),
     ];
     for mutation in Mutation::ALL {
         let (challenge, expect) = mutation.apply(&spec);
@@ -359,6 +378,20 @@ fn with_intent(expect: &Expectation, value: &str) -> Expectation {
     let mut expect = expect.clone();
     if let Expectation::Accept { intent, .. } = &mut expect {
         *intent = value.to_owned();
+    }
+    expect
+}
+
+fn with_header(expect: &Expectation, header: &str, unsupported: bool) -> Expectation {
+    let mut expect = expect.clone();
+    if let Expectation::Accept {
+        credential_header,
+        unsupported_credential_header,
+        ..
+    } = &mut expect
+    {
+        *credential_header = Some(header.to_owned());
+        *unsupported_credential_header = unsupported;
     }
     expect
 }

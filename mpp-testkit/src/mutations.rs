@@ -30,6 +30,11 @@ pub enum Expectation {
         /// The header the credential goes in, when not `Authorization`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         credential_header: Option<String>,
+        /// That header is outside draft -02's allow-list (`Authorization`,
+        /// `Payment-Authorization`): the challenge decodes, but a client must
+        /// not pay it (`unsupported_credential_header`) and sends no credential.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        unsupported_credential_header: bool,
     },
     /// Reject the header.
     Reject {
@@ -52,6 +57,7 @@ impl Expectation {
             currency: spec.currency.clone(),
             expired: false,
             credential_header: None,
+            unsupported_credential_header: false,
         }
     }
 
@@ -78,6 +84,7 @@ impl Expectation {
                 expired: c.is_expired_at(now),
                 credential_header: (c.credential_header != "Authorization")
                     .then(|| c.credential_header.clone()),
+                unsupported_credential_header: c.credential_field().is_err(),
             },
             Err(e) => Self::reject(e.code(), e.field()),
         }
@@ -306,10 +313,13 @@ impl Mutation {
             Self::OtherCredentialHeader => {
                 c.set("header", "Payment-Credential");
                 if let Expectation::Accept {
-                    credential_header, ..
+                    credential_header,
+                    unsupported_credential_header,
+                    ..
                 } = &mut expect
                 {
                     *credential_header = Some("Payment-Credential".into());
+                    *unsupported_credential_header = true;
                 }
             }
             Self::OversizedRequest => {

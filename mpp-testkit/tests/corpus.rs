@@ -74,6 +74,8 @@ fn corpus_covers_every_edge_case_of_the_spec_summary() {
         "latin1_byte_in_description",
         "invalid_utf8_in_distractor",
         "no_stripe_challenge",
+        "credential_header_payment_authorization",
+        "credential_header_unsupported",
     ];
     let names: Vec<String> = cases().into_iter().map(|c| c.name).collect();
     for name in required {

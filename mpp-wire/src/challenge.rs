@@ -12,8 +12,9 @@
 //! `docs/mpp-wire.md`):
 //! - `request` may carry `=` padding or the standard alphabet's `+` and `/`
 //!   (accepted, as `mpp` and mppx do; the spec says base64url without padding);
-//! - `header` may name any field (`mpp` accepts only `Payment-Authorization`,
-//!   the spec's example is `Payment-Credential`);
+//! - `header` may name any field (`mpp` accepts only `Payment-Authorization`):
+//!   the challenge decodes, and [`StripeChallenge::credential_field`] applies
+//!   draft -02's allow-list before a client pays;
 //! - `expires` is optional and an expired challenge still decodes: decoding is
 //!   for reading, [`StripeChallenge::ensure_payable`] refuses to pay it;
 //! - `method` is compared as written: `Stripe` is not a valid method name
@@ -27,6 +28,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::auth_params::{RawChallenge, decode_field_value, split_challenges};
+use crate::credential_header::{CredentialHeader, UnsupportedCredentialHeader};
 
 /// Largest total size of the `WWW-Authenticate` values read, in bytes.
 /// Parsing is linear; the bound only keeps memory in check.
@@ -131,11 +133,14 @@ pub struct StripeChallenge {
     pub network_id: String,
     /// The decoded `request` JSON object.
     pub request_json: Map<String, Value>,
-    /// The field the credential must travel in (`Authorization` unless the
-    /// challenge names another).
+    /// The field the challenge names for the credential, as written
+    /// (`Authorization` when it names none). It may be outside the allow-list:
+    /// check [`StripeChallenge::credential_field`] before paying.
     #[serde(skip)]
     pub credential_header: String,
-    /// The challenge as `mpp` validated it, for building the credential.
+    /// The challenge as `mpp` validated it, for building the credential. Its
+    /// `header` is the challenge's `header` param as written (unchecked), so
+    /// that the credential echoes it.
     #[serde(skip)]
     pub challenge: PaymentChallenge,
 }
@@ -179,17 +184,25 @@ impl StripeChallenge {
         }
     }
 
+    /// Where the credential goes, by draft -02's allow-list: `Authorization`
+    /// (no `header`, or `Authorization` in any case) or `Payment-Authorization`.
+    /// Any other header is an error (code `unsupported_credential_header`,
+    /// field `header`): the client must not pay and sends no credential.
+    pub fn credential_field(&self) -> Result<CredentialHeader, UnsupportedCredentialHeader> {
+        CredentialHeader::from_param(self.challenge.header.as_deref())
+    }
+
     /// The credential that pays this challenge with a shared payment token:
     /// `{"spt"}` for `charge`, `{"action":"open","grantedToken"}` for `session`.
+    /// Its echoed challenge carries `header` exactly when the challenge had one
+    /// (draft -02), unchanged.
     pub fn spt_credential(&self, spt: &str) -> PaymentCredential {
         let payload = if self.intent == "session" {
             serde_json::json!({ "action": "open", "grantedToken": spt })
         } else {
             serde_json::json!({ "spt": spt })
         };
-        let mut echo = self.challenge.to_echo();
-        echo.header = None;
-        PaymentCredential::new(echo, payload)
+        PaymentCredential::new(self.challenge.to_echo(), payload)
     }
 }
 
@@ -284,8 +297,11 @@ fn validate(raw: &RawChallenge) -> Result<StripeChallenge, DecodeError> {
             fields.insert(name.to_owned(), Value::String(value.to_owned()));
         }
     }
-    let challenge: PaymentChallenge =
+    let mut challenge: PaymentChallenge =
         serde_json::from_value(Value::Object(fields)).map_err(|e| mpp_field_error(&e))?;
+    // `mpp` accepts only `Payment-Authorization` here; keep what was written
+    // so that the credential echoes it and `credential_field` can judge it.
+    challenge.header = raw.param("header").map(str::to_owned);
 
     let network_id = validate_stripe_request(&request_json)?;
     Ok(StripeChallenge {
@@ -493,5 +509,65 @@ mod tests {
         let c = select_stripe_challenge([value]).unwrap();
         let err = c.ensure_payable(OffsetDateTime::now_utc()).unwrap_err();
         assert_eq!(err.code(), "expired");
+    }
+
+    #[test]
+    fn the_credential_header_allow_list_is_checked_apart_from_decoding() {
+        let cases = [
+            ("", Ok(CredentialHeader::Authorization), None),
+            (
+                r#", header="authorization""#,
+                Ok(CredentialHeader::Authorization),
+                Some("authorization"),
+            ),
+            (
+                r#", header="Payment-Authorization""#,
+                Ok(CredentialHeader::PaymentAuthorization),
+                Some("Payment-Authorization"),
+            ),
+            (
+                r#", header="X-Payment""#,
+                Err("X-Payment"),
+                Some("X-Payment"),
+            ),
+        ];
+        for (param, field, echoed) in cases {
+            let c = select_stripe_challenge([format!("{}{param}", stripe(GOOD))])
+                .unwrap_or_else(|e| panic!("{param}: decodes ({e})"));
+            match (c.credential_field(), field) {
+                (Ok(got), Ok(expected)) => assert_eq!(got, expected, "{param}"),
+                (Err(error), Err(header)) => {
+                    assert_eq!(error.code(), "unsupported_credential_header");
+                    assert_eq!(error.field(), "header");
+                    assert_eq!(error.header, header);
+                }
+                (got, expected) => panic!("{param}: {got:?} but expected {expected:?}"),
+            }
+            // The credential echoes `header` unchanged exactly when the
+            // challenge had one (draft -02).
+            let value = crate::format_credential(&c.spt_credential("spt_1"));
+            let json: Value = serde_json::from_slice(
+                &mpp::base64url_decode(value.trim_start_matches("Payment ")).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(
+                json["challenge"].get("header").and_then(Value::as_str),
+                echoed,
+                "{param}"
+            );
+            // `mpp` reads an echoed default back as none, and refuses an echo
+            // outside the allow-list (a merchant built on it answers
+            // malformed-credential).
+            let parsed = crate::parse_credential(&value);
+            match c.credential_field() {
+                Ok(CredentialHeader::PaymentAuthorization) => {
+                    assert_eq!(parsed.unwrap().challenge.header.as_deref(), echoed);
+                }
+                Ok(CredentialHeader::Authorization) => {
+                    assert_eq!(parsed.unwrap().challenge.header, None);
+                }
+                Err(_) => assert!(parsed.is_err()),
+            }
+        }
     }
 }

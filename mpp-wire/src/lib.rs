@@ -37,6 +37,7 @@
 pub mod auth_params;
 pub mod challenge;
 pub mod credential;
+pub mod credential_header;
 pub mod issue;
 pub mod problem;
 
@@ -45,6 +46,7 @@ pub use credential::{
     CredentialError, ReceiptError, format_credential, format_receipt, parse_credential,
     parse_receipt, spt_of, stripe_receipt,
 };
+pub use credential_header::{CredentialHeader, UnsupportedCredentialHeader};
 pub use issue::{bound_challenge_id, format_challenge};
 pub use mpp;
 pub use problem::{Problem, ProblemType};
