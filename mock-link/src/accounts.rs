@@ -365,14 +365,19 @@ impl User {
     }
 }
 
-/// `GET /payment-details`
+/// `GET /payment-details` → `{payment_details, unavailable_count}`. A 1.x client's response
+/// validation needs the integer `unavailable_count` (methods Link cannot offer to agents); every
+/// mock-link method is usable, so it is 0. A 0.13.1 client reads only `payment_details`.
 pub async fn list_payment_details(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
     let store = state.lock();
     let user = authenticate(&store, &headers)?;
-    Ok(Json(json!({ "payment_details": user.payment_methods })))
+    Ok(Json(json!({
+        "payment_details": user.payment_methods,
+        "unavailable_count": 0,
+    })))
 }
 
 /// `GET /userinfo`

@@ -402,6 +402,11 @@ pub async fn revoke(
 
 /// The user id behind the request's `Authorization: Bearer` access token, or a 401.
 pub fn authenticated_user_id(store: &Store, headers: &HeaderMap) -> Result<String> {
+    authenticated_grant(store, headers).map(|grant| grant.user_id.clone())
+}
+
+/// The login session (user, OAuth client, scope) behind the request's access token, or a 401.
+pub fn authenticated_grant<'a>(store: &'a Store, headers: &HeaderMap) -> Result<&'a Grant> {
     let header_value = headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| Error::unauthorized("missing Authorization: Bearer <access token>"))?;
@@ -436,7 +441,7 @@ pub fn authenticated_user_id(store: &Store, headers: &HeaderMap) -> Result<Strin
             "the access token has expired",
         ));
     }
-    Ok(grant.user_id.clone())
+    Ok(grant)
 }
 
 /// The user behind the request's access token, or a 401.

@@ -17,6 +17,11 @@ pub struct Config {
     pub spend_request_expiry: Duration,
     /// How long an issued card or SPT stays usable after approval (`valid_until`).
     pub credential_lifetime: Duration,
+    /// OAuth client ids (`client_id` of the login) allowed to send `expires_at` on create;
+    /// everyone else gets 400 `expires_at_not_supported`. Empty by default, as at Link.
+    pub expires_at_clients: Vec<String>,
+    /// How long after approval an SPT appears on retrieve (PAY-10; default 0: at once).
+    pub spt_delay: Duration,
 }
 
 impl Default for Config {
@@ -26,8 +31,10 @@ impl Default for Config {
             refresh_token_lifetime: Duration::from_secs(30 * 24 * 3600),
             device_code_lifetime: Duration::from_secs(600),
             device_poll_interval: Duration::from_secs(5),
-            spend_request_expiry: Duration::from_secs(15 * 60),
+            spend_request_expiry: Duration::from_secs(12 * 3600),
             credential_lifetime: Duration::from_secs(3600),
+            expires_at_clients: Vec::new(),
+            spt_delay: Duration::ZERO,
         }
     }
 }

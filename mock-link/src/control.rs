@@ -17,7 +17,7 @@ use crate::auth::{
     DEFAULT_SCOPE, DeviceCodeRef, decide_device_code, find_device_code, open_grant, revoke_token,
 };
 use crate::body::parse_json_object;
-use crate::clock::{MAX_SPAN, unix_seconds};
+use crate::clock::{MAX_SPAN, later, unix_seconds};
 use crate::error::{Error, Result};
 use crate::faults::ArmedFault;
 use crate::scripts::{DeviceScript, MAGIC_AMOUNTS, MAGIC_PAYMENT_METHODS, SpendRequestScript};
@@ -205,45 +205,148 @@ fn spend_request_json(store: &Store, id: &str) -> Result<Value> {
     Ok(request.to_json(store, true, true))
 }
 
-fn spend_request_event(state: &AppState, id: &str, event: Event) -> Result<Json<Value>> {
+/// Overrides for the `payment_status_details` a `succeed` or `fail` records; a member given as
+/// `null` sets `null` (e.g. `"decline_code": null`).
+#[derive(Debug, Default)]
+struct PaymentOutcomeBody {
+    code: Option<Option<String>>,
+    decline_code: Option<Option<String>>,
+    amount: Option<i64>,
+    currency: Option<String>,
+    refund_details: Option<Value>,
+}
+
+/// The body of `POST /__control/spend_requests/{id}/{event}`; which members apply depends on
+/// the event, the others are ignored.
+#[derive(Debug, Default)]
+struct SpendRequestEventBody {
+    /// `require_action` only.
+    resolution: Option<Resolution>,
+    /// `succeed` and `fail` only.
+    outcome: PaymentOutcomeBody,
+}
+
+impl SpendRequestEventBody {
+    fn parse(headers: &HeaderMap, body: &Bytes) -> Result<Self> {
+        let object = parse_json_object(headers, body)?;
+        let nullable_string = |key: &str| -> Result<Option<Option<String>>> {
+            match object.get(key) {
+                None => Ok(None),
+                Some(Value::Null) => Ok(Some(None)),
+                Some(Value::String(text)) => Ok(Some(Some(text.clone()))),
+                Some(_) => Err(Error::invalid_param(key, "must be a string or null")),
+            }
+        };
+        let resolution = match object.get("resolution") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(serde_json::from_value(value.clone()).map_err(|_| {
+                Error::invalid_param(
+                    "resolution",
+                    "must be auto_resume, create_new_spend_request or                      create_new_spend_request_after_completion",
+                )
+            })?),
+        };
+        let amount = match object.get("amount") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(
+                value
+                    .as_i64()
+                    .ok_or_else(|| Error::invalid_param("amount", "must be an integer"))?,
+            ),
+        };
+        let currency = nullable_string("currency")?.flatten();
+        Ok(Self {
+            resolution,
+            outcome: PaymentOutcomeBody {
+                code: nullable_string("code")?,
+                decline_code: nullable_string("decline_code")?,
+                amount,
+                currency,
+                refund_details: object.get("refund_details").cloned(),
+            },
+        })
+    }
+}
+
+/// The event a control path segment names.
+fn spend_request_event_named(name: &str, body: &SpendRequestEventBody) -> Result<Event> {
+    Ok(match name {
+        "approve" => Event::Approve,
+        "deny" => Event::Deny,
+        "expire" => Event::Expire,
+        "complete_action" => Event::CompleteAction,
+        "submit" => Event::Submit,
+        "succeed" => Event::Redeem,
+        "fail" => Event::Fail,
+        "require_action" => Event::RequireAction(
+            body.resolution
+                .ok_or_else(|| Error::missing_param("resolution"))?,
+        ),
+        other => {
+            return Err(Error::api(
+                StatusCode::NOT_FOUND,
+                "resource_missing",
+                format!(
+                    "no spend-request event '{other}' (approve, deny, expire, require_action, \
+                     complete_action, submit, succeed, fail)"
+                ),
+            ));
+        }
+    })
+}
+
+/// `payment_status_details` of a payment made with the credential (outside the Stripe subset,
+/// e.g. a card typed into a checkout) that settled: `success` or `failure`, with overrides.
+fn payment_status_details(
+    request: &SpendRequest,
+    success: bool,
+    overrides: PaymentOutcomeBody,
+    now: std::time::SystemTime,
+) -> Value {
+    let (code, decline_code) = if success {
+        (None, None)
+    } else {
+        (
+            Some("card_declined".to_owned()),
+            Some("generic_decline".to_owned()),
+        )
+    };
+    json!({
+        "outcome": if success { "success" } else { "failure" },
+        "code": overrides.code.unwrap_or(code),
+        "decline_code": overrides.decline_code.unwrap_or(decline_code),
+        "amount": overrides.amount.unwrap_or(request.input.amount),
+        "currency": overrides.currency.unwrap_or_else(|| request.input.currency.clone()),
+        "created": unix_seconds(now),
+        "refund_details": overrides.refund_details.unwrap_or(Value::Null),
+    })
+}
+
+/// `POST /__control/spend_requests/{id}/{event}`: one state-machine event, as the human or the
+/// payment network would cause it.
+async fn spend_request_event(
+    State(state): State<AppState>,
+    Path((id, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let body = SpendRequestEventBody::parse(&headers, &body)?;
+    let event = spend_request_event_named(&name, &body)?;
     let mut store = state.lock();
-    apply_event(&mut store, id, event)?;
+    apply_event(&mut store, &id, event)?;
     let now = store.now();
-    if let Some(request) = store.spend_request_mut(id) {
+    if let Some(request) = store.spend_request_mut(&id) {
         match event {
             Event::Expire => request.expires_at = now,
-            // A payment made with the credential outside the Stripe subset (e.g. a card
-            // typed into a checkout) succeeded or failed for good.
             Event::Redeem | Event::Fail => {
-                let success = event == Event::Redeem;
-                request.payment_status = Some(json!({
-                    "outcome": if success { "success" } else { "failure" },
-                    "code": if success { None } else { Some("card_declined") },
-                    "decline_code": if success { None } else { Some("generic_decline") },
-                    "amount": request.input.amount,
-                    "currency": request.input.currency,
-                    "created": unix_seconds(now),
-                    "refund_details": null,
-                }));
+                let details =
+                    payment_status_details(request, event == Event::Redeem, body.outcome, now);
+                request.payment_status = Some(details);
             }
             _ => {}
         }
     }
-    spend_request_json(&store, id).map(Json)
-}
-
-async fn succeed_spend_request(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>> {
-    spend_request_event(&state, &id, Event::Redeem)
-}
-
-async fn fail_spend_request(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>> {
-    spend_request_event(&state, &id, Event::Fail)
+    spend_request_json(&store, &id).map(Json)
 }
 
 async fn get_spend_request(
@@ -253,49 +356,6 @@ async fn get_spend_request(
     let mut store = state.lock();
     expire_due_requests(&mut store);
     spend_request_json(&store, &id).map(Json)
-}
-
-async fn approve_spend_request(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>> {
-    spend_request_event(&state, &id, Event::Approve)
-}
-
-async fn deny_spend_request(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>> {
-    spend_request_event(&state, &id, Event::Deny)
-}
-
-async fn expire_spend_request(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>> {
-    spend_request_event(&state, &id, Event::Expire)
-}
-
-async fn complete_spend_request_action(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>> {
-    spend_request_event(&state, &id, Event::CompleteAction)
-}
-
-#[derive(Debug, Deserialize)]
-struct RequireActionBody {
-    resolution: Resolution,
-}
-
-async fn require_spend_request_action(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<Value>> {
-    let body: RequireActionBody = parse(&headers, &body)?;
-    spend_request_event(&state, &id, Event::RequireAction(body.resolution))
 }
 
 #[derive(Debug, Deserialize)]
@@ -415,6 +475,8 @@ async fn add_merchant(
 struct IssueTokensBody {
     user_id: Option<String>,
     scope: Option<String>,
+    /// The OAuth client the login belongs to (default `control`).
+    client_id: Option<String>,
 }
 
 async fn issue_tokens(
@@ -429,11 +491,12 @@ async fn issue_tokens(
         return Err(Error::not_found("user", &user_id));
     }
     let scope = body.scope.unwrap_or(DEFAULT_SCOPE.into());
+    let client_id = body.client_id.unwrap_or("control".into());
     Ok(Json(open_grant(
         &mut store,
         &user_id,
         &scope,
-        "control",
+        &client_id,
         Some("control API".into()),
         Vec::new(),
     )))
@@ -653,6 +716,80 @@ async fn agent_observations(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "data": state.lock().agent_observations }))
 }
 
+/// Knobs that change how the API behaves from now on (until a reset).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsBody {
+    /// Replaces the OAuth client ids allowed to send `expires_at`.
+    expires_at_clients: Option<Vec<String>>,
+    /// Seconds after approval before an SPT shows (requests without their own delay).
+    spt_delay_seconds: Option<f64>,
+}
+
+fn settings_json(store: &Store) -> Value {
+    json!({
+        "expires_at_clients": store.expires_at_clients,
+        "spt_delay_seconds": store.spt_delay.as_secs_f64(),
+    })
+}
+
+/// A delay of `seconds` (0 to 100 years), or a 400 naming `param`.
+fn delay_seconds(param: &str, seconds: f64) -> Result<Duration> {
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|delay| *delay <= MAX_SPAN)
+        .ok_or_else(|| Error::invalid_param(param, "must be 0 to 100 years in seconds"))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SptDelayBody {
+    seconds: f64,
+}
+
+/// `POST /__control/spend_requests/{id}/spt_delay {seconds}`: its SPT shows that long after
+/// approval (after approval: it hides the minted token for `seconds` from now).
+async fn set_spt_delay(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let body: SptDelayBody = parse(&headers, &body)?;
+    let delay = delay_seconds("seconds", body.seconds)?;
+    let mut store = state.lock();
+    let now = store.now();
+    let request = store
+        .spend_request_mut(&id)
+        .ok_or_else(|| Error::not_found("spend request", &id))?;
+    request.spt_delay = Some(delay);
+    // Already approved: the minted token hides for `seconds` from now.
+    if request.spt_available_at.is_some() {
+        request.spt_available_at = Some(later(now, delay));
+    }
+    spend_request_json(&store, &id).map(Json)
+}
+
+async fn get_settings(State(state): State<AppState>) -> Json<Value> {
+    Json(settings_json(&state.lock()))
+}
+
+async fn change_settings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let body: SettingsBody = parse(&headers, &body)?;
+    let mut store = state.lock();
+    if let Some(seconds) = body.spt_delay_seconds {
+        store.spt_delay = delay_seconds("spt_delay_seconds", seconds)?;
+    }
+    if let Some(clients) = body.expires_at_clients {
+        store.expires_at_clients = clients.into_iter().collect();
+    }
+    Ok(Json(settings_json(&store)))
+}
+
 async fn magic_inputs() -> Json<Value> {
     let data: Vec<Value> = MAGIC_PAYMENT_METHODS
         .iter()
@@ -679,32 +816,12 @@ pub fn routes() -> Router<AppState> {
         .route("/__control/device_codes/expire", post(expire_device_code))
         .route("/__control/spend_requests/{id}", get(get_spend_request))
         .route(
-            "/__control/spend_requests/{id}/approve",
-            post(approve_spend_request),
+            "/__control/spend_requests/{id}/{event}",
+            post(spend_request_event),
         )
         .route(
-            "/__control/spend_requests/{id}/deny",
-            post(deny_spend_request),
-        )
-        .route(
-            "/__control/spend_requests/{id}/expire",
-            post(expire_spend_request),
-        )
-        .route(
-            "/__control/spend_requests/{id}/require_action",
-            post(require_spend_request_action),
-        )
-        .route(
-            "/__control/spend_requests/{id}/complete_action",
-            post(complete_spend_request_action),
-        )
-        .route(
-            "/__control/spend_requests/{id}/succeed",
-            post(succeed_spend_request),
-        )
-        .route(
-            "/__control/spend_requests/{id}/fail",
-            post(fail_spend_request),
+            "/__control/spend_requests/{id}/spt_delay",
+            post(set_spt_delay),
         )
         .route(
             "/__control/faults",
@@ -724,6 +841,10 @@ pub fn routes() -> Router<AppState> {
             post(script_spend_request),
         )
         .route("/__control/magic", get(magic_inputs))
+        .route(
+            "/__control/settings",
+            get(get_settings).post(change_settings),
+        )
         .route("/__control/agent_observations", get(agent_observations))
         .route("/__control/requests", get(request_log))
         .route("/__control/ledger", get(ledger))

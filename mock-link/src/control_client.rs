@@ -138,6 +138,43 @@ impl ControlClient {
             .await
     }
 
+    /// Applies a state-machine event to spend request `id` (`POST
+    /// /__control/spend_requests/{id}/{event}`): approve, deny, expire, require_action,
+    /// complete_action, submit, succeed, fail; `body` carries the event's options.
+    pub async fn spend_request_event(
+        &self,
+        id: &str,
+        event: &str,
+        body: Value,
+    ) -> Result<Value, ControlError> {
+        self.post(&format!("/spend_requests/{id}/{event}"), body)
+            .await
+    }
+
+    /// The approved credential was used; the payment's outcome is pending (`submitted`).
+    pub async fn submit_spend_request(&self, id: &str) -> Result<Value, ControlError> {
+        self.spend_request_event(id, "submit", json!({})).await
+    }
+
+    /// The payment succeeded (`succeeded`); `details` overrides `payment_status_details`
+    /// members (`code`, `decline_code`, `amount`, `currency`, `refund_details`).
+    pub async fn succeed_spend_request(
+        &self,
+        id: &str,
+        details: Value,
+    ) -> Result<Value, ControlError> {
+        self.spend_request_event(id, "succeed", details).await
+    }
+
+    /// The payment failed (`failed`; default `card_declined` / `generic_decline`).
+    pub async fn fail_spend_request(
+        &self,
+        id: &str,
+        details: Value,
+    ) -> Result<Value, ControlError> {
+        self.spend_request_event(id, "fail", details).await
+    }
+
     /// Moves the virtual clock forward.
     pub async fn advance_clock(&self, by: Duration) -> Result<Value, ControlError> {
         self.post("/clock/advance", json!({ "seconds": by.as_secs_f64() }))
@@ -264,6 +301,26 @@ impl ControlClient {
     /// Every token issued so far, in full, with its kind, user and state.
     pub async fn tokens(&self) -> Result<Vec<Value>, ControlError> {
         self.get("/tokens").await.map(data)
+    }
+
+    /// Logs `user_id` in through OAuth client `client_id` with `scope` (space-separated).
+    pub async fn issue_tokens_for_client(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &str,
+    ) -> Result<Value, ControlError> {
+        self.post(
+            "/tokens",
+            json!({ "user_id": user_id, "client_id": client_id, "scope": scope }),
+        )
+        .await
+    }
+
+    /// Replaces the OAuth client ids allowed to send `expires_at` on create.
+    pub async fn set_expires_at_clients(&self, client_ids: &[&str]) -> Result<Value, ControlError> {
+        self.post("/settings", json!({ "expires_at_clients": client_ids }))
+            .await
     }
 }
 

@@ -78,11 +78,16 @@ impl Error {
 
     /// 400 naming the offending field in `param` and in the message.
     pub fn invalid_param(param: &str, message: impl Into<String>) -> Self {
+        Self::param_error("parameter_invalid", param, message)
+    }
+
+    /// 400 with its own `code`, naming the offending field in `param` and in the message.
+    pub fn param_error(code: &str, param: &str, message: impl Into<String>) -> Self {
         let mut extra = Map::new();
         extra.insert("param".into(), Value::String(param.to_owned()));
         Self::Api {
             status: StatusCode::BAD_REQUEST,
-            code: "parameter_invalid".into(),
+            code: code.to_owned(),
             message: format!("{param}: {}", message.into()),
             extra,
         }

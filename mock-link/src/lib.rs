@@ -161,9 +161,21 @@ impl MockLinkBuilder {
         self
     }
 
-    /// How long an undecided spend request lives without `expires_at` (default 15 min).
+    /// How long an undecided spend request lives without `expires_at` (default 12 h).
     pub fn spend_request_expiry(mut self, expiry: Duration) -> Self {
         self.config.spend_request_expiry = expiry;
+        self
+    }
+
+    /// Allows the OAuth client `client_id` to send `expires_at` on create (repeatable).
+    pub fn expires_at_client(mut self, client_id: impl Into<String>) -> Self {
+        self.config.expires_at_clients.push(client_id.into());
+        self
+    }
+
+    /// How long after approval an SPT shows on retrieve (default 0: at once).
+    pub fn spt_delay(mut self, delay: Duration) -> Self {
+        self.config.spt_delay = delay;
         self
     }
 

@@ -31,11 +31,17 @@ struct Args {
     #[arg(long, default_value_t = 5.0)]
     device_poll_interval: f64,
     /// Seconds an undecided spend request lives when it names no expires_at.
-    #[arg(long, default_value_t = 900.0)]
+    #[arg(long, default_value_t = 43_200.0)]
     spend_request_expiry: f64,
+    /// An OAuth client id allowed to send expires_at on create (repeatable; default none).
+    #[arg(long = "expires-at-client", value_name = "CLIENT_ID")]
+    expires_at_clients: Vec<String>,
     /// Seconds an issued card or SPT stays usable.
     #[arg(long, default_value_t = 3600.0)]
     credential_lifetime: f64,
+    /// Seconds after approval before an SPT shows on retrieve (PAY-10).
+    #[arg(long, default_value_t = 0.0)]
+    spt_delay: f64,
     /// JSON file with extra users, payment methods and merchants (see docs/mock-link.md).
     #[arg(long, value_name = "FILE")]
     seed: Option<PathBuf>,
@@ -65,7 +71,11 @@ async fn main() -> anyhow::Result<()> {
         }
         None => Seed::default(),
     };
-    let link = MockLink::builder()
+    let mut builder = MockLink::builder();
+    for client_id in &args.expires_at_clients {
+        builder = builder.expires_at_client(client_id.clone());
+    }
+    let link = builder
         .seed(seed)
         .bind(SocketAddr::new(args.bind, args.port))
         .access_token_lifetime(seconds(
@@ -80,6 +90,7 @@ async fn main() -> anyhow::Result<()> {
         .device_poll_interval(seconds("device-poll-interval", args.device_poll_interval)?)
         .spend_request_expiry(seconds("spend-request-expiry", args.spend_request_expiry)?)
         .credential_lifetime(seconds("credential-lifetime", args.credential_lifetime)?)
+        .spt_delay(seconds("spt-delay", args.spt_delay)?)
         .start()
         .await
         .with_context(|| format!("cannot listen on {}:{}", args.bind, args.port))?;

@@ -101,7 +101,14 @@ pub const MAGIC_PAYMENT_METHODS: &[(&str, &str)] = &[
         "csmrpd_magic_pi_requires_action",
         "approved as soon as approval is requested; the redemption's PaymentIntent is requires_action (the SPT is used up)",
     ),
+    (
+        "csmrpd_magic_spt_delay",
+        "approved as soon as approval is requested; its SPT shows on retrieve only 5 s later (PAY-10)",
+    ),
 ];
+
+/// How long after approval the SPT of `csmrpd_magic_spt_delay` appears.
+pub const MAGIC_SPT_DELAY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Spend-request amounts that behave like the magic payment method they name, whatever the
 /// payment method (for clients that cannot choose one).
@@ -114,6 +121,7 @@ pub const MAGIC_AMOUNTS: &[(i64, &str)] = &[
     (400_006, "csmrpd_magic_decline"),
     (400_007, "csmrpd_magic_decline_once"),
     (400_008, "csmrpd_magic_pi_requires_action"),
+    (400_009, "csmrpd_magic_spt_delay"),
 ];
 
 /// The magic behaviour of a spend request, named by its magic payment-method id: from the
@@ -141,7 +149,8 @@ pub fn magic_on_approval_request(id: &str) -> (Option<Event>, Option<SpendReques
         "csmrpd_magic_approve"
         | "csmrpd_magic_decline"
         | "csmrpd_magic_decline_once"
-        | "csmrpd_magic_pi_requires_action" => (Some(Event::Approve), None),
+        | "csmrpd_magic_pi_requires_action"
+        | "csmrpd_magic_spt_delay" => (Some(Event::Approve), None),
         "csmrpd_magic_deny" => (Some(Event::Deny), None),
         "csmrpd_magic_expire" => (Some(Event::Expire), None),
         "csmrpd_magic_3ds" => (

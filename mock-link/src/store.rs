@@ -1,6 +1,6 @@
 //! Everything mock-link remembers, in one place behind one mutex.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -132,12 +132,18 @@ pub struct Store {
     pub payment_intents: HashMap<String, (String, Value)>,
     /// Reports sent to `POST /agent_observations`.
     pub agent_observations: Vec<Value>,
+    /// OAuth client ids allowed to send `expires_at` (from the config, changed by the control API).
+    pub expires_at_clients: BTreeSet<String>,
+    /// How long after approval an SPT appears, unless the request has its own delay.
+    pub spt_delay: Duration,
 }
 
 impl Store {
     /// A store holding the default user and merchant plus `seed`.
     pub fn new(config: Config, base_url: String, seed: Seed) -> Result<Self, Error> {
         let mut store = Self {
+            expires_at_clients: config.expires_at_clients.iter().cloned().collect(),
+            spt_delay: config.spt_delay,
             config,
             clock: Clock::default(),
             base_url,

@@ -297,9 +297,11 @@ async fn open_requests_expire_on_the_virtual_clock() {
         .unwrap()
         .to_owned();
     link.control()
-        .advance_clock(Duration::from_secs(15 * 60))
+        .advance_clock(Duration::from_secs(12 * 3600))
         .await
         .unwrap();
+    // The access token expired meanwhile (1 h): log in again.
+    let api = Api::default_user(&link).await;
     let (_, body) = api.get(&format!("/spend_requests/{id}?include=card")).await;
     assert_eq!(body["status"], "expired");
     assert!(body.get("card").is_none());
@@ -310,13 +312,17 @@ async fn open_requests_expire_on_the_virtual_clock() {
 async fn explicit_expires_at_is_honoured_and_control_expire_works() {
     let link = start().await;
     let api = Api::default_user(&link).await;
+    link.control()
+        .set_expires_at_clients(&["control"])
+        .await
+        .unwrap();
     let now = link.control().get("/clock").await.unwrap()["now"]
         .as_i64()
         .unwrap();
     let created = api
-        .create(with(card_request(), json!({"expires_at": now + 60})))
+        .create(with(card_request(), json!({"expires_at": now + 4 * 3600})))
         .await;
-    assert_eq!(created["expires_at"], now + 60);
+    assert_eq!(created["expires_at"], now + 4 * 3600);
     let id = created["id"].as_str().unwrap();
     let expired = link.control().expire_spend_request(id).await.unwrap();
     assert_eq!(expired["status"], "expired");
@@ -453,9 +459,11 @@ async fn requires_action_can_be_denied_or_expire() {
         .await
         .unwrap();
     link.control()
-        .advance_clock(Duration::from_secs(15 * 60))
+        .advance_clock(Duration::from_secs(12 * 3600))
         .await
         .unwrap();
+    // The access token expired meanwhile (1 h): log in again.
+    let api = Api::default_user(&link).await;
     let (_, body) = api.get(&format!("/spend_requests/{expiring}")).await;
     assert_eq!(body["status"], "expired");
 }

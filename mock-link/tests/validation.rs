@@ -53,7 +53,7 @@ fn invalid_bodies() -> Vec<(&'static str, Value, &'static str, &'static str)> {
             "amount above 500000",
             with(card_request(), json!({"amount": 500_001})),
             "amount",
-            "parameter_invalid",
+            "amount_too_large",
         ),
         (
             "fractional amount",
@@ -299,15 +299,33 @@ fn invalid_bodies() -> Vec<(&'static str, Value, &'static str, &'static str)> {
             "parameter_invalid",
         ),
         (
-            "expires_at in the past",
+            "expires_at from a client not on the allow-list",
             with(card_request(), json!({"expires_at": 1_000})),
             "expires_at",
+            "expires_at_not_supported",
+        ),
+        (
+            "recurring with an unknown interval",
+            with(
+                card_request(),
+                json!({"recurring": {"interval": "fortnight"}}),
+            ),
+            "recurring.interval",
             "parameter_invalid",
         ),
         (
-            "expires_at beyond a year",
-            with(card_request(), json!({"expires_at": i64::MAX})),
-            "expires_at",
+            "recurring without an interval",
+            with(card_request(), json!({"recurring": {"interval_count": 2}})),
+            "recurring.interval",
+            "parameter_missing",
+        ),
+        (
+            "recurring with a zero count",
+            with(
+                card_request(),
+                json!({"recurring": {"interval": "week", "interval_count": 0}}),
+            ),
+            "recurring.interval_count",
             "parameter_invalid",
         ),
         (

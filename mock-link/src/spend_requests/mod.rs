@@ -6,7 +6,7 @@ pub mod credentials;
 pub mod state_machine;
 pub mod validation;
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use axum::Json;
 use axum::body::Bytes;
@@ -14,18 +14,20 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value, json};
 
-use crate::auth::authenticated_user_id;
+use crate::auth::{authenticated_grant, authenticated_user_id};
 use crate::body::{parse_json_object, parse_query};
 use crate::clock::{from_unix_seconds, later, rfc3339, unix_seconds};
 use crate::control::LedgerEntry;
 use crate::error::{Error, Result};
 use crate::ids::{random_id, random_secret};
-use crate::scripts::{SpendRequestScript, magic_behaviour, magic_on_approval_request};
+use crate::scripts::{
+    MAGIC_SPT_DELAY, SpendRequestScript, magic_behaviour, magic_on_approval_request,
+};
 use crate::server::AppState;
 use crate::store::{SharedPaymentToken, Store};
 use credentials::{CardCredential, issue_card};
 use state_machine::{Event, Resolution, State as Status, TransitionError, transition};
-use validation::{CredentialType, SpendRequestInput, validate};
+use validation::{CredentialType, SpendRequestInput, check_expires_at, validate};
 
 /// The extra step asked of the user while a request is `requires_action`.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,11 +84,83 @@ pub struct SpendRequest {
     pub script: Option<SpendRequestScript>,
     /// How many times the owner retrieved it (drives scripts).
     pub polls: u32,
+    /// The create call's `idempotency_key` with the body it came with: a replay of that body
+    /// answers this request again, another body under the same key is refused.
+    pub idempotency: Option<IdempotentCreate>,
+    /// This request's own SPT delay (control API), instead of the global one.
+    pub spt_delay: Option<Duration>,
+    /// When its SPT shows on retrieve (PAY-10: a token minted a little after approval).
+    pub spt_available_at: Option<SystemTime>,
+}
+
+/// What a create with an `idempotency_key` is remembered by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdempotentCreate {
+    pub key: String,
+    /// The whole create body (JSON maps compare regardless of key order).
+    pub body: Map<String, Value>,
+    /// Whether it came through `create_delegated`.
+    pub delegated: bool,
+}
+
+/// The longest `idempotency_key`, in UTF-8 bytes.
+pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 255;
+
+/// The create body's `idempotency_key`: a string of 1..=255 UTF-8 bytes, or absent.
+fn idempotency_key(fields: &Map<String, Value>) -> Result<Option<String>> {
+    match fields.get("idempotency_key") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(key)) if (1..=MAX_IDEMPOTENCY_KEY_BYTES).contains(&key.len()) => {
+            Ok(Some(key.clone()))
+        }
+        Some(Value::String(_)) => Err(Error::invalid_param(
+            "idempotency_key",
+            format!("must be 1 to {MAX_IDEMPOTENCY_KEY_BYTES} bytes of UTF-8"),
+        )),
+        Some(_) => Err(Error::invalid_param("idempotency_key", "must be a string")),
+    }
+}
+
+/// The request an earlier create with the same `idempotency_key` made, when `create` replays
+/// it; a 400 `idempotency_key_reused` when the key came with another body.
+fn idempotent_replay<'a>(
+    store: &'a Store,
+    user_id: &str,
+    create: &IdempotentCreate,
+) -> Result<Option<&'a SpendRequest>> {
+    let Some(earlier) = store.spend_requests.iter().find(|request| {
+        request.user_id == user_id
+            && request
+                .idempotency
+                .as_ref()
+                .is_some_and(|earlier| earlier.key == create.key)
+    }) else {
+        return Ok(None);
+    };
+    if earlier.idempotency.as_ref() == Some(create) {
+        return Ok(Some(earlier));
+    }
+    Err(Error::api(
+        StatusCode::BAD_REQUEST,
+        "idempotency_key_reused",
+        format!(
+            "idempotency_key: this key was already used for spend request {} with other parameters; \
+             use a new key for a new spend request",
+            earlier.id
+        ),
+    )
+    .with_extra("param", Value::String("idempotency_key".into()))
+    .with_extra("type", Value::String("idempotency_error".into())))
 }
 
 impl SpendRequest {
     fn approval_url(&self, base_url: &str) -> String {
         format!("{base_url}/approve/{}", self.id)
+    }
+
+    /// The Link transaction of a succeeded request, derived from its id (`ltxn_...`).
+    pub fn link_transaction_id(&self) -> String {
+        format!("ltxn_{}", self.id.strip_prefix("lsrq_").unwrap_or(&self.id))
     }
 
     /// The wire object; credentials only when asked for and only once approved.
@@ -127,6 +201,7 @@ impl SpendRequest {
             "status_details": status_details,
             "payment_status_details": payment_status_details,
             "metadata": input.metadata,
+            "recurring": input.recurring,
             "test": input.test,
             "approval_details": input.approval_details,
             "execution_method": input.execution_method,
@@ -135,6 +210,16 @@ impl SpendRequest {
             "created_at": rfc3339(self.created_at),
             "updated_at": rfc3339(self.updated_at),
         });
+        // A settled payment's record in the user's Link activity (link-cli#214).
+        let (link_transaction_id, activity_url) = if self.state == Status::Succeeded {
+            let transaction = self.link_transaction_id();
+            let url = format!("{}/activity/{transaction}", store.base_url);
+            (Value::String(transaction), Value::String(url))
+        } else {
+            (Value::Null, Value::Null)
+        };
+        object["link_transaction_id"] = link_transaction_id;
+        object["activity_url"] = activity_url;
         let shows_credential = self.state.shows_credential();
         if include_card
             && shows_credential
@@ -142,8 +227,12 @@ impl SpendRequest {
         {
             object["card"] = serde_json::to_value(card).unwrap_or(Value::Null);
         }
+        let spt_minted = self
+            .spt_available_at
+            .is_none_or(|available_at| store.now() >= available_at);
         if include_spt
             && shows_credential
+            && spt_minted
             && let Some(spt) = self
                 .shared_payment_token
                 .as_ref()
@@ -301,6 +390,16 @@ fn issue_credential(
                 declined_attempts: 0,
             };
             let entry = LedgerEntry::issued(&request, spt.id.clone(), now);
+            let delay = request.spt_delay.unwrap_or_else(|| {
+                let behaviour =
+                    magic_behaviour(&request.input.payment_details, request.input.amount);
+                if behaviour == "csmrpd_magic_spt_delay" {
+                    MAGIC_SPT_DELAY
+                } else {
+                    store.spt_delay
+                }
+            });
+            store.spend_requests[index].spt_available_at = Some(later(now, delay));
             store.spend_requests[index].shared_payment_token = Some(spt.id.clone());
             store.shared_payment_tokens.insert(spt.id.clone(), spt);
             entry
@@ -325,8 +424,15 @@ fn create_spend_request(
     delegated: bool,
 ) -> Result<Json<Value>> {
     let fields = parse_json_object(headers, body)?;
+    let idempotency = idempotency_key(&fields)?.map(|key| IdempotentCreate {
+        key,
+        body: fields.clone(),
+        delegated,
+    });
     let mut store = state.lock();
-    let user_id = authenticated_user_id(&store, headers)?;
+    let grant = authenticated_grant(&store, headers)?;
+    let user_id = grant.user_id.clone();
+    let client_id = grant.client_id.clone();
     if store
         .user(&user_id)
         .is_some_and(|user| user.requires_verification)
@@ -349,12 +455,26 @@ fn create_spend_request(
         ));
     }
     expire_due_requests(&mut store);
+    // A replay comes before the duplicate check: the request it made is open and identical.
+    if let Some(create) = &idempotency
+        && let Some(earlier) = idempotent_replay(&store, &user_id, create)?
+    {
+        tracing::info!(spend_request = %earlier.id, "idempotent create replayed");
+        return Ok(Json(earlier.to_json(&store, false, false)));
+    }
     let now = store.now();
     let methods = store
         .user(&user_id)
         .map(|user| user.payment_methods.clone())
         .unwrap_or_default();
-    let input = validate(&fields, &methods, unix_seconds(now))?;
+    let input = validate(&fields, &methods)?;
+    if let Some(expires_at) = input.expires_at {
+        check_expires_at(
+            expires_at,
+            unix_seconds(now),
+            store.expires_at_clients.contains(&client_id),
+        )?;
+    }
     if delegated && input.approval_details.is_none() {
         return Err(Error::missing_param("approval_details"));
     }
@@ -396,6 +516,9 @@ fn create_spend_request(
         payment_status: None,
         script: store.spend_request_scripts.pop_front(),
         polls: 0,
+        idempotency,
+        spt_delay: None,
+        spt_available_at: None,
     };
     let id = request.id.clone();
     store.spend_requests.push(request);
@@ -441,12 +564,16 @@ pub async fn update(
 ) -> Result<Json<Value>> {
     let patch = parse_json_object(&headers, &body)?;
     let mut store = state.lock();
-    let user_id = authenticated_user_id(&store, &headers)?;
+    let grant = authenticated_grant(&store, &headers)?;
+    let user_id = grant.user_id.clone();
+    let client_allowed = store.expires_at_clients.contains(&grant.client_id);
     expire_due_requests(&mut store);
     let index = owned_request_index(&store, &user_id, &id)?;
     let current = store.spend_requests[index].state;
     transition(current, Event::Edit).map_err(transition_error)?;
     let mut merged = store.spend_requests[index].fields.clone();
+    // Only an `expires_at` sent now is judged against the clock and the allow-list.
+    let patch_expires_at = patch.get("expires_at").and_then(Value::as_i64);
     for (key, value) in patch {
         if key == "request_approval" {
             continue;
@@ -458,7 +585,10 @@ pub async fn update(
         .map(|user| user.payment_methods.clone())
         .unwrap_or_default();
     let now = store.now();
-    let input = validate(&merged, &methods, unix_seconds(now))?;
+    if let Some(expires_at) = patch_expires_at {
+        check_expires_at(expires_at, unix_seconds(now), client_allowed)?;
+    }
+    let input = validate(&merged, &methods)?;
     let request = &mut store.spend_requests[index];
     if let Some(expires_at) = input.expires_at {
         request.expires_at = from_unix_seconds(expires_at);

@@ -7,6 +7,7 @@
 //!    └──────────────▶ approved      │   └ require_action ─▶ requires_action(resolution)
 //!                                   └ deny ─▶ denied
 //! created | pending_approval | requires_action ──expire──▶ expired, ──cancel──▶ canceled
+//! approved ──submit──▶ submitted ──redeem──▶ succeeded, ──fail──▶ failed
 //! ```
 
 use std::fmt;
@@ -32,6 +33,8 @@ pub enum State {
     PendingApproval,
     RequiresAction(Resolution),
     Approved,
+    /// The credential was used; the payment's outcome is not known yet (link-cli 1.x).
+    Submitted,
     Denied,
     Expired,
     Canceled,
@@ -60,6 +63,8 @@ pub enum Event {
     CompleteAction,
     /// The agent changes fields (`update`); only before a decision.
     Edit,
+    /// The credential was used and the payment awaits its outcome.
+    Submit,
     /// A merchant redeemed the credential.
     Redeem,
     /// A redemption failed for good.
@@ -82,6 +87,7 @@ impl State {
             Self::PendingApproval => "pending_approval",
             Self::RequiresAction(_) => "requires_action",
             Self::Approved => "approved",
+            Self::Submitted => "submitted",
             Self::Denied => "denied",
             Self::Expired => "expired",
             Self::Canceled => "canceled",
@@ -108,7 +114,7 @@ impl State {
 
     /// Whether the approved credential may be shown (`include=card` / `shared_payment_token`).
     pub fn shows_credential(self) -> bool {
-        matches!(self, Self::Approved | Self::Succeeded)
+        matches!(self, Self::Approved | Self::Submitted | Self::Succeeded)
     }
 }
 
@@ -130,6 +136,7 @@ impl fmt::Display for Event {
             Self::RequireAction(_) => "require action on",
             Self::CompleteAction => "complete the action of",
             Self::Edit => "update",
+            Self::Submit => "submit",
             Self::Redeem => "redeem",
             Self::Fail => "fail",
         };
@@ -157,8 +164,9 @@ pub fn transition(state: State, event: Event) -> Result<State, TransitionError> 
         (S::Created | S::PendingApproval | S::RequiresAction(_) | S::Approved, E::Cancel) => {
             S::Canceled
         }
-        (S::Approved, E::Redeem) => S::Succeeded,
-        (S::Approved, E::Fail) => S::Failed,
+        (S::Approved, E::Submit) => S::Submitted,
+        (S::Approved | S::Submitted, E::Redeem) => S::Succeeded,
+        (S::Approved | S::Submitted, E::Fail) => S::Failed,
         _ => return Err(TransitionError { from: state, event }),
     };
     Ok(next)
@@ -171,13 +179,14 @@ mod tests {
     use Resolution as R;
     use State as S;
 
-    const ALL_STATES: [State; 11] = [
+    const ALL_STATES: [State; 12] = [
         S::Created,
         S::PendingApproval,
         S::RequiresAction(R::AutoResume),
         S::RequiresAction(R::CreateNewSpendRequest),
         S::RequiresAction(R::CreateNewSpendRequestAfterCompletion),
         S::Approved,
+        S::Submitted,
         S::Denied,
         S::Expired,
         S::Canceled,
@@ -185,7 +194,7 @@ mod tests {
         S::Failed,
     ];
 
-    const ALL_EVENTS: [Event; 13] = [
+    const ALL_EVENTS: [Event; 14] = [
         E::RequestApproval,
         E::Approve,
         E::ApproveProgrammatically,
@@ -197,6 +206,7 @@ mod tests {
         E::RequireAction(R::CreateNewSpendRequestAfterCompletion),
         E::CompleteAction,
         E::Edit,
+        E::Submit,
         E::Redeem,
         E::Fail,
     ];
@@ -228,6 +238,9 @@ mod tests {
             (S::Approved, E::Cancel, S::Canceled),
             (S::Approved, E::Redeem, S::Succeeded),
             (S::Approved, E::Fail, S::Failed),
+            (S::Approved, E::Submit, S::Submitted),
+            (S::Submitted, E::Redeem, S::Succeeded),
+            (S::Submitted, E::Fail, S::Failed),
         ];
         for resolution in [
             R::AutoResume,
@@ -285,6 +298,7 @@ mod tests {
             assert!(!(state.is_open() && state.is_history()), "{state:?}");
         }
         assert!(!S::Approved.is_open() && !S::Approved.is_history());
+        assert!(!S::Submitted.is_open() && !S::Submitted.is_history());
     }
 
     #[test]

@@ -12,8 +12,15 @@ use crate::scripts::is_magic_payment_method;
 pub const MAX_AMOUNT: i64 = 500_000;
 /// The shortest `context` accepted, in characters.
 pub const MIN_CONTEXT_CHARS: usize = 100;
-/// The furthest `expires_at` accepted: one year ahead.
-pub const MAX_EXPIRY_SECONDS: i64 = 365 * 24 * 3600;
+/// The nearest `expires_at` accepted: three hours ahead.
+pub const MIN_EXPIRY_SECONDS: i64 = 3 * 3600;
+/// The furthest `expires_at` accepted: seven days ahead.
+pub const MAX_EXPIRY_SECONDS: i64 = 7 * 24 * 3600;
+/// How much earlier than [`MIN_EXPIRY_SECONDS`] is still accepted, so that a client computing
+/// "now + 3 h" on its own clock is not refused for the seconds its request took.
+pub const EXPIRY_GRACE_SECONDS: i64 = 60;
+/// `recurring.interval` values.
+pub const RECURRING_INTERVALS: &[&str] = &["day", "week", "month", "year"];
 /// Metadata limits.
 pub const MAX_METADATA_KEYS: usize = 50;
 pub const MAX_METADATA_KEY_CHARS: usize = 40;
@@ -72,6 +79,8 @@ pub struct SpendRequestInput {
     pub approval_details: Option<Value>,
     pub metadata: Map<String, Value>,
     pub expires_at: Option<i64>,
+    /// `{interval, interval_count}`, or `null`.
+    pub recurring: Value,
     pub execution_method: Option<String>,
     pub merchant_account_id: Option<String>,
 }
@@ -90,6 +99,7 @@ impl SpendRequestInput {
             self.context,
             self.line_items,
             self.totals,
+            self.recurring,
         ])
     }
 }
@@ -296,12 +306,63 @@ fn validate_approval_details(fields: &Map<String, Value>) -> Result<Option<Value
     Ok(Some(Value::Object(details.clone())))
 }
 
+/// `recurring: {interval: day|week|month|year, interval_count >= 1 (default 1)}`, or `null`.
+fn validate_recurring(fields: &Map<String, Value>) -> Result<Value> {
+    let recurring = match fields.get("recurring") {
+        None | Some(Value::Null) => return Ok(Value::Null),
+        Some(Value::Object(recurring)) => recurring,
+        Some(_) => return Err(Error::invalid_param("recurring", "must be an object")),
+    };
+    let interval = match recurring.get("interval") {
+        Some(Value::String(interval)) if RECURRING_INTERVALS.contains(&interval.as_str()) => {
+            interval.clone()
+        }
+        None | Some(Value::Null) => return Err(Error::missing_param("recurring.interval")),
+        Some(_) => {
+            return Err(Error::invalid_param(
+                "recurring.interval",
+                format!("must be one of {}", RECURRING_INTERVALS.join(", ")),
+            ));
+        }
+    };
+    let interval_count = optional_integer(recurring, "interval_count")
+        .map_err(|_| Error::invalid_param("recurring.interval_count", "must be an integer"))?
+        .unwrap_or(1);
+    if interval_count < 1 {
+        return Err(Error::invalid_param(
+            "recurring.interval_count",
+            "must be at least 1",
+        ));
+    }
+    Ok(serde_json::json!({ "interval": interval, "interval_count": interval_count }))
+}
+
+/// Checks an `expires_at` a caller sent: `client_allowed` says whether its OAuth client is on
+/// the allow-list; the time must lie 3 h to 7 d after `now` (unix seconds).
+pub fn check_expires_at(expires_at: i64, now: i64, client_allowed: bool) -> Result<()> {
+    if !client_allowed {
+        return Err(Error::api(
+            axum::http::StatusCode::BAD_REQUEST,
+            "expires_at_not_supported",
+            "expires_at is not supported for this client",
+        )
+        .with_extra("param", Value::String("expires_at".into())));
+    }
+    let earliest = now + MIN_EXPIRY_SECONDS - EXPIRY_GRACE_SECONDS;
+    let latest = now.saturating_add(MAX_EXPIRY_SECONDS);
+    if !(earliest..=latest).contains(&expires_at) {
+        return Err(Error::invalid_param(
+            "expires_at",
+            "must be between 3 hours and 7 days from now (unix seconds)",
+        ));
+    }
+    Ok(())
+}
+
 /// Validates a create (or merged update) body for a user holding `payment_methods`.
-/// `now` is the virtual time in unix seconds.
 pub fn validate(
     fields: &Map<String, Value>,
     payment_methods: &[PaymentMethod],
-    now: i64,
 ) -> Result<SpendRequestInput> {
     // Absent: the account's default payment method (the public client may omit it).
     let payment_details = match optional_string(fields, "payment_details")? {
@@ -354,7 +415,15 @@ pub fn validate(
 
     let amount =
         optional_integer(fields, "amount")?.ok_or_else(|| Error::missing_param("amount"))?;
-    if !(1..=MAX_AMOUNT).contains(&amount) {
+    if amount > MAX_AMOUNT {
+        // The 1.x client dropped its own maximum: the server alone enforces it.
+        return Err(Error::param_error(
+            "amount_too_large",
+            "amount",
+            format!("must be at most {MAX_AMOUNT} (got {amount})"),
+        ));
+    }
+    if amount < 1 {
         return Err(Error::invalid_param(
             "amount",
             format!("must be between 1 and {MAX_AMOUNT} (got {amount})"),
@@ -435,18 +504,9 @@ pub fn validate(
     let approval_details = validate_approval_details(fields)?;
     let metadata = validate_metadata(fields)?;
 
+    // Its range and the client allow-list are checked where it is sent ([`check_expires_at`]).
     let expires_at = optional_integer(fields, "expires_at")?;
-    if let Some(expires_at) = expires_at {
-        if expires_at <= now {
-            return Err(Error::invalid_param("expires_at", "must be in the future"));
-        }
-        if expires_at > now.saturating_add(MAX_EXPIRY_SECONDS) {
-            return Err(Error::invalid_param(
-                "expires_at",
-                "must be at most one year from now",
-            ));
-        }
-    }
+    let recurring = validate_recurring(fields)?;
 
     let execution_method = optional_string(fields, "execution_method")?;
     let merchant_account_id = optional_string(fields, "merchant_account_id")?;
@@ -496,6 +556,7 @@ pub fn validate(
         approval_details,
         metadata,
         expires_at,
+        recurring,
         execution_method,
         merchant_account_id,
     })

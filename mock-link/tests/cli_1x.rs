@@ -1,0 +1,518 @@
+//! What a 1.x link-cli client needs from mock-link (link-cli-1x.md section 1): response shapes
+//! its zod validation accepts, and the body fields and endpoints it added. Everything a 0.13.1
+//! client reads must stay as it was.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Api, card_request, start};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// An RFC 3339 / ISO-8601 UTC timestamp such as `2026-01-30T12:00:00Z`.
+fn is_iso_timestamp(value: &Value) -> bool {
+    value.as_str().is_some_and(|text| {
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).is_ok()
+    })
+}
+
+#[tokio::test]
+async fn spend_requests_carry_iso_timestamps_and_request_approval_answers_approval_link() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let created = api.create(card_request()).await;
+    assert!(is_iso_timestamp(&created["created_at"]), "{created}");
+    assert!(is_iso_timestamp(&created["updated_at"]), "{created}");
+    let id = created["id"].as_str().unwrap();
+
+    let (status, answer) = api
+        .post(&format!("/spend_requests/{id}/request_approval"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["id"], id);
+    let link_url = answer["approval_link"].as_str().expect("approval_link");
+    // 0.13.1 reads approval_url: it stays, with the same value.
+    assert_eq!(answer["approval_url"].as_str(), Some(link_url));
+
+    let (_, listed) = api.get("/spend_requests").await;
+    for request in listed["data"].as_array().unwrap() {
+        assert!(is_iso_timestamp(&request["created_at"]), "{request}");
+        assert!(is_iso_timestamp(&request["updated_at"]), "{request}");
+    }
+}
+
+#[tokio::test]
+async fn payment_methods_have_a_name_and_the_list_an_unavailable_count() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let (status, body) = api.get("/payment-details").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["unavailable_count"], json!(0));
+    let methods = body["payment_details"]
+        .as_array()
+        .expect("0.13.1 reads this array");
+    assert!(!methods.is_empty());
+    for method in methods {
+        assert!(
+            method["name"].as_str().is_some_and(|name| !name.is_empty()),
+            "{method}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_agent_user_agent_suffix_is_accepted_on_auth_and_api_hosts() {
+    let link = start().await;
+    let http = reqwest::Client::new();
+    let agent = "link-cli/1.3.0 AIAgent/claude-code";
+    let code = http
+        .post(format!("{}/device/code", link.base_url()))
+        .header("User-Agent", agent)
+        .form(&[("client_id", common::CLIENT_ID)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code.status(), StatusCode::OK);
+    let api = Api::default_user(&link).await;
+    let listed = http
+        .get(format!("{}/payment-details", link.base_url()))
+        .header("User-Agent", agent)
+        .bearer_auth(&api.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_server_enforces_the_amount_cap_naming_amount() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let max = mock_link::spend_requests::validation::MAX_AMOUNT;
+    let accepted = api
+        .create(common::with(card_request(), json!({ "amount": max })))
+        .await;
+    assert_eq!(accepted["amount"], json!(max));
+    let (status, refused) = api
+        .post(
+            "/spend_requests",
+            common::with(card_request(), json!({ "amount": max + 1 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused["error"]["code"], "amount_too_large");
+    assert_eq!(refused["error"]["param"], "amount");
+}
+
+#[tokio::test]
+async fn an_idempotency_key_replays_the_same_request_and_refuses_another_body() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let body = common::with(
+        card_request(),
+        json!({ "idempotency_key": "order-42-attempt" }),
+    );
+    let first = api.create(body.clone()).await;
+    // The same body again (a retry after a lost answer): the same request, not a duplicate 429.
+    let replay = api.create(body.clone()).await;
+    assert_eq!(replay["id"], first["id"]);
+    let (_, listed) = api.get("/spend_requests").await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1, "{listed}");
+
+    let (status, refused) = api
+        .post(
+            "/spend_requests",
+            common::with(body.clone(), json!({ "amount": 5000 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(refused["error"]["code"], "idempotency_key_reused");
+    assert_eq!(refused["error"]["param"], "idempotency_key");
+
+    // Keys belong to a user: another user's same key is a new request.
+    link.control()
+        .create_user(json!({"id": "usr_other", "payment_methods": [{"id": "csmrpd_other"}]}))
+        .await
+        .unwrap();
+    let other = Api::login(&link, "usr_other").await;
+    let theirs = other
+        .create(common::with(
+            body,
+            json!({ "payment_details": "csmrpd_other" }),
+        ))
+        .await;
+    assert_ne!(theirs["id"], first["id"]);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_must_be_1_to_255_bytes() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    for key in [json!(""), json!("é".repeat(128)), json!(42)] {
+        let (status, refused) = api
+            .post(
+                "/spend_requests",
+                common::with(card_request(), json!({ "idempotency_key": key })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{key}: {refused}");
+        assert_eq!(refused["error"]["param"], "idempotency_key");
+    }
+    // 255 bytes exactly (multi-byte characters count as their bytes).
+    let longest = format!("{}a", "é".repeat(127));
+    assert_eq!(longest.len(), 255);
+    api.create(common::with(
+        card_request(),
+        json!({ "idempotency_key": longest }),
+    ))
+    .await;
+}
+
+/// The virtual clock's current unix time.
+async fn clock_now(link: &mock_link::MockLink) -> i64 {
+    link.control().get("/clock").await.unwrap()["now"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn without_expires_at_a_request_expires_twelve_hours_after_creation() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let created = api.create(card_request()).await;
+    let id = created["id"].as_str().unwrap();
+    let created_at = time::OffsetDateTime::parse(
+        created["created_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
+    .unix_timestamp();
+    assert_eq!(
+        created["expires_at"].as_i64().unwrap() - created_at,
+        12 * 3600
+    );
+    link.control()
+        .advance_clock(Duration::from_secs(12 * 3600 - 60))
+        .await
+        .unwrap();
+    // Through the control API: the access token (1 h) has long expired.
+    assert_eq!(
+        link.control().spend_request(id).await.unwrap()["status"],
+        "created"
+    );
+    link.control()
+        .advance_clock(Duration::from_secs(120))
+        .await
+        .unwrap();
+    // Through the control API: the access token (1 h) has long expired.
+    assert_eq!(
+        link.control().spend_request(id).await.unwrap()["status"],
+        "expired"
+    );
+}
+
+#[tokio::test]
+async fn expires_at_is_refused_for_clients_not_on_the_allow_list() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let in_range = clock_now(&link).await + 4 * 3600;
+    let (status, refused) = api
+        .post(
+            "/spend_requests",
+            common::with(card_request(), json!({ "expires_at": in_range })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(refused["error"]["code"], "expires_at_not_supported");
+    assert_eq!(
+        refused["error"]["message"],
+        "expires_at is not supported for this client"
+    );
+    // Allowing another client changes nothing for this one.
+    link.control()
+        .set_expires_at_clients(&["lwlpk_partner"])
+        .await
+        .unwrap();
+    let (status, _) = api
+        .post(
+            "/spend_requests",
+            common::with(card_request(), json!({ "expires_at": in_range })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn an_allowed_client_sets_expires_at_between_three_hours_and_seven_days() {
+    let link = mock_link::MockLink::builder()
+        .expires_at_client("lwlpk_partner")
+        .start()
+        .await
+        .unwrap();
+    let tokens = link
+        .control()
+        .issue_tokens_for_client(
+            "usr_default",
+            "lwlpk_partner",
+            mock_link::auth::DEFAULT_SCOPE,
+        )
+        .await
+        .unwrap();
+    let api = Api {
+        http: reqwest::Client::new(),
+        base_url: link.base_url().to_owned(),
+        access_token: tokens["access_token"].as_str().unwrap().to_owned(),
+    };
+    let now = clock_now(&link).await;
+    for (expires_at, why) in [
+        (now + 3 * 3600 - 120, "under three hours"),
+        (now + 7 * 24 * 3600 + 60, "over seven days"),
+    ] {
+        let (status, refused) = api
+            .post(
+                "/spend_requests",
+                common::with(card_request(), json!({ "expires_at": expires_at })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{why}: {refused}");
+        assert_eq!(refused["error"]["param"], "expires_at", "{why}");
+    }
+    let created = api
+        .create(common::with(
+            card_request(),
+            json!({ "expires_at": now + 4 * 3600 }),
+        ))
+        .await;
+    assert_eq!(created["expires_at"], now + 4 * 3600);
+    let id = created["id"].as_str().unwrap();
+    link.control()
+        .advance_clock(Duration::from_secs(4 * 3600 + 1))
+        .await
+        .unwrap();
+    // Through the control API: the access token (1 h) has long expired.
+    assert_eq!(
+        link.control().spend_request(id).await.unwrap()["status"],
+        "expired"
+    );
+}
+
+#[tokio::test]
+async fn recurring_terms_are_echoed_and_null_when_absent() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let plain = api.create(card_request()).await;
+    assert_eq!(plain["recurring"], Value::Null);
+    let monthly = api
+        .create(common::with(
+            card_request(),
+            json!({ "amount": 1500, "recurring": {"interval": "month", "interval_count": 3} }),
+        ))
+        .await;
+    assert_eq!(
+        monthly["recurring"],
+        json!({"interval": "month", "interval_count": 3})
+    );
+    let yearly = api
+        .create(common::with(
+            card_request(),
+            json!({ "amount": 1600, "recurring": {"interval": "year"} }),
+        ))
+        .await;
+    assert_eq!(
+        yearly["recurring"],
+        json!({"interval": "year", "interval_count": 1})
+    );
+    let id = monthly["id"].as_str().unwrap();
+    assert_eq!(
+        api.get(&format!("/spend_requests/{id}")).await.1["recurring"]["interval"],
+        "month"
+    );
+}
+
+/// A card request of the default user, approved through the control API.
+async fn approved_card_request(link: &mock_link::MockLink, api: &Api, amount: i64) -> String {
+    let created = api
+        .create(common::with(
+            card_request(),
+            json!({ "request_approval": true, "amount": amount }),
+        ))
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    link.control().approve_spend_request(&id).await.unwrap();
+    id
+}
+
+#[tokio::test]
+async fn submitted_then_succeeded_carries_payment_status_details_and_the_transaction() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let id = approved_card_request(&link, &api, 4999).await;
+
+    let submitted = link.control().submit_spend_request(&id).await.unwrap();
+    assert_eq!(submitted["status"], "submitted");
+    let (_, seen) = api.get(&format!("/spend_requests/{id}?include=card")).await;
+    assert_eq!(seen["status"], "submitted");
+    assert_eq!(seen["payment_status_details"], Value::Null);
+    assert_eq!(seen["link_transaction_id"], Value::Null);
+    assert!(
+        seen["card"]["number"].is_string(),
+        "the card stays visible: {seen}"
+    );
+    let (_, listed) = api.get("/spend_requests").await;
+    assert_eq!(listed["data"][0]["status"], "submitted", "not history yet");
+
+    link.control()
+        .succeed_spend_request(&id, json!({ "amount": 4500 }))
+        .await
+        .unwrap();
+    let (_, done) = api.get(&format!("/spend_requests/{id}")).await;
+    assert_eq!(done["status"], "succeeded");
+    let details = &done["payment_status_details"];
+    assert_eq!(details["outcome"], "success");
+    assert_eq!(details["amount"], 4500);
+    assert_eq!(details["currency"], "usd");
+    assert_eq!(details["code"], Value::Null);
+    assert_eq!(details["decline_code"], Value::Null);
+    assert_eq!(details["refund_details"], Value::Null);
+    assert!(details["created"].is_i64());
+    let transaction = done["link_transaction_id"].as_str().unwrap();
+    assert!(transaction.starts_with("ltxn_"), "{transaction}");
+    assert!(
+        done["activity_url"]
+            .as_str()
+            .is_some_and(|url| url.ends_with(transaction)),
+        "{done}"
+    );
+}
+
+#[tokio::test]
+async fn failed_carries_the_decline_and_other_states_refuse_submit() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let id = approved_card_request(&link, &api, 4999).await;
+    link.control()
+        .fail_spend_request(&id, json!({ "decline_code": "insufficient_funds" }))
+        .await
+        .unwrap();
+    let (_, failed) = api.get(&format!("/spend_requests/{id}")).await;
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["payment_status_details"]["outcome"], "failure");
+    assert_eq!(failed["payment_status_details"]["code"], "card_declined");
+    assert_eq!(
+        failed["payment_status_details"]["decline_code"],
+        "insufficient_funds"
+    );
+    assert_eq!(failed["link_transaction_id"], Value::Null);
+
+    let pending = api
+        .create(common::with(
+            card_request(),
+            json!({ "request_approval": true, "amount": 777 }),
+        ))
+        .await;
+    let pending_id = pending["id"].as_str().unwrap();
+    match link.control().submit_spend_request(pending_id).await {
+        Err(mock_link::ControlError::Status { status, body }) => {
+            assert_eq!(status, 400);
+            assert_eq!(body["error"]["code"], "invalid_spend_request_state");
+        }
+        other => panic!("submitting a pending request: {other:?}"),
+    }
+    match link
+        .control()
+        .spend_request_event(pending_id, "teleport", json!({}))
+        .await
+    {
+        Err(mock_link::ControlError::Status { status, .. }) => assert_eq!(status, 404),
+        other => panic!("an unknown event: {other:?}"),
+    }
+}
+
+/// An SPT request of the default user with `changes`, sent for approval.
+async fn spt_request_for_approval(api: &Api, changes: Value) -> String {
+    let created = api
+        .create(common::with(
+            common::with(common::spt_request(), json!({ "request_approval": true })),
+            changes,
+        ))
+        .await;
+    created["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_spt_delay_hides_the_token_after_approval_until_the_clock_passes_it() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let id = spt_request_for_approval(&api, json!({})).await;
+    link.control()
+        .post(
+            &format!("/spend_requests/{id}/spt_delay"),
+            json!({ "seconds": 3 }),
+        )
+        .await
+        .unwrap();
+    link.control().approve_spend_request(&id).await.unwrap();
+    let path = format!("/spend_requests/{id}?include=shared_payment_token");
+    let (_, early) = api.get(&path).await;
+    assert_eq!(early["status"], "approved");
+    assert!(early.get("shared_payment_token").is_none(), "{early}");
+    link.control()
+        .advance_clock(Duration::from_secs(3))
+        .await
+        .unwrap();
+    let (_, minted) = api.get(&path).await;
+    assert!(
+        minted["shared_payment_token"]["id"]
+            .as_str()
+            .is_some_and(|spt| spt.starts_with("spt_")),
+        "{minted}"
+    );
+}
+
+#[tokio::test]
+async fn a_global_spt_delay_and_the_magic_input_delay_every_token() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let settings = link
+        .control()
+        .post("/settings", json!({ "spt_delay_seconds": 2.5 }))
+        .await
+        .unwrap();
+    assert_eq!(settings["spt_delay_seconds"], 2.5);
+    let id = spt_request_for_approval(&api, json!({})).await;
+    link.control().approve_spend_request(&id).await.unwrap();
+    let path = format!("/spend_requests/{id}?include=shared_payment_token");
+    assert!(api.get(&path).await.1.get("shared_payment_token").is_none());
+    link.control()
+        .post("/settings", json!({ "spt_delay_seconds": 0 }))
+        .await
+        .unwrap();
+
+    // The magic amount: approved at once, the token 5 s later.
+    let magic = spt_request_for_approval(&api, json!({ "amount": 400_009 })).await;
+    let path = format!("/spend_requests/{magic}?include=shared_payment_token");
+    let (_, approved) = api.get(&path).await;
+    assert_eq!(approved["status"], "approved");
+    assert!(approved.get("shared_payment_token").is_none(), "{approved}");
+    link.control()
+        .advance_clock(Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(api.get(&path).await.1["shared_payment_token"]["id"].is_string());
+
+    let (status, refused) = api_control_error(
+        link.control()
+            .post("/settings", json!({ "spt_delay_seconds": -1 }))
+            .await,
+    );
+    assert_eq!(status, 400, "{refused}");
+}
+
+/// The status and body of a control call that must fail.
+fn api_control_error(result: Result<Value, mock_link::ControlError>) -> (u16, Value) {
+    match result {
+        Err(mock_link::ControlError::Status { status, body }) => (status, body),
+        other => panic!("expected an error status: {other:?}"),
+    }
+}
