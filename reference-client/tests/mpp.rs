@@ -545,3 +545,80 @@ async fn an_expired_challenge_is_never_paid() {
         "nothing created at Link"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_minted_after_approval_is_retrieved_again_then_paid_once() {
+    let mut s = shop().await;
+    s.env.extra_env.push((
+        "LINK_SPT_RETRY_DELAYS".into(),
+        "0,0.2,0.2,0.2,0.2,0.2".into(),
+    ));
+    let url = s.shop.url("api", "/report");
+    let id = s.approved_spt("profile_mock_merchant", "2500").await;
+    // Link shows the token 0.5 s (on its clock) from now: the first retrieval
+    // finds none, a later one finds it.
+    s.env
+        .link
+        .control()
+        .post(
+            &format!("/spend_requests/{id}/spt_delay"),
+            serde_json::json!({"seconds": 0.5}),
+        )
+        .await
+        .unwrap();
+    let paid = s
+        .env
+        .json(&["mpp", "pay", &url, "--spend-request-id", &id])
+        .await
+        .ok();
+    assert_eq!(paid["status"], 200, "{paid}");
+    let retrievals = s
+        .env
+        .request_paths()
+        .await
+        .iter()
+        .filter(|p| *p == &format!("GET /spend_requests/{id}"))
+        .count();
+    assert!(retrievals >= 2, "retrieved {retrievals} times");
+    assert_eq!(s.events("api", "credential_received"), 1);
+    assert_eq!(s.redemptions().await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_never_comes_stops_the_payment_without_a_credential() {
+    let mut s = shop().await;
+    s.env
+        .extra_env
+        .push(("LINK_SPT_RETRY_DELAYS".into(), "0,0.05,0.05".into()));
+    let id = s.approved_spt("profile_mock_merchant", "2500").await;
+    s.env
+        .link
+        .control()
+        .post(
+            &format!("/spend_requests/{id}/spt_delay"),
+            serde_json::json!({"seconds": 600}),
+        )
+        .await
+        .unwrap();
+    let e = s
+        .env
+        .json(&[
+            "mpp",
+            "pay",
+            &s.shop.url("api", "/report"),
+            "--spend-request-id",
+            &id,
+        ])
+        .await
+        .error("SPT_UNAVAILABLE");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Failed to retrieve shared payment token"),
+        "{e}"
+    );
+    assert_eq!(e["retryable"], true);
+    assert_eq!(s.events("api", "credential_received"), 0);
+    assert_eq!(s.redemptions().await, 0);
+}
