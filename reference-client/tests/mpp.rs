@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Env, context};
+use common::{Env, Stub, context, stripe_challenge};
 use mock_merchant::MockMerchant;
 use mpp_testkit::Expectation;
 use serde_json::Value;
@@ -621,4 +621,68 @@ async fn a_token_that_never_comes_stops_the_payment_without_a_credential() {
     assert_eq!(e["retryable"], true);
     assert_eq!(s.events("api", "credential_received"), 0);
     assert_eq!(s.redemptions().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenge_naming_another_credential_header_is_refused_with_nothing_sent() {
+    let s = shop().await;
+    let id = s.approved_spt("profile_mock_merchant", "2500").await;
+    let challenge = stripe_challenge("c1", "2500", r#", header="X-Payment""#);
+    let stub = Stub::start(vec![(402, vec![("www-authenticate", challenge)])]).await;
+    let url = format!("{}/buy", stub.url);
+    let before = s.env.request_paths().await.len();
+    let e = s
+        .env
+        .json(&["mpp", "pay", &url, "--spend-request-id", &id])
+        .await
+        .error("INVALID_CHALLENGE");
+    assert_eq!(e["field"], "header", "{e}");
+    // The whole flow creates nothing either.
+    s.env
+        .json(&["mpp", "pay", &url])
+        .await
+        .error("INVALID_CHALLENGE");
+    assert_eq!(s.env.request_paths().await.len(), before, "nothing at Link");
+    assert_eq!(stub.requests(), 2, "only the two probes");
+    assert_eq!(stub.credentials_received(), 0);
+    assert_eq!(s.redemptions().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payment_authorization_carries_the_credential_and_keeps_the_callers_authorization() {
+    let s = shop().await;
+    let id = s.approved_spt("profile_mock_merchant", "2500").await;
+    let challenge = stripe_challenge("c1", "2500", r#", header="Payment-Authorization""#);
+    let stub = Stub::start(vec![
+        (402, vec![("www-authenticate", challenge)]),
+        (200, vec![]),
+    ])
+    .await;
+    let paid = s
+        .env
+        .json(&[
+            "mpp",
+            "pay",
+            &format!("{}/buy", stub.url),
+            "--spend-request-id",
+            &id,
+            "--header",
+            "Authorization: Bearer app-token",
+        ])
+        .await
+        .ok();
+    assert_eq!(paid["status"], 200, "{paid}");
+    let seen = stub.seen.lock().unwrap().clone();
+    let retry = &seen.last().unwrap().2;
+    let values = |name: &str| -> Vec<&str> {
+        retry
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    };
+    assert_eq!(values("authorization"), ["Bearer app-token"]);
+    let credential = values("payment-authorization");
+    assert_eq!(credential.len(), 1);
+    assert!(credential[0].starts_with("Payment "));
 }

@@ -11,7 +11,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::{Value, json};
 
-use mpp_wire::{DecodeError, StripeChallenge, select_stripe_challenge};
+use mpp_wire::{CredentialHeader, DecodeError, StripeChallenge, select_stripe_challenge};
 
 use crate::args::{CreateArgs, DecodeArgs, PayArgs};
 use crate::error::{ClientError, Result, codes};
@@ -253,6 +253,26 @@ fn terms(c: &StripeChallenge) -> Value {
     })
 }
 
+/// The field the credential goes in, by draft -02's allow-list: `Authorization`
+/// (no `header`, or `Authorization`) or `Payment-Authorization`. Any other is
+/// refused before anything is created or sent.
+fn credential_field(challenge: &StripeChallenge) -> Result<HeaderName> {
+    match challenge.credential_field() {
+        Ok(CredentialHeader::Authorization) => Ok(reqwest::header::AUTHORIZATION),
+        Ok(CredentialHeader::PaymentAuthorization) => {
+            Ok(HeaderName::from_static("payment-authorization"))
+        }
+        Err(e) => Err(ClientError::new(
+            codes::INVALID_CHALLENGE,
+            format!(
+                "Unsupported payment credential header {:?}. Only Authorization (default) and Payment-Authorization are supported; nothing was sent",
+                clean_text(&e.header)
+            ),
+        )
+        .with("field", e.field())),
+    }
+}
+
 fn payable_challenge(answer: &Answer) -> Result<StripeChallenge> {
     let challenge =
         select_stripe_challenge(answer.www_authenticate()).map_err(|e| decode_error(&e))?;
@@ -421,6 +441,7 @@ pub async fn pay(link: &Link, args: PayArgs, out: &mut dyn Emit) -> Result<()> {
         return Ok(());
     }
     let mut challenge = payable_challenge(&probe)?;
+    credential_field(&challenge)?;
     if let Some(amount) = wanted_amount
         && amount.to_string() != challenge.amount()
     {
@@ -482,6 +503,7 @@ pub async fn pay(link: &Link, args: PayArgs, out: &mut dyn Emit) -> Result<()> {
                 return Ok(());
             }
             let fresh = payable_challenge(&again)?;
+            credential_field(&fresh)?;
             if terms(&fresh) != terms(&challenge) {
                 return Err(ClientError::new(
                     codes::TERMS_CHANGED,
@@ -496,13 +518,7 @@ pub async fn pay(link: &Link, args: PayArgs, out: &mut dyn Emit) -> Result<()> {
         }
     };
 
-    let header_name =
-        HeaderName::from_bytes(challenge.credential_header.as_bytes()).map_err(|_| {
-            ClientError::new(
-                codes::INVALID_CHALLENGE,
-                "the challenge names an unusable credential header",
-            )
-        })?;
+    let header_name = credential_field(&challenge)?;
     let header_value = HeaderValue::from_str(&mpp_wire::format_credential(
         &challenge.spt_credential(&spt),
     ))
@@ -513,7 +529,7 @@ pub async fn pay(link: &Link, args: PayArgs, out: &mut dyn Emit) -> Result<()> {
         )
     })?;
     // The credential replaces whatever the caller put in its field (never two
-    // Authorization values); with another field named, Authorization stays the app's.
+    // Authorization values); in Payment-Authorization, Authorization stays the app's.
     call.headers.remove(&header_name);
     let paid = send(link, &call, Some((&header_name, &header_value))).await?;
     let answer = paid.to_json();
@@ -548,6 +564,36 @@ mod tests {
             request["shared_payment_token"] = json!({"id": token});
         }
         request
+    }
+
+    fn challenge_with(extra: &str) -> StripeChallenge {
+        let request = mpp_wire::mpp::base64url_encode(
+            br#"{"amount":"100","currency":"usd","methodDetails":{"networkId":"profile_a"}}"#,
+        );
+        select_stripe_challenge([format!(
+            r#"Payment id="c1", realm="shop", method="stripe", intent="charge", request="{request}"{extra}"#
+        )])
+        .unwrap()
+    }
+
+    #[test]
+    fn the_credential_goes_only_in_an_allowed_field() {
+        assert_eq!(
+            credential_field(&challenge_with("")).unwrap(),
+            reqwest::header::AUTHORIZATION
+        );
+        assert_eq!(
+            credential_field(&challenge_with(r#", header="authorization""#)).unwrap(),
+            reqwest::header::AUTHORIZATION
+        );
+        assert_eq!(
+            credential_field(&challenge_with(r#", header="Payment-Authorization""#)).unwrap(),
+            "payment-authorization"
+        );
+        let e = credential_field(&challenge_with(r#", header="X-Payment""#)).unwrap_err();
+        assert_eq!(e.code, codes::INVALID_CHALLENGE);
+        assert_eq!(e.extra["field"], "header");
+        assert!(e.message.contains("X-Payment"), "{e}");
     }
 
     #[tokio::test]
