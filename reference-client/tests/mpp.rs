@@ -348,10 +348,27 @@ async fn never_follows_a_cross_origin_redirect_with_or_before_a_credential() {
             &id,
         ])
         .await
-        .error("CROSS_ORIGIN_REDIRECT");
+        .error("REDIRECT_REFUSED");
     assert_eq!(s.redemptions().await, 0, "the SPT was not redeemed");
-    // A same-origin redirect before the 402 is followed.
-    let same = s
+    assert_eq!(s.events("api", "credential_received"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_followed_only_while_probing() {
+    let s = shop().await;
+    // The whole flow probes (redirects followed in the origin) and pays the
+    // URL that answered 402.
+    let (code, rest) = s
+        .pay_approving(&s.shop.url("redirects", "/same-origin"))
+        .await;
+    assert_eq!(code, 0, "{rest:?}");
+    assert_eq!(rest.last().unwrap()["status"], 200);
+    assert_eq!(s.events("api", "paid"), 1);
+
+    // With an approved spend request the URL is pinned: a redirect there, or
+    // on the paid retry even within the origin, is refused.
+    let id = s.approved_spt("profile_mock_merchant", "2500").await;
+    let e = s
         .env
         .json(&[
             "mpp",
@@ -361,8 +378,64 @@ async fn never_follows_a_cross_origin_redirect_with_or_before_a_credential() {
             &id,
         ])
         .await
-        .ok();
-    assert_eq!(same["status"], 200);
+        .error("REDIRECT_REFUSED");
+    assert_eq!(e["status"], 302, "{e}");
+    let e = s
+        .env
+        .json(&[
+            "mpp",
+            "pay",
+            &s.shop.url("redirects", "/paid-retry-same-origin"),
+            "--spend-request-id",
+            &id,
+        ])
+        .await
+        .error("REDIRECT_REFUSED");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("refusing to forward the payment credential"),
+        "{e}"
+    );
+    assert_eq!(s.redemptions().await, 1, "only the whole flow's payment");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_of_the_re_probe_after_approval_is_refused() {
+    let s = shop().await;
+    let challenge = stripe_challenge("c1", "2500", "");
+    let stub = Stub::start(vec![
+        (402, vec![("www-authenticate", challenge)]),
+        (307, vec![("location", "/elsewhere".to_owned())]),
+    ])
+    .await;
+    let (code, rest) = s.pay_approving(&format!("{}/buy", stub.url)).await;
+    assert_eq!(code, 1);
+    assert_eq!(rest.last().unwrap()["code"], "REDIRECT_REFUSED", "{rest:?}");
+    assert_eq!(
+        stub.requests(),
+        2,
+        "the probe and the re-probe, nothing after"
+    );
+    assert_eq!(stub.credentials_received(), 0);
+    assert_eq!(s.redemptions().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_to_another_host_is_refused_before_any_request() {
+    let s = shop().await;
+    let before = s.env.request_paths().await.len();
+    let e = s
+        .env
+        .json(&["mpp", "pay", "http://shop.invalid/report"])
+        .await
+        .error("INVALID_INPUT");
+    assert!(
+        e["message"].as_str().unwrap().contains("require HTTPS"),
+        "{e}"
+    );
+    assert_eq!(s.env.request_paths().await.len(), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

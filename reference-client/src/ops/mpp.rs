@@ -125,77 +125,133 @@ fn same_origin(a: &Url, b: &Url) -> bool {
         && a.port_or_known_default() == b.port_or_known_default()
 }
 
-/// Sends `call`, following redirects within its origin only. A redirect to
-/// another origin is refused: the credential (or the next step's) must never
-/// reach a host the user did not name.
-async fn send(
+/// Sends `call` once, with `credential` if given; redirects are not followed.
+async fn send_once(
     link: &Link,
     call: &Call,
     credential: Option<(&HeaderName, &HeaderValue)>,
 ) -> Result<Answer> {
+    let mut request = link
+        .http()
+        .request(call.method.clone(), call.url.clone())
+        .headers(call.headers.clone());
+    if let Some((name, value)) = credential {
+        request = request.header(name, value);
+    }
+    if let Some(body) = &call.body {
+        request = request.body(body.clone());
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|e| network_error(call.url.as_str(), &e))?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| network_error(call.url.as_str(), &e))?
+        .to_vec();
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// Probes `call` before any credential exists, following redirects within its
+/// origin only (301 to 303 turn it into a body-less GET). Returns the answer
+/// and the request that got it: after approval that request is pinned, and the
+/// credential goes only to the URL that answered. A redirect to another origin
+/// is refused: a credential (or the next step's) must never reach a host the
+/// user did not name.
+async fn probe(link: &Link, call: &Call) -> Result<(Answer, Call)> {
     let mut current = call.clone();
     for _ in 0..=MAX_REDIRECTS {
-        let mut request = link
-            .http()
-            .request(current.method.clone(), current.url.clone())
-            .headers(current.headers.clone());
-        if let Some((name, value)) = credential {
-            request = request.header(name, value);
+        let answer = send_once(link, &current, None).await?;
+        let Some(location) = answer
+            .status
+            .is_redirection()
+            .then(|| answer.headers.get(reqwest::header::LOCATION))
+            .flatten()
+            .and_then(|l| l.to_str().ok())
+        else {
+            return Ok((answer, current));
+        };
+        let target = current.url.join(location).map_err(|_| {
+            ClientError::new(
+                codes::INVALID_RESPONSE,
+                "the merchant redirected to an unreadable Location",
+            )
+        })?;
+        if !same_origin(&call.url, &target) {
+            return Err(ClientError::new(
+                codes::CROSS_ORIGIN_REDIRECT,
+                format!(
+                    "{} redirected to another origin ({}): not followed, no payment sent there",
+                    clean_text(call.url.as_str()),
+                    clean_text(target.origin().ascii_serialization().as_str())
+                ),
+            )
+            .with("location", clean_text(target.as_str())));
         }
-        if let Some(body) = &current.body {
-            request = request.body(body.clone());
+        if matches!(answer.status.as_u16(), 301..=303) {
+            current.method = Method::GET;
+            current.body = None;
+            current.headers.remove(reqwest::header::CONTENT_TYPE);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| network_error(current.url.as_str(), &e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let location = headers
-            .get(reqwest::header::LOCATION)
-            .and_then(|l| l.to_str().ok());
-        if status.is_redirection()
-            && let Some(location) = location
-        {
-            let target = current.url.join(location).map_err(|_| {
-                ClientError::new(
-                    codes::INVALID_RESPONSE,
-                    "the merchant redirected to an unreadable Location",
-                )
-            })?;
-            if !same_origin(&call.url, &target) {
-                return Err(ClientError::new(
-                    codes::CROSS_ORIGIN_REDIRECT,
-                    format!(
-                        "{} redirected to another origin ({}): not followed, no payment sent there",
-                        clean_text(call.url.as_str()),
-                        clean_text(target.origin().ascii_serialization().as_str())
-                    ),
-                )
-                .with("location", clean_text(target.as_str())));
-            }
-            if matches!(status.as_u16(), 301..=303) {
-                current.method = Method::GET;
-                current.body = None;
-            }
-            current.url = target;
-            continue;
-        }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| network_error(current.url.as_str(), &e))?
-            .to_vec();
-        return Ok(Answer {
-            status,
-            headers,
-            body,
-        });
+        current.url = target;
     }
     Err(ClientError::new(
         codes::INVALID_RESPONSE,
         format!("more than {MAX_REDIRECTS} redirects"),
     ))
+}
+
+/// Sends the pinned request after approval (the re-probe, or the paid retry
+/// with its credential): a redirect is refused, never followed.
+async fn send_pinned(
+    link: &Link,
+    call: &Call,
+    credential: Option<(&HeaderName, &HeaderValue)>,
+) -> Result<Answer> {
+    let answer = send_once(link, call, credential).await?;
+    if !answer.status.is_redirection() {
+        return Ok(answer);
+    }
+    let status = answer.status.as_u16();
+    let message = if credential.is_some() {
+        format!(
+            "Paid MPP request returned redirect {status}; refusing to forward the payment credential"
+        )
+    } else {
+        format!(
+            "MPP challenge destination redirected with status {status} after approval; nothing was sent"
+        )
+    };
+    let mut error = ClientError::new(codes::REDIRECT_REFUSED, message).with("status", status);
+    if let Some(location) = answer
+        .headers
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+    {
+        error = error.with("location", clean_text(location));
+    }
+    Err(error)
+}
+
+/// MPP requests go over HTTPS; plain HTTP only to this machine, on the exact
+/// hosts `127.0.0.1`, `localhost` and `[::1]` (for development and the mocks).
+fn ensure_safe_target(url: &Url) -> Result<()> {
+    // The parsed host is normalised (`127.1` is `127.0.0.1`, `[0::1]` is `[::1]`).
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    if url.scheme() == "https" || (url.scheme() == "http" && loopback) {
+        return Ok(());
+    }
+    Err(ClientError::invalid_input(format!(
+        "MPP requests require HTTPS (HTTP is allowed only for localhost development): {}",
+        clean_text(url.as_str())
+    )))
 }
 
 fn build_call(args: &PayArgs) -> Result<Call> {
@@ -205,6 +261,7 @@ fn build_call(args: &PayArgs) -> Result<Call> {
         .ok_or_else(|| {
             ClientError::invalid_input(format!("{:?} is not an http(s) URL", args.url))
         })?;
+    ensure_safe_target(&url)?;
     let method = match &args.method {
         Some(m) => Method::from_bytes(m.to_ascii_uppercase().as_bytes())
             .map_err(|_| ClientError::invalid_input(format!("{m:?} is not an HTTP method")))?,
@@ -435,7 +492,16 @@ pub async fn pay(link: &Link, args: PayArgs, out: &mut dyn Emit) -> Result<()> {
     let mut call = build_call(&args)?;
     let wanted_amount = args.amount.as_deref().map(parse_amount).transpose()?;
 
-    let probe = send(link, &call, None).await?;
+    // With an approved spend request in hand the URL is already pinned: no
+    // redirect is followed. The whole flow probes first, redirects allowed.
+    let probe = match &args.spend_request_id {
+        Some(_) => send_pinned(link, &call, None).await?,
+        None => {
+            let (answer, effective) = probe(link, &call).await?;
+            call = effective;
+            answer
+        }
+    };
     if probe.status != StatusCode::PAYMENT_REQUIRED {
         out.emit(probe.to_json());
         return Ok(());
@@ -497,7 +563,7 @@ pub async fn pay(link: &Link, args: PayArgs, out: &mut dyn Emit) -> Result<()> {
             let spt = token_for(link, &approved, &challenge).await?;
             // The challenge may have expired while the user decided: probe again,
             // and pay the fresh challenge only if its terms are the same.
-            let again = send(link, &call, None).await?;
+            let again = send_pinned(link, &call, None).await?;
             if again.status != StatusCode::PAYMENT_REQUIRED {
                 out.emit(again.to_json());
                 return Ok(());
@@ -531,7 +597,7 @@ pub async fn pay(link: &Link, args: PayArgs, out: &mut dyn Emit) -> Result<()> {
     // The credential replaces whatever the caller put in its field (never two
     // Authorization values); in Payment-Authorization, Authorization stays the app's.
     call.headers.remove(&header_name);
-    let paid = send(link, &call, Some((&header_name, &header_value))).await?;
+    let paid = send_pinned(link, &call, Some((&header_name, &header_value))).await?;
     let answer = paid.to_json();
     if paid.status == StatusCode::PAYMENT_REQUIRED {
         let problem = answer["body"]["type"]
@@ -574,6 +640,31 @@ mod tests {
             r#"Payment id="c1", realm="shop", method="stripe", intent="charge", request="{request}"{extra}"#
         )])
         .unwrap()
+    }
+
+    #[test]
+    fn plain_http_only_to_the_exact_loopback_hosts() {
+        for ok in [
+            "https://shop.example/x",
+            "http://127.0.0.1:4020/m/api/report",
+            "http://localhost/x",
+            "http://LOCALHOST:80/x",
+            "http://[::1]:8080/x",
+            "http://127.1/x",
+        ] {
+            assert!(ensure_safe_target(&Url::parse(ok).unwrap()).is_ok(), "{ok}");
+        }
+        for refused in [
+            "http://shop.example/x",
+            "http://127.0.0.2/x",
+            "http://localhost.shop.example/x",
+            "http://[::2]/x",
+            "http://0.0.0.0/x",
+        ] {
+            let e = ensure_safe_target(&Url::parse(refused).unwrap()).unwrap_err();
+            assert_eq!(e.code, codes::INVALID_INPUT, "{refused}");
+            assert!(e.message.starts_with("MPP requests require HTTPS"), "{e}");
+        }
     }
 
     #[test]
