@@ -52,9 +52,14 @@ pub const CATALOGUE: &[MerchantInfo] = &[
         proves: "a challenge with header=\"Payment-Authorization\" (draft -02): the credential is read from that field only, and the caller's Authorization stays free for the app",
     },
     MerchantInfo {
+        id: "unsupported-header",
+        paths: &["/m/unsupported-header/report"],
+        proves: "a stripe challenge with header=\"X-Payment\", outside draft -02's allow-list: a client must refuse it and send no credential anywhere; a credential sent anyway is recorded in the ledger (with its field and URL), never paid",
+    },
+    MerchantInfo {
         id: "changing-terms",
         paths: &["/m/changing-terms/report"],
-        proves: "the amount rises by 500 with every challenge issued: terms change between probe and re-probe",
+        proves: "every challenge after the first changes one term (change=<field>, the amount by default): terms change between probe and re-probe",
     },
     MerchantInfo {
         id: "other-network",
@@ -73,8 +78,9 @@ pub const CATALOGUE: &[MerchantInfo] = &[
             "/m/redirects/cross-origin",
             "/m/redirects/paid-retry-same-origin",
             "/m/redirects/paid-retry-cross-origin",
+            "/m/redirects/landing",
         ],
-        proves: "redirects before the 402 (302 same-origin, 307 cross-origin) and on the paid retry (307): a client must not carry a credential across origins",
+        proves: "redirects before the 402 (302 same-origin, 307 cross-origin) and on the paid retry (307): a client must not carry a credential across origins; /m/redirects/landing is where the redirect knobs point (a 402 of the same price)",
     },
     MerchantInfo {
         id: "hostile",

@@ -64,6 +64,8 @@ pub struct Terms {
     pub description: String,
     /// `methodDetails.paymentMethodTypes`.
     pub payment_method_types: Vec<&'static str>,
+    /// Write the request JSON with its keys in reverse order (not JCS).
+    pub reversed_keys: bool,
 }
 
 /// The request identity a challenge is bound to.
@@ -81,6 +83,8 @@ pub struct Binding<'a> {
     pub digest: Option<String>,
     /// The credential field, when not `Authorization`.
     pub header: Option<&'static str>,
+    /// A revision number added to `opaque` (a changed refreshed challenge).
+    pub revision: Option<u64>,
 }
 
 /// `expires` for a challenge issued at `now` (whole seconds) living
@@ -106,9 +110,13 @@ pub fn body_digest(body: &[u8]) -> Option<String> {
 }
 
 /// The opaque object naming the route (the same on every re-probe, so a
-/// client comparing terms sees no change).
-fn route_opaque(route: &str) -> Option<Base64UrlJson> {
-    Base64UrlJson::from_value(&json!({ "route": route })).ok()
+/// client comparing terms sees no change), with a revision when one is given.
+fn route_opaque(route: &str, revision: Option<u64>) -> Option<Base64UrlJson> {
+    let opaque = match revision {
+        Some(revision) => json!({ "route": route, "revision": revision.to_string() }),
+        None => json!({ "route": route }),
+    };
+    Base64UrlJson::from_value(&opaque).ok()
 }
 
 /// The route a credential's echoed `opaque` names.
@@ -127,7 +135,18 @@ pub fn bound(
 ) -> Offer {
     let request =
         Base64UrlJson::from_value(request).unwrap_or_else(|_| Base64UrlJson::from_raw("e30"));
-    let opaque = route_opaque(binding.route);
+    bound_raw(binding, method, intent, request, description)
+}
+
+/// A bound challenge whose `request` is already encoded.
+fn bound_raw(
+    binding: &Binding<'_>,
+    method: &str,
+    intent: &str,
+    request: Base64UrlJson,
+    description: Option<&str>,
+) -> Offer {
+    let opaque = route_opaque(binding.route, binding.revision);
     let id = bound_challenge_id(
         binding.secret,
         binding.realm,
@@ -181,15 +200,30 @@ pub fn stripe_request(terms: &Terms) -> Value {
     })
 }
 
+/// JSON text of `value` with its object keys (top level only) in reverse order.
+fn reversed_json(value: &Value) -> String {
+    let Some(object) = value.as_object() else {
+        return value.to_string();
+    };
+    let members: Vec<String> = object
+        .iter()
+        .rev()
+        .map(|(key, value)| format!("{}:{value}", Value::String(key.clone())))
+        .collect();
+    format!("{{{}}}", members.join(","))
+}
+
 /// The stripe challenge for `intent` (`charge`, or `session` opened with an SPT).
 pub fn stripe(binding: &Binding<'_>, terms: &Terms, intent: &str) -> Offer {
-    bound(
-        binding,
-        "stripe",
-        intent,
-        &stripe_request(terms),
-        Some(&terms.description),
-    )
+    let request = stripe_request(terms);
+    let request = if terms.reversed_keys {
+        Base64UrlJson::from_raw(mpp_wire::mpp::base64url_encode(
+            reversed_json(&request).as_bytes(),
+        ))
+    } else {
+        Base64UrlJson::from_value(&request).unwrap_or_else(|_| Base64UrlJson::from_raw("e30"))
+    };
+    bound_raw(binding, "stripe", intent, request, Some(&terms.description))
 }
 
 /// Tempo charge, Tempo session and Lightning charge challenges for the same
@@ -296,6 +330,7 @@ mod tests {
             expires: Some("2030-01-01T00:00:00.000001Z".to_owned()),
             digest: body_digest(b"{}"),
             header,
+            revision: None,
         }
     }
 
@@ -306,12 +341,13 @@ mod tests {
             network_id: "profile_test".to_owned(),
             description: "A report".to_owned(),
             payment_method_types: vec!["card", "link"],
+            reversed_keys: false,
         }
     }
 
     #[test]
     fn an_issued_stripe_challenge_is_bound_and_decodes() {
-        for header in [None, Some("Payment-Credential")] {
+        for header in [None, Some("Payment-Authorization"), Some("X-Payment")] {
             let offer = stripe(&binding(header), &terms(), "charge");
             let decoded = mpp_wire::select_stripe_challenge([offer.written()]).unwrap();
             assert_eq!(decoded.network_id, "profile_test");

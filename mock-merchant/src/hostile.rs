@@ -153,6 +153,7 @@ pub async fn control_chars(State(state): State<AppState>) -> Response {
         network_id: state.config.network_id.clone(),
         description,
         payment_method_types: vec!["card", "link"],
+        reversed_keys: false,
     };
     let binding = Binding {
         secret: &state.config.challenge_secret,
@@ -165,6 +166,7 @@ pub async fn control_chars(State(state): State<AppState>) -> Response {
         )),
         digest: None,
         header: None,
+        revision: None,
     };
     let stripe = challenges::stripe(&binding, &terms, "charge");
     let mut response = hostile_402(

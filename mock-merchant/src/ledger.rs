@@ -15,7 +15,8 @@ pub struct LedgerEntry {
     pub merchant: String,
     /// `METHOD /path?query` of the request.
     pub route: String,
-    /// `challenge_issued`, `credential_received`, `rejected`, `paid`,
+    /// `challenge_issued`, `credential_received` (every Payment credential in
+    /// any header of any request), `rejected`, `paid`, `redirected`,
     /// `order_placed`, `order_declined`, `card_details_collected`.
     pub event: String,
     /// The challenge concerned.
@@ -36,6 +37,14 @@ pub struct LedgerEntry {
     /// Free text: why, amounts, last four digits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// For `credential_received`: the HTTP field it came in, lowercase
+    /// (`authorization`, `payment-authorization`, `x-payment`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    /// The absolute URL the request addressed (`http://<Host><path>?<query>`),
+    /// on entries of HTTP requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 impl LedgerEntry {
@@ -53,7 +62,21 @@ impl LedgerEntry {
             problem: None,
             reference: None,
             detail: None,
+            header: None,
+            url: None,
         }
+    }
+
+    /// With the HTTP field a credential came in.
+    pub fn header(mut self, field: &str) -> Self {
+        self.header = Some(field.to_ascii_lowercase());
+        self
+    }
+
+    /// With the absolute URL requested.
+    pub fn url(mut self, url: &str) -> Self {
+        self.url = Some(url.to_owned());
+        self
     }
 
     /// With the challenge id.

@@ -85,6 +85,7 @@ pub mod challenges;
 pub mod clock;
 pub mod hostile;
 pub mod issuer;
+pub mod knobs;
 pub mod ledger;
 pub mod mcp;
 pub mod paid;
@@ -104,6 +105,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use catalogue::{CATALOGUE, MerchantInfo};
+pub use knobs::{Change, Knobs, Redirect, Target};
 pub use ledger::LedgerEntry;
 pub use state::{Config, SettleStyle};
 
@@ -302,7 +304,18 @@ impl MockMerchant {
         self.shared.ledger(Some(merchant_id))
     }
 
-    /// Forgets the ledger, claimed challenges, probe counts and charged cards.
+    /// Sets the fault knobs of merchant `merchant_id` (replacing its previous
+    /// ones; `Knobs::default()` clears them). See `docs/mock-merchant.md`.
+    pub fn set_knobs(&self, merchant_id: &str, knobs: Knobs) {
+        self.shared.set_knobs(merchant_id, knobs);
+    }
+
+    /// The fault knobs of merchant `merchant_id`.
+    pub fn knobs_of(&self, merchant_id: &str) -> Knobs {
+        self.shared.knobs_of(merchant_id)
+    }
+
+    /// Forgets the ledger, claimed challenges, probe counts, charged cards and knobs.
     pub fn reset(&self) {
         self.shared.reset();
     }

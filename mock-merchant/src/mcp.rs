@@ -53,6 +53,7 @@ fn offers(state: &AppState) -> Vec<PaymentChallenge> {
         network_id: state.config.network_id.clone(),
         description: "One premium market report, as an MCP tool result".to_owned(),
         payment_method_types: vec!["card", "link"],
+        reversed_keys: false,
     };
     let binding = Binding {
         secret: &state.config.challenge_secret,
@@ -65,6 +66,7 @@ fn offers(state: &AppState) -> Vec<PaymentChallenge> {
         )),
         digest: None,
         header: None,
+        revision: None,
     };
     let [tempo_charge, tempo_session, lightning] = challenges::distractors(&binding, &terms);
     let stripe = challenges::stripe(&binding, &terms, "charge");
@@ -130,8 +132,9 @@ async fn call_paid(state: &AppState, id: Value, params: &Value) -> Response {
     let accepts = Accepts {
         stripe: true,
         intent: "charge",
-        header: None,
+        received_in: None,
         minimum_amount: None,
+        payer_refused: false,
     };
     match verify::pay(state, accepts, ROUTE, b"", &credential).await {
         Outcome::Paid {
@@ -170,6 +173,8 @@ async fn call_paid(state: &AppState, id: Value, params: &Value) -> Response {
             payment_error(state, id, Some(&problem))
         }
         Outcome::Unavailable(detail) => plain_error(id, -32603, &detail),
+        // Policy knobs apply to HTTP merchants only.
+        Outcome::Forbidden(detail) => plain_error(id, -32003, &detail),
     }
 }
 

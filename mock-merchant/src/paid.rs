@@ -11,6 +11,7 @@ use mpp_wire::{ProblemType, format_receipt, parse_credential, spt_of, stripe_rec
 use serde_json::json;
 
 use crate::challenges::{self, Binding, Layout, Offer, Terms};
+use crate::knobs::{Change, Knobs, Target};
 use crate::ledger::LedgerEntry;
 use crate::respond::{payment_problem, payment_required, plain_problem};
 use crate::state::AppState;
@@ -56,6 +57,8 @@ pub struct PaidSpec {
     pub network_id: Option<&'static str>,
     /// The stripe intent offered and accepted: `charge` or `session`.
     pub intent: &'static str,
+    /// Whether the merchant's fault knobs apply (not to the redirect landing).
+    pub faults: bool,
 }
 
 const fn spec(merchant: &'static str, path: &'static str, method: &'static str) -> PaidSpec {
@@ -72,6 +75,7 @@ const fn spec(merchant: &'static str, path: &'static str, method: &'static str) 
         redirect_retry: None,
         network_id: None,
         intent: "charge",
+        faults: true,
     }
 }
 
@@ -105,6 +109,10 @@ pub const PAID: &[PaidSpec] = &[
         ..spec("credential-header", "/m/credential-header/report", "GET")
     },
     PaidSpec {
+        header: Some(UNSUPPORTED_HEADER),
+        ..spec("unsupported-header", "/m/unsupported-header/report", "GET")
+    },
+    PaidSpec {
         amount: 1000,
         rising_terms: true,
         ..spec("changing-terms", "/m/changing-terms/report", "GET")
@@ -126,58 +134,47 @@ pub const PAID: &[PaidSpec] = &[
         redirect_retry: Some(RetryRedirect::CrossOrigin),
         ..spec("redirects", "/m/redirects/paid-retry-cross-origin", "GET")
     },
+    PaidSpec {
+        faults: false,
+        ..spec("redirects", LANDING_PATH, "GET")
+    },
 ];
 
-/// The term a `changing-terms` challenge changes after the first probe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    /// `amount` rises by 500 per challenge (the default).
-    Amount,
-    /// `currency` becomes `eur`.
-    Currency,
-    /// `methodDetails.networkId` becomes `profile_changed_terms`.
-    Network,
-    /// `realm` becomes `mock-merchant/elsewhere`.
-    Realm,
-    /// `methodDetails.paymentMethodTypes` becomes `["card"]`.
-    PaymentMethodTypes,
-    /// Only `description` changes (display text: a client must accept it).
-    Description,
-}
+/// The header the `unsupported-header` merchant names (outside draft -02's allow-list).
+pub const UNSUPPORTED_HEADER: &str = "X-Payment";
 
-impl Change {
-    /// Reads `change=`: `amount`, `currency`, `network`, `realm`,
-    /// `payment_method_types`, `description`; anything else is `amount`.
-    pub fn from_name(name: &str) -> Self {
-        match name {
-            "currency" => Self::Currency,
-            "network" => Self::Network,
-            "realm" => Self::Realm,
-            "payment_method_types" => Self::PaymentMethodTypes,
-            "description" => Self::Description,
-            _ => Self::Amount,
-        }
-    }
-}
+/// Where the redirect knobs point: a paid route of the same price, without knobs.
+pub const LANDING_PATH: &str = "/m/redirects/landing";
 
 /// One paid request being answered.
 struct Exchange<'a> {
     state: &'a AppState,
     spec: &'a PaidSpec,
     route: String,
+    /// The absolute URL requested, as the client addressed it.
+    url: String,
     body: Bytes,
     accept_payment: Option<String>,
+    knobs: Knobs,
 }
 
 impl Exchange<'_> {
     fn record(&self, event: &str) -> LedgerEntry {
-        LedgerEntry::new(self.spec.merchant, &self.route, event)
+        LedgerEntry::new(self.spec.merchant, &self.route, event).url(&self.url)
     }
 
-    /// The term a `changing-terms` route changes: `change=` in the query.
-    fn change(&self) -> Change {
-        self.query_param("change")
-            .map_or(Change::Amount, |value| Change::from_name(&value))
+    /// The field later challenges of this route change: the knob, or at
+    /// `changing-terms` the query's `change=` (the amount by default).
+    fn change(&self) -> Option<Change> {
+        if self.spec.rising_terms {
+            let named = self.query_param("change");
+            return Some(
+                named
+                    .and_then(|n| Change::from_name(&n))
+                    .unwrap_or(Change::Amount),
+            );
+        }
+        self.knobs.change_refreshed
     }
 
     /// The value of `name` in the query.
@@ -196,14 +193,15 @@ impl Exchange<'_> {
         let strict = self
             .query_param("strict")
             .is_some_and(|v| v == "1" || v == "true");
-        if !(self.spec.rising_terms && strict && self.change() == Change::Amount) {
+        if !(self.spec.rising_terms && strict && self.change() == Some(Change::Amount)) {
             return None;
         }
         let probes = self.state.probes_of(&self.route);
         (probes > 0).then(|| self.spec.amount + 500 * (probes - 1))
     }
 
-    /// Fresh challenges for this request, recorded in the ledger.
+    /// Fresh challenges for this request, recorded in the ledger. Every 402
+    /// after the first of a route changes the field `change()` names.
     fn issue(&self) -> Vec<String> {
         let shared = self.state;
         let mut terms = Terms {
@@ -215,21 +213,36 @@ impl Exchange<'_> {
                 .map_or_else(|| shared.config.network_id.clone(), str::to_owned),
             description: self.spec.description.to_owned(),
             payment_method_types: vec!["card", "link"],
+            reversed_keys: false,
         };
         let mut realm = format!("mock-merchant/{}", self.spec.merchant);
-        let before = if self.spec.rising_terms {
-            shared.next_probe(&self.route)
-        } else {
-            0
-        };
-        if before > 0 {
-            match self.change() {
+        let mut intent = self.spec.intent;
+        let mut header = self.spec.header;
+        let mut digest = challenges::body_digest(&self.body);
+        let mut revision = None;
+        let before = shared.next_probe(&self.route);
+        if before > 0
+            && let Some(change) = self.change()
+        {
+            match change {
                 Change::Amount => terms.amount = (self.spec.amount + 500 * before).to_string(),
                 Change::Currency => terms.currency = "eur".to_owned(),
-                Change::Network => terms.network_id = "profile_changed_terms".to_owned(),
+                Change::NetworkId => terms.network_id = "profile_changed_terms".to_owned(),
+                Change::Intent => {
+                    intent = if intent == "charge" {
+                        "session"
+                    } else {
+                        "charge"
+                    }
+                }
                 Change::Realm => realm = "mock-merchant/elsewhere".to_owned(),
                 Change::PaymentMethodTypes => terms.payment_method_types = vec!["card"],
+                Change::Digest => digest = challenges::body_digest(b"another body"),
+                Change::Opaque => revision = Some(before),
+                Change::Header => header = alternate_header(header),
                 Change::Description => terms.description.push_str(" (revised wording)"),
+                Change::Benign => {}
+                Change::KeyOrder => terms.reversed_keys = true,
             }
         }
         let binding = Binding {
@@ -241,13 +254,14 @@ impl Exchange<'_> {
                 shared.config.challenge_lifetime,
                 shared.next_issue(),
             )),
-            digest: challenges::body_digest(&self.body),
-            header: self.spec.header,
+            digest,
+            header,
+            revision,
         };
         let [tempo_charge, tempo_session, lightning] = challenges::distractors(&binding, &terms);
         let mut offers: Vec<Offer> = vec![tempo_charge];
         if self.spec.stripe {
-            offers.push(challenges::stripe(&binding, &terms, self.spec.intent));
+            offers.push(challenges::stripe(&binding, &terms, intent));
         }
         offers.extend([tempo_session, lightning]);
         let offers = challenges::rank_by_preference(offers, self.accept_payment.as_deref());
@@ -304,7 +318,7 @@ impl Exchange<'_> {
 }
 
 /// Whether a header value is a `Payment` credential (scheme compared case-insensitively).
-fn is_payment_value(value: &[u8]) -> bool {
+pub fn is_payment_value(value: &[u8]) -> bool {
     let text = String::from_utf8_lossy(value);
     text.split_ascii_whitespace()
         .next()
@@ -319,14 +333,51 @@ fn payment_values<'h>(headers: &'h HeaderMap, field: &str) -> Vec<&'h HeaderValu
         .collect()
 }
 
+/// The other field a `header` change flips to: `Payment-Authorization` for a
+/// route using `Authorization`, and back.
+fn alternate_header(header: Option<&'static str>) -> Option<&'static str> {
+    match header {
+        None => Some("Payment-Authorization"),
+        Some(_) => None,
+    }
+}
+
+/// The absolute URL a request addressed (`http://<Host><path>?<query>`).
+pub fn requested_url(state: &AppState, headers: &HeaderMap, path_and_query: &str) -> String {
+    match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
+        Some(host) => format!("http://{host}{path_and_query}"),
+        None => format!("{}{path_and_query}", state.base_url),
+    }
+}
+
+/// Answers `redirect` instead of the route, recorded as `redirected`.
+fn redirect(exchange: &Exchange<'_>, location: &str, status: u16, why: &str) -> Response {
+    exchange.state.record(
+        exchange
+            .record("redirected")
+            .detail(format!("{status} to {location} ({why})")),
+    );
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::TEMPORARY_REDIRECT);
+    let mut response = status.into_response();
+    if let Ok(location) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// Where a knob's redirect points.
+fn knob_location(state: &AppState, to: Target) -> String {
+    match to {
+        Target::SameOrigin => format!("{}{LANDING_PATH}", state.base_url),
+        Target::CrossOrigin => format!("{}{LANDING_PATH}", state.cross_origin),
+    }
+}
+
 /// Answers a request to the paid endpoint `spec`.
 pub async fn serve(state: AppState, spec: &'static PaidSpec, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let route = format!(
-        "{} {}",
-        parts.method,
-        parts.uri.path_and_query().map_or(spec.path, |p| p.as_str())
-    );
+    let path_and_query = parts.uri.path_and_query().map_or(spec.path, |p| p.as_str());
+    let route = format!("{} {path_and_query}", parts.method);
     if parts.method.as_str() != spec.method {
         let mut response = plain_problem(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -346,6 +397,7 @@ pub async fn serve(state: AppState, spec: &'static PaidSpec, request: Request) -
     let exchange = Exchange {
         state: &state,
         spec,
+        url: requested_url(&state, &parts.headers, path_and_query),
         route,
         body,
         accept_payment: parts
@@ -353,11 +405,35 @@ pub async fn serve(state: AppState, spec: &'static PaidSpec, request: Request) -
             .get("accept-payment")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
+        knobs: if spec.faults {
+            state.knobs_of(spec.merchant)
+        } else {
+            Knobs::default()
+        },
     };
-    let field = spec.header.unwrap_or("authorization");
-    let values = payment_values(&parts.headers, field);
-    let value = match values.as_slice() {
+    // The field the route's challenges select; with a `header` change, later
+    // challenges select the other one, so both are read.
+    let field = spec.header.unwrap_or("Authorization");
+    let mut fields = vec![field];
+    if exchange.change() == Some(Change::Header) {
+        fields.push(alternate_header(spec.header).unwrap_or("Authorization"));
+    }
+    let values: Vec<(&str, &HeaderValue)> = fields
+        .iter()
+        .flat_map(|f| {
+            payment_values(&parts.headers, f)
+                .into_iter()
+                .map(|v| (*f, v))
+        })
+        .collect();
+    let (received_in, value) = match values.as_slice() {
         [] => {
+            if let Some(knob) = exchange.knobs.redirect_reprobe
+                && state.probes_of(&exchange.route) > 0
+            {
+                let location = knob_location(&state, knob.to);
+                return redirect(&exchange, &location, knob.status(), "re-probe after a 402");
+            }
             let detail = if spec.header.is_some()
                 && !payment_values(&parts.headers, "authorization").is_empty()
             {
@@ -373,10 +449,10 @@ pub async fn serve(state: AppState, spec: &'static PaidSpec, request: Request) -
             let challenges = exchange.issue();
             return payment_required(ProblemType::PaymentRequired, detail, &challenges);
         }
-        [value] => *value,
+        [(field, value)] => (*field, *value),
         several => {
             return exchange.reject(
-                ProblemType::MalformedCredential,
+                ProblemType::BadRequest,
                 StatusCode::BAD_REQUEST,
                 format!(
                     "{} Payment credentials in one request; send one",
@@ -386,17 +462,16 @@ pub async fn serve(state: AppState, spec: &'static PaidSpec, request: Request) -
             );
         }
     };
-    if let Some(redirect) = spec.redirect_retry {
-        let location = match redirect {
+    if let Some(knob) = exchange.knobs.redirect_paid_retry {
+        let location = knob_location(&state, knob.to);
+        return redirect(&exchange, &location, knob.status(), "paid retry");
+    }
+    if let Some(legacy) = spec.redirect_retry {
+        let location = match legacy {
             RetryRedirect::SameOrigin => "/m/api/report".to_owned(),
             RetryRedirect::CrossOrigin => format!("{}/m/api/report", state.cross_origin),
         };
-        state.record(exchange.record("redirected").detail(&location));
-        let mut response = StatusCode::TEMPORARY_REDIRECT.into_response();
-        if let Ok(location) = HeaderValue::from_str(&location) {
-            response.headers_mut().insert(header::LOCATION, location);
-        }
-        return response;
+        return redirect(&exchange, &location, 307, "paid retry");
     }
     let credential = match value.to_str().ok().map(parse_credential) {
         Some(Ok(credential)) => credential,
@@ -411,26 +486,24 @@ pub async fn serve(state: AppState, spec: &'static PaidSpec, request: Request) -
             );
         }
     };
-    verify_and_settle(&exchange, &credential).await
+    verify_and_settle(&exchange, &credential, received_in).await
 }
 
-async fn verify_and_settle(exchange: &Exchange<'_>, credential: &PaymentCredential) -> Response {
+async fn verify_and_settle(
+    exchange: &Exchange<'_>,
+    credential: &PaymentCredential,
+    received_in: &str,
+) -> Response {
     let state = exchange.state;
     let spec = exchange.spec;
     let echo = &credential.challenge;
     let spt = spt_of(credential);
-    state.record(
-        exchange
-            .record("credential_received")
-            .challenge(&echo.id)
-            .method(echo.method.as_str(), echo.intent.as_str())
-            .spt(spt),
-    );
     let accepts = Accepts {
         stripe: spec.stripe,
         intent: spec.intent,
-        header: spec.header,
+        received_in: Some(received_in),
         minimum_amount: exchange.current_price(),
+        payer_refused: exchange.knobs.refuses(credential.source.as_deref()),
     };
     match verify::pay(state, accepts, &exchange.route, &exchange.body, credential).await {
         Outcome::Paid {
@@ -467,15 +540,32 @@ async fn verify_and_settle(exchange: &Exchange<'_>, credential: &PaymentCredenti
             rejection.detail,
             Some(credential),
         ),
+        Outcome::Forbidden(detail) => {
+            state.record(
+                exchange
+                    .record("rejected")
+                    .challenge(&echo.id)
+                    .spt(spt)
+                    .problem("forbidden")
+                    .detail(&detail),
+            );
+            plain_problem(StatusCode::FORBIDDEN, detail)
+        }
         Outcome::Unavailable(detail) => {
             state.record(
                 exchange
                     .record("rejected")
                     .challenge(&echo.id)
                     .spt(spt)
+                    .problem(ProblemType::InternalPaymentError.code())
                     .detail(&detail),
             );
-            plain_problem(StatusCode::BAD_GATEWAY, detail)
+            payment_problem(
+                ProblemType::InternalPaymentError,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                detail,
+                &[],
+            )
         }
     }
 }

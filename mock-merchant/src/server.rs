@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{RawQuery, Request, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -11,6 +11,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::catalogue::CATALOGUE;
+use crate::knobs::Knobs;
+use crate::ledger::LedgerEntry;
 use crate::paid::{self, PAID};
 use crate::respond::plain_problem;
 use crate::state::AppState;
@@ -18,10 +20,47 @@ use crate::{hostile, shop};
 
 /// The whole server: requests to `<merchant-id>.localhost[:port]` are first
 /// routed as if their path were prefixed with `/m/<merchant-id>`.
+/// Every Payment credential in any header of any request is recorded in the
+/// ledger (`credential_received` with its field and the URL addressed) before
+/// the request is answered, so a test can prove where credentials went.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .fallback_service(routes(state))
-        .layer(axum::middleware::map_request(route_by_host))
+    Router::new().fallback_service(routes(state.clone())).layer(
+        axum::middleware::map_request_with_state(state, route_by_host),
+    )
+}
+
+/// The merchant id of a path `/m/<id>/...`, or `-`.
+fn merchant_of_path(path: &str) -> &str {
+    path.strip_prefix("/m/")
+        .and_then(|rest| rest.split('/').next())
+        .filter(|id| !id.is_empty())
+        .unwrap_or("-")
+}
+
+/// Records every `Payment` credential of `request` (addressed as `url`).
+fn record_credentials(state: &AppState, request: &Request, url: &str) {
+    let path_and_query = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    let route = format!("{} {path_and_query}", request.method());
+    let merchant = merchant_of_path(request.uri().path());
+    for (name, value) in request.headers() {
+        if !paid::is_payment_value(value.as_bytes()) {
+            continue;
+        }
+        let mut entry = LedgerEntry::new(merchant, &route, "credential_received")
+            .header(name.as_str())
+            .url(url);
+        match value.to_str().ok().map(mpp_wire::parse_credential) {
+            Some(Ok(credential)) => {
+                let echo = &credential.challenge;
+                entry = entry
+                    .challenge(&echo.id)
+                    .method(echo.method.as_str(), echo.intent.as_str())
+                    .spt(mpp_wire::spt_of(&credential));
+            }
+            _ => entry = entry.detail("not a decodable Payment credential"),
+        }
+        state.record(entry);
+    }
 }
 
 /// The merchant a `Host` value names: `<id>.localhost` with an optional port.
@@ -41,19 +80,31 @@ pub fn merchant_of_host(host: &str) -> Option<&'static str> {
         .find(|known| known.eq_ignore_ascii_case(id))
 }
 
-/// Rewrites `/path` to `/m/<id>/path` for a request sent to `<id>.localhost`.
-async fn route_by_host(mut request: Request) -> Request {
+/// Rewrites `/path` to `/m/<id>/path` for a request sent to `<id>.localhost`,
+/// and records its credentials.
+async fn route_by_host(State(state): State<AppState>, mut request: Request) -> Request {
+    let url = paid::requested_url(
+        &state,
+        request.headers(),
+        request.uri().path_and_query().map_or("/", |p| p.as_str()),
+    );
+    rewrite_for_host(&mut request);
+    record_credentials(&state, &request, &url);
+    request
+}
+
+fn rewrite_for_host(request: &mut Request) {
     let Some(id) = request
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .and_then(merchant_of_host)
     else {
-        return request;
+        return;
     };
     let path = request.uri().path();
     if path.starts_with("/m/") || path.starts_with("/__control") {
-        return request;
+        return;
     }
     let rewritten = match request.uri().query() {
         Some(query) => format!("/m/{id}{path}?{query}"),
@@ -62,7 +113,6 @@ async fn route_by_host(mut request: Request) -> Request {
     if let Ok(uri) = rewritten.parse() {
         *request.uri_mut() = uri;
     }
-    request
 }
 
 fn routes(state: AppState) -> Router {
@@ -107,6 +157,13 @@ fn routes(state: AppState) -> Router {
         .route("/__control/clock", get(control_clock))
         .route("/__control/reset", post(control_reset))
         .route("/__control/clock/advance", post(control_advance_clock))
+        .route("/__control/knobs", get(control_all_knobs))
+        .route(
+            "/__control/merchants/{id}/knobs",
+            get(control_knobs)
+                .put(control_set_knobs)
+                .delete(control_clear_knobs),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -228,7 +285,67 @@ async fn control_ledger(State(state): State<AppState>, RawQuery(query): RawQuery
     Json(json!({ "data": state.ledger(merchant.as_deref()) }))
 }
 
-/// `POST /__control/reset`: forgets the ledger, claims, probes and charged cards.
+/// The merchant ids knobs apply to: those with paid HTTP routes.
+fn knob_merchant(id: &str) -> Option<&'static str> {
+    PAID.iter()
+        .map(|spec| spec.merchant)
+        .find(|merchant| *merchant == id)
+}
+
+fn no_knob_merchant(id: &str) -> Response {
+    plain_problem(
+        StatusCode::NOT_FOUND,
+        format!("no paid HTTP merchant {id:?}: knobs apply to merchants with paid routes"),
+    )
+}
+
+/// `GET /__control/knobs`: `{"data": {"<merchant>": knobs}}` for merchants with knobs set.
+async fn control_all_knobs(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "data": state.all_knobs() }))
+}
+
+/// `GET /__control/merchants/{id}/knobs`.
+async fn control_knobs(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    match knob_merchant(&id) {
+        Some(merchant) => Json(state.knobs_of(merchant)).into_response(),
+        None => no_knob_merchant(&id),
+    }
+}
+
+/// `PUT /__control/merchants/{id}/knobs` with the knobs as JSON (replacing the previous ones).
+async fn control_set_knobs(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(merchant) = knob_merchant(&id) else {
+        return no_knob_merchant(&id);
+    };
+    let knobs = match serde_json::from_slice::<Knobs>(&body) {
+        Ok(knobs) => knobs,
+        Err(error) => {
+            return plain_problem(StatusCode::UNPROCESSABLE_ENTITY, format!("knobs: {error}"));
+        }
+    };
+    if let Err(reason) = knobs.validate() {
+        return plain_problem(StatusCode::UNPROCESSABLE_ENTITY, format!("knobs: {reason}"));
+    }
+    state.set_knobs(merchant, knobs);
+    Json(state.knobs_of(merchant)).into_response()
+}
+
+/// `DELETE /__control/merchants/{id}/knobs`: every knob off.
+async fn control_clear_knobs(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    match knob_merchant(&id) {
+        Some(merchant) => {
+            state.set_knobs(merchant, Knobs::default());
+            Json(state.knobs_of(merchant)).into_response()
+        }
+        None => no_knob_merchant(&id),
+    }
+}
+
+/// `POST /__control/reset`: forgets the ledger, claims, probes, charged cards and knobs.
 async fn control_reset(State(state): State<AppState>) -> Json<Value> {
     state.reset();
     Json(json!({ "reset": true }))

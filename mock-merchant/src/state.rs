@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::clock::{Clock, rfc3339};
+use crate::knobs::Knobs;
 use crate::ledger::{Ledger, LedgerEntry};
 
 /// How a merchant is configured.
@@ -67,6 +68,7 @@ pub struct Shared {
     claims: Mutex<HashMap<String, Claim>>,
     probes: Mutex<HashMap<String, u64>>,
     charged_cards: Mutex<HashSet<String>>,
+    knobs: Mutex<HashMap<String, Knobs>>,
 }
 
 /// The handlers' state.
@@ -104,6 +106,7 @@ impl Shared {
             claims: Mutex::default(),
             probes: Mutex::default(),
             charged_cards: Mutex::default(),
+            knobs: Mutex::default(),
         }
     }
 
@@ -154,8 +157,29 @@ impl Shared {
         }
     }
 
-    /// Forgets the ledger, claims, probes and charged cards (the clock stays).
+    /// The knobs of `merchant` (all off unless set).
+    pub fn knobs_of(&self, merchant: &str) -> Knobs {
+        lock(&self.knobs).get(merchant).cloned().unwrap_or_default()
+    }
+
+    /// Every merchant's knobs that are set.
+    pub fn all_knobs(&self) -> HashMap<String, Knobs> {
+        lock(&self.knobs).clone()
+    }
+
+    /// Replaces the knobs of `merchant` (the default clears them).
+    pub fn set_knobs(&self, merchant: &str, knobs: Knobs) {
+        let mut all = lock(&self.knobs);
+        if knobs == Knobs::default() {
+            all.remove(merchant);
+        } else {
+            all.insert(merchant.to_owned(), knobs);
+        }
+    }
+
+    /// Forgets the ledger, claims, probes, charged cards and knobs (the clock stays).
     pub fn reset(&self) {
+        lock(&self.knobs).clear();
         *lock(&self.ledger) = Ledger::default();
         lock(&self.claims).clear();
         lock(&self.probes).clear();

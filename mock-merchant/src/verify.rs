@@ -20,10 +20,13 @@ pub struct Accepts<'a> {
     pub stripe: bool,
     /// `charge` or `session`.
     pub intent: &'a str,
-    /// The credential field bound into the challenge id, when not `Authorization`.
-    pub header: Option<&'a str>,
+    /// The HTTP field the credential came in (`None` over MCP): it must be
+    /// the one its challenge selected (`header`, bound in the id).
+    pub received_in: Option<&'a str>,
     /// The current price: a challenge asking less is `payment-insufficient`.
     pub minimum_amount: Option<u64>,
+    /// The merchant's policy refuses this payer: 403 once the credential verifies.
+    pub payer_refused: bool,
 }
 
 /// Why a credential was refused.
@@ -61,6 +64,9 @@ pub enum Outcome {
     },
     /// Refused with a Payment problem.
     Rejected(Rejection),
+    /// A valid payment the merchant's policy refuses (403, no challenge); the
+    /// SPT was not redeemed.
+    Forbidden(String),
     /// The Stripe API could not be used (a 502 over HTTP).
     Unavailable(String),
 }
@@ -97,7 +103,22 @@ pub async fn pay(
             "the echoed challenge has no expires; this merchant only accepts challenges that expire",
         );
     };
-    if !challenges::is_bound(&shared.config.challenge_secret, echo, accepts.header) {
+    let selected = echo.header.as_deref().unwrap_or("Authorization");
+    if let Some(received) = accepts.received_in
+        && !received.eq_ignore_ascii_case(selected)
+    {
+        return rejected(
+            ProblemType::InvalidChallenge,
+            format!(
+                "the credential came in {received} but its challenge selects {selected} (echo header unchanged)"
+            ),
+        );
+    }
+    if !challenges::is_bound(
+        &shared.config.challenge_secret,
+        echo,
+        echo.header.as_deref(),
+    ) {
         return rejected(
             ProblemType::InvalidChallenge,
             "unknown challenge id, or its params were altered (the id does not bind them)",
@@ -154,16 +175,19 @@ pub async fn pay(
         && credential.payload.get("action").and_then(Value::as_str) != Some("open")
     {
         return rejected(
-            ProblemType::MalformedCredential,
+            ProblemType::InvalidPayload,
             "a session credential must open the session: {\"action\": \"open\", \"grantedToken\": ...}",
         );
     }
     let Some(spt) = spt_of(credential).filter(|s| !s.is_empty()) else {
-        return rejected(
-            ProblemType::MalformedCredential,
-            "the payload carries no spt",
-        );
+        return rejected(ProblemType::InvalidPayload, "the payload carries no spt");
     };
+    if accepts.payer_refused {
+        return Outcome::Forbidden(format!(
+            "this merchant does not serve payer {}",
+            credential.source.as_deref().unwrap_or("(no source)")
+        ));
+    }
     match shared.claim(&echo.id, spt) {
         ClaimOutcome::Claimed => {}
         ClaimOutcome::SameSpt => {

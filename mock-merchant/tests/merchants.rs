@@ -513,7 +513,7 @@ async fn the_session_merchant_is_opened_with_a_granted_token() {
     charge_shaped.payload = serde_json::json!({ "spt": spt });
     env.get_paid(&url, &mpp_wire::format_credential(&charge_shaped))
         .await
-        .assert_402("malformed-credential");
+        .assert_402("invalid-payload");
 
     let credential = Env::credential(&challenge, &spt);
     let opened = env.get_paid(&url, &credential).await;

@@ -249,12 +249,12 @@ async fn undecodable_credentials_are_malformed() {
             .await
             .assert_402("malformed-credential");
     }
-    // A credential without an spt in its payload.
+    // A credential that decodes but has no spt in its payload (draft -02: invalid-payload).
     let challenge = env.challenge(&url).await;
     let credential = PaymentCredential::new(challenge.challenge.to_echo(), json!({"token": "x"}));
     env.get_paid(&url, &format_credential(&credential))
         .await
-        .assert_402("malformed-credential");
+        .assert_402("invalid-payload");
 }
 
 #[tokio::test]
@@ -327,7 +327,8 @@ async fn several_credentials_in_one_request_are_400() {
         )
         .await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.text);
-    assert_eq!(answer.problem(), "malformed-credential");
+    assert_eq!(answer.problem(), "bad-request");
+    assert_eq!(answer.json()["status"], 400);
     assert_eq!(env.link_events(&spt).await, ["issued"]);
 }
 
@@ -445,7 +446,7 @@ async fn accept_payment_orders_the_challenges() {
 }
 
 #[tokio::test]
-async fn a_settlement_api_that_is_down_is_a_502_problem_not_a_panic() {
+async fn a_settlement_api_that_is_down_is_a_500_internal_payment_error_not_a_panic() {
     let link = mock_link::MockLink::builder().start().await.unwrap();
     // A Stripe API that refuses the connection: a closed port.
     let closed = {
@@ -473,13 +474,19 @@ async fn a_settlement_api_that_is_down_is_a_502_problem_not_a_panic() {
         .send()
         .await
         .unwrap();
-    assert_eq!(answer.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(answer.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(answer.headers()["content-type"], "application/problem+json");
+    assert!(answer.headers().get("www-authenticate").is_none());
+    let problem: serde_json::Value = serde_json::from_str(&answer.text().await.unwrap()).unwrap();
+    assert_eq!(
+        problem["type"],
+        "https://paymentauth.org/problems/internal-payment-error"
+    );
     drop(link);
 }
 
 #[tokio::test]
-async fn a_wrong_stripe_key_is_a_502_and_consumes_nothing() {
+async fn a_wrong_stripe_key_is_a_500_and_consumes_nothing() {
     let env = Env::start().await;
     let merchant = mock_merchant::MockMerchant::builder()
         .link(env.link.base_url())
@@ -492,12 +499,23 @@ async fn a_wrong_stripe_key_is_a_502_and_consumes_nothing() {
     let spt = env.spt().await;
     let credential = Env::credential(&challenge, &spt);
     let answer = env.get_paid(&url, &credential).await;
-    assert_eq!(answer.status, StatusCode::BAD_GATEWAY, "{}", answer.text);
+    assert_eq!(
+        answer.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{}",
+        answer.text
+    );
+    assert_eq!(answer.problem(), "internal-payment-error");
     assert!(answer.text.contains("401"), "{}", answer.text);
     assert_eq!(env.link_events(&spt).await, ["issued"]);
     // The claim was released: the same credential is tried again, not called a replay.
     let again = env.get_paid(&url, &credential).await;
-    assert_eq!(again.status, StatusCode::BAD_GATEWAY, "{}", again.text);
+    assert_eq!(
+        again.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{}",
+        again.text
+    );
 }
 
 #[tokio::test]

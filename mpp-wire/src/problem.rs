@@ -20,15 +20,23 @@ pub enum ProblemType {
     MethodUnsupported,
     /// The credential could not be decoded.
     MalformedCredential,
-    /// The challenge id is unknown, expired or already used.
+    /// The challenge id is unknown (never issued, tampered) or already used.
+    /// An expired challenge is [`ProblemType::PaymentExpired`] (draft -02).
     InvalidChallenge,
     /// The payment needs the payer to act (a PaymentIntent in `requires_action`).
     PaymentActionRequired,
+    /// The request is malformed apart from the credential (e.g. several credentials). 400.
+    BadRequest,
+    /// The credential decodes but its payload is not what the method expects.
+    InvalidPayload,
+    /// The server could not reach its payment processor or failed itself. 500.
+    InternalPaymentError,
 }
 
 impl ProblemType {
-    /// Every problem type, in the order of the spec's table.
-    pub const ALL: [ProblemType; 8] = [
+    /// Every problem type of draft -02 (the first eight in the order of the
+    /// earlier table, then those -02 added).
+    pub const ALL: [ProblemType; 11] = [
         Self::PaymentRequired,
         Self::PaymentInsufficient,
         Self::PaymentExpired,
@@ -37,6 +45,9 @@ impl ProblemType {
         Self::MalformedCredential,
         Self::InvalidChallenge,
         Self::PaymentActionRequired,
+        Self::BadRequest,
+        Self::InvalidPayload,
+        Self::InternalPaymentError,
     ];
 
     /// The code that ends the type URI.
@@ -50,13 +61,18 @@ impl ProblemType {
             Self::MalformedCredential => "malformed-credential",
             Self::InvalidChallenge => "invalid-challenge",
             Self::PaymentActionRequired => "payment-action-required",
+            Self::BadRequest => "bad-request",
+            Self::InvalidPayload => "invalid-payload",
+            Self::InternalPaymentError => "internal-payment-error",
         }
     }
 
-    /// The HTTP status that carries it: 400 for an unsupported method, else 402.
+    /// The HTTP status that carries it (draft -02): 400 for an unsupported
+    /// method or a bad request, 500 for an internal payment error, else 402.
     pub fn status(self) -> u16 {
         match self {
-            Self::MethodUnsupported => 400,
+            Self::MethodUnsupported | Self::BadRequest => 400,
+            Self::InternalPaymentError => 500,
             _ => 402,
         }
     }
@@ -72,6 +88,9 @@ impl ProblemType {
             Self::MalformedCredential => "Malformed payment credential",
             Self::InvalidChallenge => "Invalid payment challenge",
             Self::PaymentActionRequired => "Payment action required",
+            Self::BadRequest => "Bad request",
+            Self::InvalidPayload => "Invalid payment payload",
+            Self::InternalPaymentError => "Internal payment error",
         }
     }
 
@@ -128,8 +147,26 @@ mod tests {
         for kind in ProblemType::ALL {
             assert_eq!(ProblemType::from_uri(&kind.uri()), Some(kind));
         }
-        assert_eq!(ProblemType::MethodUnsupported.status(), 400);
-        assert_eq!(ProblemType::VerificationFailed.status(), 402);
+        let statuses: Vec<(&str, u16)> = ProblemType::ALL
+            .into_iter()
+            .map(|p| (p.code(), p.status()))
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                ("payment-required", 402),
+                ("payment-insufficient", 402),
+                ("payment-expired", 402),
+                ("verification-failed", 402),
+                ("method-unsupported", 400),
+                ("malformed-credential", 402),
+                ("invalid-challenge", 402),
+                ("payment-action-required", 402),
+                ("bad-request", 400),
+                ("invalid-payload", 402),
+                ("internal-payment-error", 500),
+            ]
+        );
         let json = serde_json::to_value(Problem::new(ProblemType::PaymentExpired, "late")).unwrap();
         assert_eq!(
             json["type"],
