@@ -294,13 +294,19 @@ pub struct PayArgs {
     #[serde(default)]
     pub spend_request_id: Option<String>,
     /// HTTP method (default GET, or POST with `--data`).
-    #[arg(long)]
+    #[arg(long, short = 'X')]
     #[serde(default)]
     pub method: Option<String>,
     /// Request body (JSON; sets `Content-Type: application/json`).
-    #[arg(long)]
+    #[arg(long, short = 'd', allow_hyphen_values = true)]
     #[serde(default)]
     pub data: Option<String>,
+    /// The raw `WWW-Authenticate` of the challenge the spend request was
+    /// approved for (from `_next.pay_argv`): the merchant's current challenge
+    /// must have the same terms (all but `id` and `expires`), or nothing is paid.
+    #[arg(long, allow_hyphen_values = true)]
+    #[serde(default)]
+    pub approved_challenge: Option<String>,
     /// Extra request header `Name: value`; repeatable.
     #[arg(long = "header", short = 'H')]
     #[serde(default, alias = "header", deserialize_with = "one_or_many")]

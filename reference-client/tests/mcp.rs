@@ -143,7 +143,8 @@ async fn lists_the_contract_tools_with_input_schemas() {
             "spend-request_create lacks {arg}: {props}"
         );
     }
-    assert!(tools.iter().find(|t| t["name"] == "mpp_pay").unwrap()["inputSchema"]["properties"]["spendRequestId"].is_object());
+    let pay = &tools.iter().find(|t| t["name"] == "mpp_pay").unwrap()["inputSchema"]["properties"];
+    assert!(pay["spendRequestId"].is_object() && pay["approvedChallenge"].is_object());
     // Reads are annotated as such; anything that writes (at Link or here) is not.
     let read_only = |name: &str| {
         tools.iter().find(|t| t["name"] == name).unwrap()["annotations"]["readOnlyHint"] == true

@@ -441,20 +441,131 @@ async fn plain_http_to_another_host_is_refused_before_any_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_challenge_whose_terms_changed_after_approval_is_refused() {
     let s = shop().await;
-    let url = format!("{}?change=amount", s.shop.url("changing-terms", "/report"));
-    let (code, rest) = s.pay_approving(&url).await;
-    assert_eq!(code, 1);
-    assert_eq!(rest.last().unwrap()["code"], "TERMS_CHANGED");
+    // Every pinned field (1.x: all but id and expires) is refused...
+    for change in [
+        "amount",
+        "currency",
+        "network_id",
+        "intent",
+        "realm",
+        "payment_method_types",
+        "digest",
+        "opaque",
+        "header",
+        "description",
+    ] {
+        let url = format!(
+            "{}?change={change}",
+            s.shop.url("changing-terms", "/report")
+        );
+        let (code, rest) = s.pay_approving(&url).await;
+        assert_eq!(code, 1, "{change}: {rest:?}");
+        assert_eq!(rest.last().unwrap()["code"], "TERMS_CHANGED", "{change}");
+    }
     assert_eq!(s.redemptions().await, 0);
+    assert_eq!(s.events("changing-terms", "credential_received"), 0);
 
-    // Only the description changed: paid.
-    let url = format!(
-        "{}?change=description",
-        s.shop.url("changing-terms", "/report")
+    // ...while a new id and expiry, or the same request with its keys in
+    // another order, are paid.
+    for change in ["benign", "key_order"] {
+        let url = format!(
+            "{}?change={change}",
+            s.shop.url("changing-terms", "/report")
+        );
+        let (code, rest) = s.pay_approving(&url).await;
+        assert_eq!(code, 0, "{change}: {rest:?}");
+        assert_eq!(rest.last().unwrap()["status"], 200, "{change}");
+    }
+}
+
+/// Starts the whole flow on `url`, lets it hand over (one poll of a pending
+/// request), then the user approves: returns the hand-over `_next`.
+async fn hand_over(s: &Shop, url: &str) -> Value {
+    let run = s
+        .env
+        .json(&[
+            "mpp",
+            "pay",
+            url,
+            "--interval",
+            "0.01",
+            "--max-attempts",
+            "1",
+        ])
+        .await;
+    let values = run.values();
+    assert_eq!(values.last().unwrap()["code"], "POLLING_TIMEOUT", "{run:?}");
+    let created = &values[0];
+    s.env
+        .link
+        .control()
+        .approve_spend_request(created["id"].as_str().unwrap())
+        .await
+        .unwrap();
+    created["_next"].clone()
+}
+
+fn argv(next: &Value) -> Vec<String> {
+    assert_eq!(next["pay_argv"]["command"], "mpp");
+    let mut args: Vec<String> = vec!["mpp".into()];
+    args.extend(
+        next["pay_argv"]["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned()),
     );
-    let (code, rest) = s.pay_approving(&url).await;
-    assert_eq!(code, 0, "{rest:?}");
-    assert_eq!(rest.last().unwrap()["status"], 200);
+    args
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_flow_hands_over_a_pinned_pay_argv() {
+    let s = shop().await;
+    // Through a redirect: the hand-over pays the URL that answered 402.
+    let next = hand_over(&s, &s.shop.url("redirects", "/same-origin")).await;
+    assert!(
+        next["poll_command"]
+            .as_str()
+            .unwrap()
+            .starts_with("spend-request retrieve ")
+    );
+    assert!(
+        next["pay_command"]
+            .as_str()
+            .unwrap()
+            .starts_with("mpp pay ")
+    );
+    let args = argv(&next);
+    assert_eq!(args[2], s.shop.url("api", "/report"), "{args:?}");
+    assert!(args.contains(&"--approved-challenge".to_owned()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let paid = s.env.json(&refs).await.ok();
+    assert_eq!(paid["status"], 200, "{paid}");
+    assert_eq!(s.redemptions().await, 1);
+
+    // The merchant changed its price between the two runs: refused, unpaid.
+    let url = format!("{}?change=amount", s.shop.url("changing-terms", "/report"));
+    let args = argv(&hand_over(&s, &url).await);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    s.env.json(&refs).await.error("TERMS_CHANGED");
+    assert_eq!(s.events("changing-terms", "credential_received"), 0);
+    assert_eq!(s.redemptions().await, 1);
+
+    // An approved challenge that is not one is refused before any request.
+    let before = s.env.request_paths().await.len();
+    s.env
+        .json(&[
+            "mpp",
+            "pay",
+            &s.shop.url("api", "/report"),
+            "--spend-request-id",
+            "lsrq_x",
+            "--approved-challenge",
+            "Bearer realm=x",
+        ])
+        .await
+        .error("INVALID_INPUT");
+    assert_eq!(s.env.request_paths().await.len(), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use mpp_wire::{CredentialHeader, DecodeError, StripeChallenge, select_stripe_challenge};
 
@@ -295,18 +295,168 @@ fn build_call(args: &PayArgs) -> Result<Call> {
     })
 }
 
-/// The terms a refreshed challenge must keep (a new id, expiry or key order is fine).
-fn terms(c: &StripeChallenge) -> Value {
+/// What an approved challenge pins: every field but `id` and `expires`, the
+/// request and `opaque` as JSON (so key order does not matter), `header` by
+/// the field it selects, the description without terminal controls.
+fn pinned_terms(c: &StripeChallenge) -> Map<String, Value> {
+    let opaque = c.challenge.opaque.as_ref().map(|o| {
+        mpp_wire::mpp::base64url_decode(o.raw())
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+            .unwrap_or_else(|| json!(o.raw()))
+    });
+    let mut terms = Map::new();
+    for (key, value) in [
+        ("realm", json!(c.realm)),
+        ("method", json!(c.method)),
+        ("intent", json!(c.intent)),
+        ("request", Value::Object(c.request_json.clone())),
+        (
+            "description",
+            json!(c.description.as_deref().map(clean_text)),
+        ),
+        ("digest", json!(c.digest)),
+        // By the field it selects: `authorization` and no header are the same.
+        (
+            "header",
+            json!(
+                c.credential_field()
+                    .map(|f| f.as_str().to_owned())
+                    .unwrap_or_else(|e| e.header)
+            ),
+        ),
+        ("opaque", json!(opaque)),
+    ] {
+        terms.insert(key.to_owned(), value);
+    }
+    terms
+}
+
+/// The pinned fields that differ between two challenges, request members by
+/// path (`request.amount`, `request.methodDetails.networkId`, ...).
+fn changed_terms(approved: &StripeChallenge, now: &StripeChallenge) -> Vec<String> {
+    fn diff(prefix: &str, a: &Map<String, Value>, b: &Map<String, Value>, out: &mut Vec<String>) {
+        let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+        for key in keys {
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            match (a.get(key), b.get(key)) {
+                (Some(Value::Object(x)), Some(Value::Object(y))) if path.starts_with("request") => {
+                    diff(&path, x, y, out)
+                }
+                (x, y) if x != y => out.push(clean_text(&path)),
+                _ => {}
+            }
+        }
+    }
+    let mut changed = Vec::new();
+    diff(
+        "",
+        &pinned_terms(approved),
+        &pinned_terms(now),
+        &mut changed,
+    );
+    changed
+}
+
+/// Refuses a refreshed challenge whose pinned terms differ from the approved one's.
+fn ensure_unchanged(approved: &StripeChallenge, now: &StripeChallenge) -> Result<()> {
+    let changed = changed_terms(approved, now);
+    if changed.is_empty() {
+        return Ok(());
+    }
+    Err(ClientError::new(
+        codes::TERMS_CHANGED,
+        format!(
+            "MPP challenge changed after approval; refusing to use the approved payment credential (changed: {})",
+            changed.join(", ")
+        ),
+    )
+    .with("changed", changed))
+}
+
+/// The challenge an agent approved, carried across runs by `--approved-challenge`.
+fn approved_challenge(raw: &str) -> Result<StripeChallenge> {
+    select_stripe_challenge([raw]).map_err(|e| {
+        ClientError::invalid_input(format!(
+            "--approved-challenge is not a stripe challenge: {}",
+            clean_text(&e.to_string())
+        ))
+    })
+}
+
+/// The approved challenge as a `WWW-Authenticate` value for `--approved-challenge`:
+/// the stripe challenge alone, written again (so that none of the merchant's
+/// other challenges, nor its raw escapes, travel with it); the raw header if
+/// it cannot be written.
+fn approved_header(challenge: &StripeChallenge, probe: &Answer) -> String {
+    // Written escaped, terminal controls in the description would still reach
+    // the agent's log; the terms compare it cleaned too.
+    let mut written = challenge.challenge.clone();
+    written.description = written.description.as_deref().map(clean_text);
+    mpp_wire::format_challenge(&written, written.header.as_deref()).unwrap_or_else(|_| {
+        probe
+            .www_authenticate()
+            .iter()
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
+/// Quotes one argument for a POSIX shell (left bare when it is plainly safe).
+fn shell_quote(arg: &str) -> String {
+    let safe = !arg.is_empty()
+        && arg
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b));
+    if safe {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
+}
+
+/// `_next` of the whole flow's spend request: how to finish the payment in
+/// another run if this one stops before paying. `pay_argv` (no shell needed)
+/// pays the pinned request with the approved challenge; `pay_command` is the
+/// same, shell-quoted.
+fn pay_next(id: &str, call: &Call, approved_header: &str) -> Value {
+    let mut args: Vec<String> = vec![
+        "pay".into(),
+        call.url.to_string(),
+        "--spend-request-id".into(),
+        id.to_owned(),
+        "--approved-challenge".into(),
+        approved_header.to_owned(),
+        "--method".into(),
+        call.method.to_string(),
+    ];
+    if let Some(body) = &call.body {
+        args.extend(["--data".into(), body.clone()]);
+    }
+    for (name, value) in &call.headers {
+        args.extend([
+            "--header".into(),
+            format!("{name}: {}", String::from_utf8_lossy(value.as_bytes())),
+        ]);
+    }
+    let args: Vec<String> = args.iter().map(|a| clean_text(a)).collect();
+    let poll = format!(
+        "spend-request retrieve {} --interval 2 --max-attempts 300",
+        shell_quote(id)
+    );
     json!({
-        "amount": c.amount(),
-        "currency": c.currency(),
-        "network_id": c.network_id,
-        "intent": c.intent,
-        "realm": c.realm,
-        "payment_method_types": c.request_json.get("methodDetails").and_then(|d| d.get("paymentMethodTypes")),
-        "digest": c.digest,
-        "opaque": c.challenge.opaque.as_ref().map(|o| o.raw().to_owned()),
-        "credential_header": c.credential_header,
+        "poll_command": poll,
+        "pay_command": format!(
+            "mpp {}",
+            args.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
+        ),
+        "pay_argv": {"command": "mpp", "args": args},
+        "until": "status changes from pending_approval, then run pay_argv",
     })
 }
 
@@ -491,6 +641,11 @@ fn default_context(call: &Call, challenge: &StripeChallenge) -> String {
 pub async fn pay(link: &Link, args: PayArgs, out: &mut dyn Emit) -> Result<()> {
     let mut call = build_call(&args)?;
     let wanted_amount = args.amount.as_deref().map(parse_amount).transpose()?;
+    let pinned = args
+        .approved_challenge
+        .as_deref()
+        .map(approved_challenge)
+        .transpose()?;
 
     // With an approved spend request in hand the URL is already pinned: no
     // redirect is followed. The whole flow probes first, redirects allowed.
@@ -508,6 +663,11 @@ pub async fn pay(link: &Link, args: PayArgs, out: &mut dyn Emit) -> Result<()> {
     }
     let mut challenge = payable_challenge(&probe)?;
     credential_field(&challenge)?;
+    // The challenge the user approved must be the one paid: with
+    // `--approved-challenge`, a refreshed challenge with other terms is refused.
+    if let Some(approved) = &pinned {
+        ensure_unchanged(approved, &challenge)?;
+    }
     if let Some(amount) = wanted_amount
         && amount.to_string() != challenge.amount()
     {
@@ -546,12 +706,17 @@ pub async fn pay(link: &Link, args: PayArgs, out: &mut dyn Emit) -> Result<()> {
                 },
             )
             .await?;
-            out.emit(created.clone());
             let id = created
                 .get("id")
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned();
+            let mut shown = created;
+            if let Some(object) = shown.as_object_mut() {
+                let approved_header = approved_header(&challenge, &probe);
+                object.insert("_next".into(), pay_next(&id, &call, &approved_header));
+            }
+            out.emit(shown);
             // As the `_next` hint of `create` says: every 2 s, at most 300 times.
             let poller = Poller::new(
                 args.interval.unwrap_or(2.0),
@@ -570,14 +735,7 @@ pub async fn pay(link: &Link, args: PayArgs, out: &mut dyn Emit) -> Result<()> {
             }
             let fresh = payable_challenge(&again)?;
             credential_field(&fresh)?;
-            if terms(&fresh) != terms(&challenge) {
-                return Err(ClientError::new(
-                    codes::TERMS_CHANGED,
-                    "the merchant's challenge changed its terms after approval: not paid",
-                )
-                .with("approved", clean_json(terms(&challenge)))
-                .with("now", clean_json(terms(&fresh))));
-            }
+            ensure_unchanged(&challenge, &fresh)?;
             check_request(&approved, &fresh)?;
             challenge = fresh;
             spt
@@ -665,6 +823,118 @@ mod tests {
             assert_eq!(e.code, codes::INVALID_INPUT, "{refused}");
             assert!(e.message.starts_with("MPP requests require HTTPS"), "{e}");
         }
+    }
+
+    fn with_request(request: &str, extra: &str) -> StripeChallenge {
+        let request = mpp_wire::mpp::base64url_encode(request.as_bytes());
+        select_stripe_challenge([format!(
+            r#"Payment id="c1", realm="shop", method="stripe", intent="charge", request="{request}"{extra}"#
+        )])
+        .unwrap()
+    }
+
+    #[test]
+    fn pinning_ignores_id_expiry_and_key_order_and_names_what_changed() {
+        let base = r#"{"amount":"100","currency":"usd","methodDetails":{"networkId":"p","paymentMethodTypes":["card","link"]}}"#;
+        let approved = with_request(base, r#", description="tea""#);
+        let same = with_request(
+            r#"{"methodDetails":{"paymentMethodTypes":["card","link"],"networkId":"p"},"currency":"usd","amount":"100"}"#,
+            r#", description="tea", expires="2999-01-01T00:00:00Z""#,
+        );
+        assert!(changed_terms(&approved, &same).is_empty());
+        let cases = [
+            (
+                r#"{"amount":"200","currency":"usd","methodDetails":{"networkId":"p","paymentMethodTypes":["card","link"]}}"#,
+                r#", description="tea""#,
+                vec!["request.amount"],
+            ),
+            (
+                r#"{"amount":"100","currency":"usd","methodDetails":{"networkId":"q","paymentMethodTypes":["card"]}}"#,
+                r#", description="tea""#,
+                vec![
+                    "request.methodDetails.networkId",
+                    "request.methodDetails.paymentMethodTypes",
+                ],
+            ),
+            (
+                r#"{"amount":"100","currency":"usd","decimals":2,"methodDetails":{"networkId":"p","paymentMethodTypes":["card","link"]}}"#,
+                r#", description="tea""#,
+                vec!["request.decimals"],
+            ),
+            (base, r#", description="coffee""#, vec!["description"]),
+            (
+                base,
+                r#", description="tea", header="Payment-Authorization""#,
+                vec!["header"],
+            ),
+            (
+                base,
+                r#", description="tea", opaque="eyJyIjoiMSJ9""#,
+                vec!["opaque"],
+            ),
+        ];
+        for (request, extra, expected) in cases {
+            let now = with_request(request, extra);
+            assert_eq!(
+                changed_terms(&approved, &now),
+                expected,
+                "{extra} {request}"
+            );
+            let e = ensure_unchanged(&approved, &now).unwrap_err();
+            assert_eq!(e.code, codes::TERMS_CHANGED);
+            assert!(
+                e.message
+                    .starts_with("MPP challenge changed after approval")
+            );
+        }
+    }
+
+    #[test]
+    fn the_hand_over_pays_the_pinned_request_with_the_approved_challenge() {
+        let call = Call {
+            method: Method::POST,
+            url: Url::parse("http://127.0.0.1:9/m/api/orders").unwrap(),
+            headers: {
+                let mut h = HeaderMap::new();
+                h.insert("x-order-ref", HeaderValue::from_static("it's $(here)"));
+                h
+            },
+            body: Some(r#"{"sku":"tea"}"#.into()),
+        };
+        let next = pay_next("lsrq_1", &call, "Payment id=\"c1\"");
+        assert_eq!(next["pay_argv"]["command"], "mpp");
+        let args: Vec<&str> = next["pay_argv"]["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            args,
+            [
+                "pay",
+                "http://127.0.0.1:9/m/api/orders",
+                "--spend-request-id",
+                "lsrq_1",
+                "--approved-challenge",
+                "Payment id=\"c1\"",
+                "--method",
+                "POST",
+                "--data",
+                r#"{"sku":"tea"}"#,
+                "--header",
+                "x-order-ref: it's $(here)",
+            ]
+        );
+        assert_eq!(
+            next["pay_command"],
+            r#"mpp pay http://127.0.0.1:9/m/api/orders --spend-request-id lsrq_1 --approved-challenge 'Payment id="c1"' --method POST --data '{"sku":"tea"}' --header 'x-order-ref: it'\''s $(here)'"#
+        );
+        assert_eq!(
+            next["poll_command"],
+            "spend-request retrieve lsrq_1 --interval 2 --max-attempts 300"
+        );
+        assert_eq!(shell_quote(""), "''");
     }
 
     #[test]
