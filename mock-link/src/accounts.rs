@@ -4,14 +4,16 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::State;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::auth::authenticate;
+use crate::auth::{authenticate, authenticated_user_id};
+use crate::body::parse_json_object;
 use crate::clock::calendar_date;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ids::random_id;
 use crate::server::AppState;
 
@@ -378,6 +380,141 @@ pub async fn list_payment_details(
         "payment_details": user.payment_methods,
         "unavailable_count": 0,
     })))
+}
+
+/// The longest payment-method nickname, in characters.
+pub const MAX_NICKNAME_CHARS: usize = 100;
+
+/// `GET /payment-details/{id}`: one of the caller's payment methods (404 otherwise).
+pub async fn retrieve_payment_details(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    let store = state.lock();
+    let user = authenticate(&store, &headers)?;
+    let method = user
+        .payment_methods
+        .iter()
+        .find(|method| method.id == id)
+        .ok_or_else(|| Error::not_found("payment method", &id))?;
+    Ok(Json(serde_json::to_value(method).unwrap_or(Value::Null)))
+}
+
+/// `POST /payment-details/{id}` `{nickname}`: renames a payment method; `""` clears the name.
+pub async fn update_payment_details(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let fields = parse_json_object(&headers, &body)?;
+    let nickname = match fields.get("nickname") {
+        Some(Value::String(nickname)) if nickname.chars().count() <= MAX_NICKNAME_CHARS => {
+            nickname.trim().to_owned()
+        }
+        Some(Value::String(_)) => {
+            return Err(Error::invalid_param(
+                "nickname",
+                format!("must be at most {MAX_NICKNAME_CHARS} characters"),
+            ));
+        }
+        None | Some(Value::Null) => return Err(Error::missing_param("nickname")),
+        Some(_) => return Err(Error::invalid_param("nickname", "must be a string")),
+    };
+    let mut store = state.lock();
+    let user_id = authenticated_user_id(&store, &headers)?;
+    let method = store
+        .user_mut(&user_id)
+        .and_then(|user| {
+            user.payment_methods
+                .iter_mut()
+                .find(|method| method.id == id)
+        })
+        .ok_or_else(|| Error::not_found("payment method", &id))?;
+    method.nickname = (!nickname.is_empty()).then_some(nickname);
+    Ok(Json(serde_json::to_value(&*method).unwrap_or(Value::Null)))
+}
+
+/// `GET /approval-policy`: the caller's policy, or 404 `approval_policy_not_found`.
+pub async fn approval_policy(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    let store = state.lock();
+    let user_id = authenticated_user_id(&store, &headers)?;
+    store
+        .approval_policies
+        .get(&user_id)
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| {
+            Error::api(
+                axum::http::StatusCode::NOT_FOUND,
+                "approval_policy_not_found",
+                "this account has no approval policy",
+            )
+        })
+}
+
+/// Checks an approval policy `{rules: [{action, limits: {per_purchase: {amount, currency}},
+/// allowed_payment_methods?}]}` and returns it as stored (currencies lower-cased).
+pub fn validate_approval_policy(policy: &Value) -> Result<Value> {
+    let rules = policy
+        .get("rules")
+        .and_then(Value::as_array)
+        .ok_or_else(|| Error::invalid_param("rules", "must be an array"))?;
+    let mut checked = Vec::with_capacity(rules.len());
+    for (index, rule) in rules.iter().enumerate() {
+        let param = |field: &str| format!("rules[{index}].{field}");
+        let action = rule
+            .get("action")
+            .and_then(Value::as_str)
+            .filter(|action| !action.trim().is_empty())
+            .ok_or_else(|| Error::invalid_param(&param("action"), "must be a non-empty string"))?;
+        let limit = rule.pointer("/limits/per_purchase");
+        let amount = limit
+            .and_then(|limit| limit.get("amount"))
+            .and_then(Value::as_i64)
+            .filter(|amount| *amount >= 0)
+            .ok_or_else(|| {
+                Error::invalid_param(
+                    &param("limits.per_purchase.amount"),
+                    "must be an integer >= 0",
+                )
+            })?;
+        let currency = limit
+            .and_then(|limit| limit.get("currency"))
+            .and_then(Value::as_str)
+            .filter(|currency| {
+                currency.len() == 3 && currency.chars().all(|c| c.is_ascii_alphabetic())
+            })
+            .ok_or_else(|| {
+                Error::invalid_param(
+                    &param("limits.per_purchase.currency"),
+                    "must be a three-letter currency code",
+                )
+            })?
+            .to_ascii_lowercase();
+        let mut checked_rule = json!({
+            "action": action,
+            "limits": {"per_purchase": {"amount": amount, "currency": currency}},
+        });
+        match rule.get("allowed_payment_methods") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(methods)) if methods.iter().all(Value::is_string) => {
+                checked_rule["allowed_payment_methods"] = Value::Array(methods.clone());
+            }
+            Some(_) => {
+                return Err(Error::invalid_param(
+                    &param("allowed_payment_methods"),
+                    "must be an array of payment-method ids",
+                ));
+            }
+        }
+        checked.push(checked_rule);
+    }
+    Ok(json!({ "rules": checked }))
 }
 
 /// `GET /userinfo`

@@ -106,14 +106,14 @@ fn balances(user: &User, as_of: &str) -> Vec<Value> {
 }
 
 /// Reads `limit`, `starting_after`, `ending_before`.
-struct Page {
+pub(crate) struct Page {
     limit: usize,
     starting_after: Option<String>,
     ending_before: Option<String>,
 }
 
 impl Page {
-    fn from_query(query: &Form) -> Result<Self> {
+    pub(crate) fn from_query(query: &Form) -> Result<Self> {
         let limit = match query.get("limit") {
             None => DEFAULT_LIMIT,
             Some(text) => text
@@ -143,7 +143,7 @@ impl Page {
     }
 
     /// One page of `items` (already in list order, each with an `id` or `source_id` key).
-    fn apply(&self, items: Vec<Value>) -> Result<Value> {
+    pub(crate) fn apply(&self, items: Vec<Value>) -> Result<Value> {
         let key_of = |item: &Value| {
             item.get("id")
                 .or_else(|| item.get("source_id"))

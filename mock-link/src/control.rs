@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::accounts::{DEFAULT_USER_ID, Merchant};
+use crate::accounts::{DEFAULT_USER_ID, Merchant, validate_approval_policy};
 use crate::auth::{
     DEFAULT_SCOPE, DeviceCodeRef, decide_device_code, find_device_code, open_grant, revoke_token,
 };
@@ -790,6 +790,35 @@ async fn change_settings(
     Ok(Json(settings_json(&store)))
 }
 
+/// `POST /__control/users/{id}/approval_policy`: the user's policy from now on.
+async fn set_approval_policy(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let policy = validate_approval_policy(&Value::Object(parse_json_object(&headers, &body)?))?;
+    let mut store = state.lock();
+    if store.user(&user_id).is_none() {
+        return Err(Error::not_found("user", &user_id));
+    }
+    store.approval_policies.insert(user_id, policy.clone());
+    Ok(Json(policy))
+}
+
+/// `DELETE /__control/users/{id}/approval_policy`: the user has no policy again.
+async fn clear_approval_policy(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+) -> Result<Json<Value>> {
+    let mut store = state.lock();
+    if store.user(&user_id).is_none() {
+        return Err(Error::not_found("user", &user_id));
+    }
+    store.approval_policies.remove(&user_id);
+    Ok(Json(json!({})))
+}
+
 async fn magic_inputs() -> Json<Value> {
     let data: Vec<Value> = MAGIC_PAYMENT_METHODS
         .iter()
@@ -853,6 +882,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/__control/users/{id}/payment_methods",
             post(add_payment_method),
+        )
+        .route(
+            "/__control/users/{id}/approval_policy",
+            post(set_approval_policy).delete(clear_approval_policy),
         )
         .route("/__control/merchants", post(add_merchant))
         .route("/__control/tokens", post(issue_tokens).get(list_tokens))

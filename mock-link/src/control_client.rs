@@ -55,6 +55,26 @@ impl ControlClient {
         Self::answer(response).await
     }
 
+    /// `DELETE /__control{path}`.
+    pub async fn http_delete(&self, path: &str) -> Result<Value, ControlError> {
+        let response = self
+            .http
+            .delete(format!("{}/__control{path}", self.base_url))
+            .send()
+            .await?;
+        Self::answer(response).await
+    }
+
+    /// Sets `user_id`'s approval policy (`{rules: [...]}`, as `GET /approval-policy` answers it).
+    pub async fn set_approval_policy(
+        &self,
+        user_id: &str,
+        policy: Value,
+    ) -> Result<Value, ControlError> {
+        self.post(&format!("/users/{user_id}/approval_policy"), policy)
+            .await
+    }
+
     /// `GET /__control{path}`.
     pub async fn get(&self, path: &str) -> Result<Value, ControlError> {
         let response = self

@@ -98,6 +98,7 @@ pub mod control_client;
 pub mod error;
 pub mod faults;
 mod ids;
+pub mod insights;
 pub mod observations;
 pub mod pages;
 pub mod request_log;

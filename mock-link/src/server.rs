@@ -13,7 +13,8 @@ use crate::body::MAX_BODY_BYTES;
 use crate::error::{Error, ErrorShape};
 use crate::store::Store;
 use crate::{
-    accounts, auth, balances, control, observations, pages, request_log, spend_requests, stripe,
+    accounts, auth, balances, control, insights, observations, pages, request_log, spend_requests,
+    stripe,
 };
 
 /// What every handler shares: the store behind its mutex.
@@ -72,11 +73,22 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/spend_requests/{id}/cancel", post(spend_requests::cancel))
         .route(
+            "/spend_requests/{id}/update_delegated",
+            post(spend_requests::update_delegated),
+        )
+        .route(
             "/spend_requests/{id}/request_approval",
             post(spend_requests::request_approval),
         )
         .route("/payment-details", get(accounts::list_payment_details))
+        .route(
+            "/payment-details/{id}",
+            get(accounts::retrieve_payment_details).post(accounts::update_payment_details),
+        )
         .route("/userinfo", get(accounts::userinfo))
+        .route("/approval-policy", get(accounts::approval_policy))
+        .route("/insights", get(insights::list))
+        .route("/insights/available_types", get(insights::available_types))
         .route(
             "/shipping_addresses",
             get(accounts::list_shipping_addresses),

@@ -136,6 +136,8 @@ pub struct Store {
     pub expires_at_clients: BTreeSet<String>,
     /// How long after approval an SPT appears, unless the request has its own delay.
     pub spt_delay: Duration,
+    /// Each user's approval policy (`GET /approval-policy`), set through the control API.
+    pub approval_policies: HashMap<String, Value>,
 }
 
 impl Store {
@@ -144,6 +146,7 @@ impl Store {
         let mut store = Self {
             expires_at_clients: config.expires_at_clients.iter().cloned().collect(),
             spt_delay: config.spt_delay,
+            approval_policies: HashMap::new(),
             config,
             clock: Clock::default(),
             base_url,

@@ -516,3 +516,328 @@ fn api_control_error(result: Result<Value, mock_link::ControlError>) -> (u16, Va
         other => panic!("expected an error status: {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_payment_method_is_retrieved_and_renamed_and_the_list_shows_the_nickname() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let (status, method) = api.get("/payment-details/csmrpd_default_mastercard").await;
+    assert_eq!(status, StatusCode::OK, "{method}");
+    assert_eq!(method["id"], "csmrpd_default_mastercard");
+    assert!(method["name"].is_string());
+
+    let (status, renamed) = api
+        .post(
+            "/payment-details/csmrpd_default_mastercard",
+            json!({ "nickname": "Travel card" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+    assert_eq!(renamed["nickname"], "Travel card");
+    let (_, listed) = api.get("/payment-details").await;
+    let listed_method = listed["payment_details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|method| method["id"] == "csmrpd_default_mastercard")
+        .unwrap()
+        .clone();
+    assert_eq!(listed_method["nickname"], "Travel card");
+
+    let (_, cleared) = api
+        .post(
+            "/payment-details/csmrpd_default_mastercard",
+            json!({ "nickname": "" }),
+        )
+        .await;
+    assert!(cleared.get("nickname").is_none(), "{cleared}");
+    assert!(
+        api.get("/payment-details/csmrpd_default_mastercard")
+            .await
+            .1
+            .get("nickname")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn unknown_payment_methods_and_bad_nicknames_are_refused() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let (status, missing) = api.get("/payment-details/csmrpd_nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(missing["error"]["code"], "resource_missing");
+    let (status, _) = api
+        .post("/payment-details/csmrpd_nope", json!({ "nickname": "x" }))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    for (body, param) in [
+        (json!({}), "nickname"),
+        (json!({ "nickname": 7 }), "nickname"),
+        (json!({ "nickname": "n".repeat(101) }), "nickname"),
+    ] {
+        let (status, refused) = api
+            .post("/payment-details/csmrpd_default_visa", body.clone())
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(refused["error"]["param"], param);
+    }
+    // Another user's method is as unknown as a missing one.
+    link.control()
+        .create_user(json!({"id": "usr_other", "payment_methods": [{"id": "csmrpd_other"}]}))
+        .await
+        .unwrap();
+    let (status, _) = api.get("/payment-details/csmrpd_other").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+fn lpt_request() -> Value {
+    json!({
+        "payment_details": "csmrpd_default_visa",
+        "credential_type": "link_pay_token",
+        "merchant_account_id": "  acct_1Merchant  ",
+        "amount": 1800,
+        "currency": "usd",
+        "context": common::CONTEXT,
+    })
+}
+
+#[tokio::test]
+async fn a_link_pay_token_request_shows_its_token_only_with_include_after_approval() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let created = api
+        .create(common::with(
+            lpt_request(),
+            json!({ "request_approval": true }),
+        ))
+        .await;
+    assert_eq!(created["credential_type"], "link_pay_token");
+    assert_eq!(created["merchant_account_id"], "acct_1Merchant");
+    let id = created["id"].as_str().unwrap();
+    let path = format!("/spend_requests/{id}?include=link_pay_token");
+    assert!(api.get(&path).await.1.get("link_pay_token").is_none());
+    link.control().approve_spend_request(id).await.unwrap();
+    let (_, approved) = api.get(&path).await;
+    let token = approved["link_pay_token"].as_str().expect("link_pay_token");
+    assert!(token.starts_with("lpt_"), "{approved}");
+    assert!(approved.get("card").is_none());
+    let (_, plain) = api.get(&format!("/spend_requests/{id}")).await;
+    assert!(plain.get("link_pay_token").is_none());
+    // The bracket form is read too.
+    let (_, bracket) = api
+        .get(&format!("/spend_requests/{id}?include[]=link_pay_token"))
+        .await;
+    assert_eq!(bracket["link_pay_token"], token);
+}
+
+#[tokio::test]
+async fn the_0_13_1_link_pay_token_shape_is_still_accepted() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let created = api
+        .create(common::with(
+            card_request(),
+            json!({ "request_approval": true, "execution_method": "link_pay_token",
+                    "merchant_account_id": "acct_1Merchant" }),
+        ))
+        .await;
+    assert_eq!(created["credential_type"], "card");
+    assert_eq!(created["execution_method"], "link_pay_token");
+    let id = created["id"].as_str().unwrap();
+    link.control().approve_spend_request(id).await.unwrap();
+    let (_, approved) = api
+        .get(&format!("/spend_requests/{id}?include=card,link_pay_token"))
+        .await;
+    assert!(approved["card"]["number"].is_string());
+    assert!(approved["link_pay_token"].is_string());
+}
+
+#[tokio::test]
+async fn link_pay_token_rules_name_the_field() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    for (body, param) in [
+        (
+            common::with(lpt_request(), json!({ "merchant_account_id": null })),
+            "merchant_account_id",
+        ),
+        (
+            common::with(lpt_request(), json!({ "merchant_account_id": "  " })),
+            "merchant_account_id",
+        ),
+        (
+            common::with(lpt_request(), json!({ "network_id": "profile_x" })),
+            "network_id",
+        ),
+        (
+            common::with(
+                common::spt_request(),
+                json!({ "merchant_account_id": "acct_1" }),
+            ),
+            "merchant_account_id",
+        ),
+    ] {
+        let (status, refused) = api.post("/spend_requests", body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {refused}");
+        assert_eq!(refused["error"]["param"], param, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn delegated_routes_need_the_approve_scope() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let delegated = common::with(
+        card_request(),
+        json!({ "approval_details": {"approval_method": "programmatic"} }),
+    );
+    let (status, refused) = api
+        .post("/spend_requests/create_delegated", delegated.clone())
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert_eq!(refused["error"]["code"], "insufficient_scope");
+    assert_eq!(refused["error"]["required_scope"], "spend_requests:approve");
+
+    let created = api.create(card_request()).await;
+    let id = created["id"].as_str().unwrap();
+    let update_path = format!("/spend_requests/{id}/update_delegated");
+    let (status, refused) = api.post(&update_path, json!({ "amount": 4000 })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(refused["error"]["code"], "insufficient_scope");
+    assert_eq!(
+        api.get(&format!("/spend_requests/{id}")).await.1["amount"],
+        4999
+    );
+
+    let approver = Api::with_scope(
+        &link,
+        "usr_default",
+        mock_link::spend_requests::APPROVE_SCOPE,
+    )
+    .await;
+    let (status, updated) = approver.post(&update_path, json!({ "amount": 4000 })).await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["status"], "approved");
+    assert_eq!(updated["amount"], 4000);
+    let (_, with_card) = approver
+        .get(&format!("/spend_requests/{id}?include=card"))
+        .await;
+    assert!(with_card["card"]["number"].is_string());
+    // Once approved there is nothing left to approve.
+    let (status, again) = approver.post(&update_path, json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{again}");
+    assert_eq!(again["error"]["code"], "invalid_spend_request_state");
+
+    let (status, created) = approver
+        .post(
+            "/spend_requests/create_delegated",
+            common::with(delegated, json!({ "amount": 3000 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    assert_eq!(created["status"], "approved");
+}
+
+#[tokio::test]
+async fn the_approval_policy_is_404_until_the_control_api_sets_one() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let (status, missing) = api.get("/approval-policy").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(missing["error"]["code"], "approval_policy_not_found");
+
+    let policy = json!({"rules": [
+        {"action": "auto_approve", "limits": {"per_purchase": {"amount": 5000, "currency": "USD"}},
+         "allowed_payment_methods": ["csmrpd_default_visa"]},
+        {"action": "require_approval", "limits": {"per_purchase": {"amount": 50000, "currency": "usd"}}},
+    ]});
+    link.control()
+        .post("/users/usr_default/approval_policy", policy)
+        .await
+        .unwrap();
+    let (status, body) = api.get("/approval-policy").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["rules"][0]["action"], "auto_approve");
+    assert_eq!(
+        body["rules"][0]["limits"]["per_purchase"],
+        json!({"amount": 5000, "currency": "usd"})
+    );
+    assert_eq!(
+        body["rules"][0]["allowed_payment_methods"][0],
+        "csmrpd_default_visa"
+    );
+    assert!(body["rules"][1].get("allowed_payment_methods").is_none());
+
+    let (status, refused) = api_control_error(
+        link.control()
+            .post(
+                "/users/usr_default/approval_policy",
+                json!({"rules": [{"action": "x", "limits": {"per_purchase": {"amount": -1, "currency": "usd"}}}]}),
+            )
+            .await,
+    );
+    assert_eq!(status, 400);
+    assert_eq!(
+        refused["error"]["param"],
+        "rules[0].limits.per_purchase.amount"
+    );
+    link.control()
+        .http_delete("/users/usr_default/approval_policy")
+        .await
+        .unwrap();
+    assert_eq!(api.get("/approval-policy").await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn insights_list_their_types_and_figures_from_the_history() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let (status, types) = api.get("/insights/available_types").await;
+    assert_eq!(status, StatusCode::OK, "{types}");
+    assert_eq!(types["has_more"], false);
+    let ids: Vec<&str> = types["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|kind| {
+            assert!(kind["description"].is_string());
+            kind["id"].as_str().unwrap()
+        })
+        .collect();
+    assert!(ids.contains(&"top_brand_by_transaction_count_per_category_t180d"));
+    let (_, first) = api.get("/insights/available_types?limit=1").await;
+    assert_eq!(first["data"].as_array().unwrap().len(), 1);
+    assert_eq!(first["has_more"], true);
+
+    let (status, page) = api
+        .get("/insights?insights[]=top_brand_by_transaction_count_per_category_t180d&insights[]=spend_by_category_t30d")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let insights = page["data"].as_array().unwrap();
+    assert_eq!(insights.len(), 2);
+    for insight in insights {
+        assert_eq!(insight["status"], "ready");
+        assert!(insight["as_of"].is_i64());
+        for figure in insight["data"].as_array().unwrap() {
+            assert!(figure["label"].is_string(), "{figure}");
+            assert!(figure["value"].is_object(), "{figure}");
+        }
+    }
+    let brands = &insights[0]["data"];
+    let groceries = brands
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|figure| figure["label"] == "groceries")
+        .unwrap();
+    assert_eq!(
+        groceries["value"]["number_of_items"]["label"],
+        "Corner Grocery"
+    );
+    assert_eq!(groceries["value"]["number_of_items"]["count"], 6);
+
+    let (status, refused) = api.get("/insights?insights[]=crystal_ball").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused["error"]["param"], "insights");
+}

@@ -178,7 +178,7 @@ async fn approved_spt_request_shows_the_token_only_with_include() {
 #[tokio::test]
 async fn create_delegated_is_approved_at_once_and_needs_approval_details() {
     let link = start().await;
-    let api = Api::default_user(&link).await;
+    let api = Api::with_scope(&link, "usr_default", "spend_requests:approve").await;
     let (status, body) = api
         .post("/spend_requests/create_delegated", card_request())
         .await;

@@ -24,7 +24,7 @@ use crate::scripts::{
     MAGIC_SPT_DELAY, SpendRequestScript, magic_behaviour, magic_on_approval_request,
 };
 use crate::server::AppState;
-use crate::store::{SharedPaymentToken, Store};
+use crate::store::{Grant, SharedPaymentToken, Store};
 use credentials::{CardCredential, issue_card};
 use state_machine::{Event, Resolution, State as Status, TransitionError, transition};
 use validation::{CredentialType, SpendRequestInput, check_expires_at, validate};
@@ -91,6 +91,17 @@ pub struct SpendRequest {
     pub spt_delay: Option<Duration>,
     /// When its SPT shows on retrieve (PAY-10: a token minted a little after approval).
     pub spt_available_at: Option<SystemTime>,
+    /// The Link Pay Token issued on approval of a `link_pay_token` request (or a 0.13.1
+    /// card request with `execution_method: link_pay_token`).
+    pub link_pay_token: Option<String>,
+}
+
+impl SpendRequestInput {
+    /// Whether approval issues a Link Pay Token (1.x or 0.13.1 form).
+    pub fn wants_link_pay_token(&self) -> bool {
+        self.credential_type == CredentialType::LinkPayToken
+            || self.execution_method.as_deref() == Some("link_pay_token")
+    }
 }
 
 /// What a create with an `idempotency_key` is remembered by.
@@ -165,6 +176,23 @@ impl SpendRequest {
 
     /// The wire object; credentials only when asked for and only once approved.
     pub fn to_json(&self, store: &Store, include_card: bool, include_spt: bool) -> Value {
+        self.to_json_with(
+            store,
+            Include {
+                card: include_card,
+                shared_payment_token: include_spt,
+                link_pay_token: false,
+            },
+        )
+    }
+
+    /// The wire object with the credentials `include` asks for (each only once approved).
+    pub fn to_json_with(&self, store: &Store, include: Include) -> Value {
+        let Include {
+            card: include_card,
+            shared_payment_token: include_spt,
+            link_pay_token: include_lpt,
+        } = include;
         let input = &self.input;
         let status_details = match (self.state, &self.next_action) {
             (Status::RequiresAction(resolution), Some(action)) => json!({
@@ -221,6 +249,12 @@ impl SpendRequest {
         object["link_transaction_id"] = link_transaction_id;
         object["activity_url"] = activity_url;
         let shows_credential = self.state.shows_credential();
+        if include_lpt
+            && shows_credential
+            && let Some(token) = &self.link_pay_token
+        {
+            object["link_pay_token"] = Value::String(token.clone());
+        }
         if include_card
             && shows_credential
             && let Some(card) = &self.card
@@ -245,6 +279,14 @@ impl SpendRequest {
         }
         object
     }
+}
+
+/// Which credentials a retrieve asks for (`include=card,shared_payment_token,link_pay_token`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Include {
+    pub card: bool,
+    pub shared_payment_token: bool,
+    pub link_pay_token: bool,
 }
 
 /// Marks every open request whose `expires_at` has passed as `expired`.
@@ -358,8 +400,17 @@ fn issue_credential(
 ) {
     let valid_until = later(now, lifetime);
     let request = store.spend_requests[index].clone();
+    if request.input.wants_link_pay_token() {
+        let token = random_secret("lpt_");
+        store.spend_requests[index].link_pay_token = Some(token.clone());
+        if request.input.credential_type == CredentialType::LinkPayToken {
+            store.ledger.push(LedgerEntry::issued(&request, token, now));
+            tracing::info!(spend_request = %request.id, "link pay token issued");
+            return;
+        }
+    }
     let entry = match request.input.credential_type {
-        CredentialType::Card => {
+        CredentialType::Card | CredentialType::LinkPayToken => {
             let (brand, billing) = store
                 .user(&request.user_id)
                 .map(|user| {
@@ -417,6 +468,26 @@ fn owned_request_index(store: &Store, user_id: &str, id: &str) -> Result<usize> 
         .ok_or_else(|| Error::not_found("spend request", id))
 }
 
+/// The scope a caller needs to approve on the user's behalf (`create_delegated`,
+/// `update_delegated`); link-cli cannot request it, a test gets it from `POST /__control/tokens`.
+pub const APPROVE_SCOPE: &str = "spend_requests:approve";
+
+fn require_approve_scope(grant: &Grant) -> Result<()> {
+    if grant
+        .scope
+        .split_whitespace()
+        .any(|scope| scope == APPROVE_SCOPE)
+    {
+        return Ok(());
+    }
+    Err(Error::api(
+        StatusCode::FORBIDDEN,
+        "insufficient_scope",
+        format!("approving on the user's behalf needs the scope {APPROVE_SCOPE}"),
+    )
+    .with_extra("required_scope", Value::String(APPROVE_SCOPE.into())))
+}
+
 fn create_spend_request(
     state: &AppState,
     headers: &HeaderMap,
@@ -431,6 +502,9 @@ fn create_spend_request(
     });
     let mut store = state.lock();
     let grant = authenticated_grant(&store, headers)?;
+    if delegated {
+        require_approve_scope(grant)?;
+    }
     let user_id = grant.user_id.clone();
     let client_id = grant.client_id.clone();
     if store
@@ -519,6 +593,7 @@ fn create_spend_request(
         idempotency,
         spt_delay: None,
         spt_available_at: None,
+        link_pay_token: None,
     };
     let id = request.id.clone();
     store.spend_requests.push(request);
@@ -562,13 +637,37 @@ pub async fn update(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>> {
-    let patch = parse_json_object(&headers, &body)?;
+    update_spend_request(&state, &id, &headers, &body, false)
+}
+
+/// `POST /spend_requests/{id}/update_delegated`: an update that also approves on the user's
+/// behalf (`spend-request update --approve`); needs the scope `spend_requests:approve`.
+pub async fn update_delegated(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    update_spend_request(&state, &id, &headers, &body, true)
+}
+
+fn update_spend_request(
+    state: &AppState,
+    id: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+    delegated: bool,
+) -> Result<Json<Value>> {
+    let patch = parse_json_object(headers, body)?;
     let mut store = state.lock();
-    let grant = authenticated_grant(&store, &headers)?;
+    let grant = authenticated_grant(&store, headers)?;
+    if delegated {
+        require_approve_scope(grant)?;
+    }
     let user_id = grant.user_id.clone();
     let client_allowed = store.expires_at_clients.contains(&grant.client_id);
     expire_due_requests(&mut store);
-    let index = owned_request_index(&store, &user_id, &id)?;
+    let index = owned_request_index(&store, &user_id, id)?;
     let current = store.spend_requests[index].state;
     transition(current, Event::Edit).map_err(transition_error)?;
     let mut merged = store.spend_requests[index].fields.clone();
@@ -596,6 +695,9 @@ pub async fn update(
     request.fields = merged;
     request.input = input;
     request.updated_at = now;
+    if delegated {
+        apply_event(&mut store, id, Event::ApproveProgrammatically)?;
+    }
     let request = store.spend_requests[index].clone();
     Ok(Json(request.to_json(&store, false, false)))
 }
@@ -608,8 +710,7 @@ pub async fn retrieve(
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
     let query = parse_query(query.as_deref())?;
-    let mut include_card = false;
-    let mut include_spt = false;
+    let mut include = Include::default();
     for (key, value) in &query.pairs {
         if key != "include" && key != "include[]" {
             continue;
@@ -620,12 +721,15 @@ pub async fn retrieve(
             .filter(|item| !item.is_empty())
         {
             match item {
-                "card" => include_card = true,
-                "shared_payment_token" => include_spt = true,
+                "card" => include.card = true,
+                "shared_payment_token" => include.shared_payment_token = true,
+                "link_pay_token" => include.link_pay_token = true,
                 other => {
                     return Err(Error::invalid_param(
                         "include",
-                        format!("unknown value '{other}' (card, shared_payment_token)"),
+                        format!(
+                            "unknown value '{other}' (card, shared_payment_token, link_pay_token)"
+                        ),
                     ));
                 }
             }
@@ -637,7 +741,7 @@ pub async fn retrieve(
     let index = owned_request_index(&store, &user_id, &id)?;
     run_script_on_poll(&mut store, index);
     let request = &store.spend_requests[index];
-    Ok(Json(request.to_json(&store, include_card, include_spt)))
+    Ok(Json(request.to_json_with(&store, include)))
 }
 
 /// `GET /spend_requests[?include_history=true]`: newest first.

@@ -49,7 +49,7 @@ pub enum Event {
     RequestApproval,
     /// The user approves (approval page or control API).
     Approve,
-    /// `create_delegated`: approved by the caller on the user's behalf.
+    /// `create_delegated` / `update_delegated`: approved by the caller on the user's behalf.
     ApproveProgrammatically,
     /// The user denies.
     Deny,
@@ -151,7 +151,7 @@ pub fn transition(state: State, event: Event) -> Result<State, TransitionError> 
     let next = match (state, event) {
         (S::Created | S::PendingApproval, E::RequestApproval) => S::PendingApproval,
         (S::Created | S::PendingApproval, E::Edit) => state,
-        (S::Created, E::ApproveProgrammatically) => S::Approved,
+        (S::Created | S::PendingApproval, E::ApproveProgrammatically) => S::Approved,
         (S::PendingApproval, E::Approve) => S::Approved,
         (S::PendingApproval | S::RequiresAction(_), E::Deny) => S::Denied,
         (S::PendingApproval, E::RequireAction(resolution)) => S::RequiresAction(resolution),
@@ -219,6 +219,7 @@ mod tests {
             (S::Created, E::Edit, S::Created),
             (S::PendingApproval, E::Edit, S::PendingApproval),
             (S::Created, E::ApproveProgrammatically, S::Approved),
+            (S::PendingApproval, E::ApproveProgrammatically, S::Approved),
             (S::PendingApproval, E::Approve, S::Approved),
             (S::PendingApproval, E::Deny, S::Denied),
             (

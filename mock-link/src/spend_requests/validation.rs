@@ -48,6 +48,8 @@ const APPROVAL_METHODS: &[&str] = &["click", "programmatic", "voice"];
 pub enum CredentialType {
     Card,
     SharedPaymentToken,
+    /// A Link Pay Token for one merchant account (link-cli 1.x; `merchant_account_id`).
+    LinkPayToken,
 }
 
 impl CredentialType {
@@ -55,6 +57,7 @@ impl CredentialType {
         match self {
             Self::Card => "card",
             Self::SharedPaymentToken => "shared_payment_token",
+            Self::LinkPayToken => "link_pay_token",
         }
     }
 }
@@ -100,6 +103,7 @@ impl SpendRequestInput {
             self.line_items,
             self.totals,
             self.recurring,
+            self.merchant_account_id,
         ])
     }
 }
@@ -405,10 +409,11 @@ pub fn validate(
     let credential_type = match optional_string(fields, "credential_type")?.as_deref() {
         None | Some("card") => CredentialType::Card,
         Some("shared_payment_token") => CredentialType::SharedPaymentToken,
+        Some("link_pay_token") => CredentialType::LinkPayToken,
         Some(other) => {
             return Err(Error::invalid_param(
                 "credential_type",
-                format!("must be card or shared_payment_token (got '{other}')"),
+                format!("must be card, shared_payment_token or link_pay_token (got '{other}')"),
             ));
         }
     };
@@ -476,6 +481,23 @@ pub fn validate(
                 None => return Err(Error::missing_param("merchant_url")),
             }
         }
+        // Bound to a merchant account instead: merchant name and URL are optional.
+        CredentialType::LinkPayToken => {
+            if network_id.is_some() {
+                return Err(Error::invalid_param(
+                    "network_id",
+                    "is only allowed with credential_type shared_payment_token",
+                ));
+            }
+            if let Some(url) = merchant_url.as_deref()
+                && !is_http_url(url)
+            {
+                return Err(Error::invalid_param(
+                    "merchant_url",
+                    "must be an http(s) URL",
+                ));
+            }
+        }
         CredentialType::SharedPaymentToken => {
             if merchant_name.is_some() {
                 return Err(Error::invalid_param(
@@ -509,16 +531,25 @@ pub fn validate(
     let recurring = validate_recurring(fields)?;
 
     let execution_method = optional_string(fields, "execution_method")?;
-    let merchant_account_id = optional_string(fields, "merchant_account_id")?;
+    // Trimmed, as the 1.x client sends it.
+    let merchant_account_id =
+        optional_string(fields, "merchant_account_id")?.map(|id| id.trim().to_owned());
     match execution_method.as_deref() {
+        // link-cli 1.x: `credential_type: link_pay_token` with `merchant_account_id`.
+        None if credential_type == CredentialType::LinkPayToken => {
+            if merchant_account_id.as_deref().is_none_or(str::is_empty) {
+                return Err(Error::missing_param("merchant_account_id"));
+            }
+        }
         None => {
             if merchant_account_id.is_some() {
                 return Err(Error::invalid_param(
                     "merchant_account_id",
-                    "is only allowed with execution_method link_pay_token",
+                    "is only allowed with credential_type link_pay_token",
                 ));
             }
         }
+        // link-cli 0.13.1: `execution_method: link_pay_token` on a card request.
         Some("link_pay_token") => {
             if credential_type != CredentialType::Card {
                 return Err(Error::invalid_param(

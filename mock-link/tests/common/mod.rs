@@ -49,6 +49,21 @@ impl Api {
         }
     }
 
+    /// Logs `user_id` in with the default scope plus `extra_scope`.
+    pub async fn with_scope(link: &MockLink, user_id: &str, extra_scope: &str) -> Self {
+        let scope = format!("{} {extra_scope}", mock_link::auth::DEFAULT_SCOPE);
+        let tokens = link
+            .control()
+            .issue_tokens_for_client(user_id, "control", &scope)
+            .await
+            .expect("tokens");
+        Self {
+            http: reqwest::Client::new(),
+            base_url: link.base_url().to_owned(),
+            access_token: tokens["access_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
     pub async fn default_user(link: &MockLink) -> Self {
         Self::login(link, "usr_default").await
     }
