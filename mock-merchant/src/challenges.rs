@@ -2,17 +2,19 @@
 //! methods a realistic merchant lists beside it, their HMAC-bound ids, and how
 //! they are laid out over `WWW-Authenticate` fields.
 //!
-//! Every challenge is bound (`mpp_wire::bound_challenge_id`, the `mpp` crate's
-//! HMAC) over realm, method, intent, request, `expires`, `digest`, the
-//! credential header when not `Authorization`, and `opaque`, which carries the
-//! route (`METHOD /path?query`) so a credential cannot be replayed elsewhere.
+//! Every challenge is bound (`mpp_wire::BindingParams`, the `mpp` crate's
+//! HMAC) over realm, method, intent, request, `expires`, `digest`, `opaque`,
+//! which carries the route (`METHOD /path?query`) so a credential cannot be
+//! replayed elsewhere, and the credential header when not `Authorization`
+//! (after `opaque` as draft -02 says, or before it as the `mpp` crate does:
+//! `Config::header_slot`).
 //! `expires` carries a per-server sequence number as its microseconds, so two
 //! challenges issued in the same second for the same request still get
 //! different ids while every term a client compares stays the same.
 
 use mpp_wire::mpp::accept_payment::{self, HasMethodIntent};
 use mpp_wire::mpp::{Base64UrlJson, ChallengeEcho, PaymentChallenge};
-use mpp_wire::{bound_challenge_id, format_challenge};
+use mpp_wire::{BindingParams, HeaderSlot, format_challenge};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -85,6 +87,8 @@ pub struct Binding<'a> {
     pub header: Option<&'static str>,
     /// A revision number added to `opaque` (a changed refreshed challenge).
     pub revision: Option<u64>,
+    /// Where a non-default `header` goes in the HMAC input.
+    pub slot: HeaderSlot,
 }
 
 /// `expires` for a challenge issued at `now` (whole seconds) living
@@ -147,17 +151,17 @@ fn bound_raw(
     description: Option<&str>,
 ) -> Offer {
     let opaque = route_opaque(binding.route, binding.revision);
-    let id = bound_challenge_id(
-        binding.secret,
-        binding.realm,
+    let id = BindingParams {
+        realm: binding.realm,
         method,
         intent,
-        request.raw(),
-        binding.expires.as_deref(),
-        binding.digest.as_deref(),
-        opaque.as_ref().map(Base64UrlJson::raw),
-        binding.header,
-    );
+        request: request.raw(),
+        expires: binding.expires.as_deref(),
+        digest: binding.digest.as_deref(),
+        opaque: opaque.as_ref().map(Base64UrlJson::raw),
+        header: binding.header,
+    }
+    .bound_id(binding.secret, binding.slot);
     let mut challenge = PaymentChallenge::new(id, binding.realm, method, intent, request);
     challenge.expires = binding.expires.clone();
     challenge.digest = binding.digest.clone();
@@ -170,19 +174,24 @@ fn bound_raw(
 }
 
 /// Whether the echoed challenge is one this server issued for `header`:
-/// its id is the HMAC of its params.
-pub fn is_bound(secret: &str, echo: &ChallengeEcho, header: Option<&str>) -> bool {
-    let expected = bound_challenge_id(
-        secret,
-        &echo.realm,
-        echo.method.as_str(),
-        echo.intent.as_str(),
-        echo.request.raw(),
-        echo.expires.as_deref(),
-        echo.digest.as_deref(),
-        echo.opaque.as_ref().map(Base64UrlJson::raw),
+/// its id is the HMAC of its params in layout `slot`.
+pub fn is_bound(
+    secret: &str,
+    echo: &ChallengeEcho,
+    header: Option<&str>,
+    slot: HeaderSlot,
+) -> bool {
+    let expected = BindingParams {
+        realm: &echo.realm,
+        method: echo.method.as_str(),
+        intent: echo.intent.as_str(),
+        request: echo.request.raw(),
+        expires: echo.expires.as_deref(),
+        digest: echo.digest.as_deref(),
+        opaque: echo.opaque.as_ref().map(Base64UrlJson::raw),
         header,
-    );
+    }
+    .bound_id(secret, slot);
     // Not constant-time: this is a test double, not a payment server.
     expected == echo.id
 }
@@ -331,6 +340,7 @@ mod tests {
             digest: body_digest(b"{}"),
             header,
             revision: None,
+            slot: HeaderSlot::default(),
         }
     }
 
@@ -352,17 +362,30 @@ mod tests {
             let decoded = mpp_wire::select_stripe_challenge([offer.written()]).unwrap();
             assert_eq!(decoded.network_id, "profile_test");
             let echo = decoded.challenge.to_echo();
-            assert!(is_bound(binding(header).secret, &echo, header));
+            let slot = HeaderSlot::AfterOpaque;
+            assert!(is_bound(binding(header).secret, &echo, header, slot));
             assert!(!is_bound(
                 binding(header).secret,
                 &echo,
-                Some("Other-Header")
+                Some("Other-Header"),
+                slot
             ));
             assert!(!is_bound(
                 "another-secret-of-at-least-32-bytes!!",
                 &echo,
-                header
+                header,
+                slot
             ));
+            // The mpp crate's layout gives another id when there is a header.
+            assert_eq!(
+                is_bound(
+                    binding(header).secret,
+                    &echo,
+                    header,
+                    HeaderSlot::BeforeOpaque
+                ),
+                header.is_none()
+            );
             assert_eq!(echoed_route(&echo).as_deref(), Some("GET /m/test/report"));
         }
     }

@@ -167,6 +167,7 @@ pub async fn control_chars(State(state): State<AppState>) -> Response {
         digest: None,
         header: None,
         revision: None,
+        slot: state.config.header_slot,
     };
     let stripe = challenges::stripe(&binding, &terms, "charge");
     let mut response = hostile_402(

@@ -96,7 +96,7 @@ pub mod shop;
 pub mod state;
 pub mod verify;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -130,6 +130,21 @@ pub enum StartError {
     Io(#[from] std::io::Error),
 }
 
+/// The address URLs name: a 1.x Link client sends a credential over plain
+/// HTTP only to the exact hosts `127.0.0.1`, `localhost` and `[::1]`, so a
+/// server listening on every interface advertises the loopback one.
+fn advertised(address: SocketAddr) -> SocketAddr {
+    match address.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from((Ipv4Addr::LOCALHOST, address.port()))
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((Ipv6Addr::LOCALHOST, address.port()))
+        }
+        _ => address,
+    }
+}
+
 /// Configures and starts a mock-merchant.
 #[derive(Debug, Clone)]
 pub struct MockMerchantBuilder {
@@ -142,6 +157,7 @@ pub struct MockMerchantBuilder {
     cross_origin: Option<String>,
     verify_cards_at_link: bool,
     settle_style: SettleStyle,
+    header_slot: mpp_wire::HeaderSlot,
 }
 
 impl MockMerchantBuilder {
@@ -203,6 +219,14 @@ impl MockMerchantBuilder {
         self
     }
 
+    /// Where a challenge's credential `header` goes in its HMAC input:
+    /// after `opaque` as draft -02 says (the default), or before it as the
+    /// `mpp` crate 0.18 does (`HeaderSlot::BeforeOpaque`).
+    pub fn header_slot(mut self, slot: mpp_wire::HeaderSlot) -> Self {
+        self.header_slot = slot;
+        self
+    }
+
     /// Binds the listener and serves in a background task.
     pub async fn start(self) -> Result<MockMerchant, StartError> {
         let link_url = self.link_url.ok_or(StartError::MissingLink)?;
@@ -211,7 +235,7 @@ impl MockMerchantBuilder {
         }
         let listener = TcpListener::bind(self.bind).await?;
         let address = listener.local_addr()?;
-        let base_url = format!("http://{address}");
+        let base_url = format!("http://{}", advertised(address));
         let cross_origin = self
             .cross_origin
             .unwrap_or_else(|| format!("http://localhost:{}", address.port()));
@@ -223,6 +247,7 @@ impl MockMerchantBuilder {
             challenge_lifetime: self.challenge_lifetime,
             verify_cards_at_link: self.verify_cards_at_link,
             settle_style: self.settle_style,
+            header_slot: self.header_slot,
         };
         let shared = Arc::new(state::Shared::new(config, base_url.clone(), cross_origin));
         let app = server::router(shared.clone());
@@ -271,10 +296,12 @@ impl MockMerchant {
             cross_origin: None,
             verify_cards_at_link: true,
             settle_style: SettleStyle::default(),
+            header_slot: mpp_wire::HeaderSlot::default(),
         }
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>` (the loopback address even when listening
+    /// on every interface; `http://[::1]:<port>` for IPv6).
     pub fn base_url(&self) -> &str {
         &self.base_url
     }

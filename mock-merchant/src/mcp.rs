@@ -67,6 +67,7 @@ fn offers(state: &AppState) -> Vec<PaymentChallenge> {
         digest: None,
         header: None,
         revision: None,
+        slot: state.config.header_slot,
     };
     let [tempo_charge, tempo_session, lightning] = challenges::distractors(&binding, &terms);
     let stripe = challenges::stripe(&binding, &terms, "charge");

@@ -257,6 +257,7 @@ impl Exchange<'_> {
             digest,
             header,
             revision,
+            slot: shared.config.header_slot,
         };
         let [tempo_charge, tempo_session, lightning] = challenges::distractors(&binding, &terms);
         let mut offers: Vec<Offer> = vec![tempo_charge];

@@ -27,6 +27,8 @@ pub struct Config {
     pub verify_cards_at_link: bool,
     /// How settlement calls the Stripe API.
     pub settle_style: SettleStyle,
+    /// Where a challenge's credential `header` goes in its HMAC input.
+    pub header_slot: mpp_wire::HeaderSlot,
 }
 
 /// How settlement authenticates and labels its Stripe calls, to mirror a

@@ -118,6 +118,7 @@ pub async fn pay(
         &shared.config.challenge_secret,
         echo,
         echo.header.as_deref(),
+        shared.config.header_slot,
     ) {
         return rejected(
             ProblemType::InvalidChallenge,

@@ -543,3 +543,99 @@ async fn strict_changing_terms_refuse_a_stale_cheaper_challenge_as_insufficient(
     let paid = env.get_paid(&url, &Env::credential(&fresh, &spt)).await;
     assert_eq!(paid.status, StatusCode::OK, "{}", paid.text);
 }
+
+#[tokio::test]
+async fn the_header_is_bound_after_opaque_as_draft_02_says_or_as_the_mpp_crate_does() {
+    use mpp_wire::mpp::protocol::core::compute_challenge_id_with_header;
+    use mpp_wire::{BindingParams, HeaderSlot};
+    let env = Env::start().await;
+    let url = env.merchant.url("credential-header", "/report");
+    let c = env.challenge(&url).await;
+    let params = BindingParams {
+        realm: &c.realm,
+        method: "stripe",
+        intent: "charge",
+        request: c.challenge.request.raw(),
+        expires: c.expires.as_deref(),
+        digest: None,
+        opaque: c.challenge.opaque.as_ref().map(|o| o.raw()),
+        header: Some("Payment-Authorization"),
+    };
+    let secret = mock_merchant::DEFAULT_CHALLENGE_SECRET;
+    assert_eq!(c.id, params.bound_id(secret, HeaderSlot::AfterOpaque));
+
+    let mpp_style = mock_merchant::MockMerchant::builder()
+        .link(env.link.base_url())
+        .header_slot(HeaderSlot::BeforeOpaque)
+        .start()
+        .await
+        .unwrap();
+    let c = env
+        .challenge(&mpp_style.url("credential-header", "/report"))
+        .await;
+    let theirs = compute_challenge_id_with_header(
+        secret,
+        &c.realm,
+        "stripe",
+        "charge",
+        c.challenge.request.raw(),
+        c.expires.as_deref(),
+        None,
+        c.challenge.opaque.as_ref().map(|o| o.raw()),
+        Some("Payment-Authorization"),
+    );
+    assert_eq!(c.id, theirs);
+    // And it is paid there like anywhere else.
+    let spt = env.spt().await;
+    let paid = env
+        .send(
+            Method::GET,
+            &mpp_style.url("credential-header", "/report"),
+            &[("payment-authorization", &Env::credential(&c, &spt))],
+            None,
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::OK, "{}", paid.text);
+}
+
+#[tokio::test]
+async fn advertised_urls_are_on_exact_loopback_hosts_even_on_every_interface() {
+    let env = Env::start().await;
+    let everywhere = mock_merchant::MockMerchant::builder()
+        .link(env.link.base_url())
+        .bind(std::net::SocketAddr::from(([0, 0, 0, 0], 0)))
+        .start()
+        .await
+        .unwrap();
+    let base = everywhere.base_url().to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    assert!(everywhere.cross_origin().starts_with("http://localhost:"));
+    let index = env.get(&format!("{base}/")).await.json();
+    for merchant in index["merchants"].as_array().unwrap() {
+        for url in merchant["urls"].as_array().unwrap() {
+            assert!(url.as_str().unwrap().starts_with(&base), "{url}");
+        }
+    }
+    let openapi = env.get(&format!("{base}/openapi.json")).await.json();
+    assert_eq!(openapi["servers"][0]["url"], base.as_str());
+    // Knob redirects point at exact loopback hosts too.
+    everywhere.set_knobs(
+        "api",
+        mock_merchant::Knobs {
+            redirect_reprobe: Some(mock_merchant::Redirect {
+                to: mock_merchant::Target::SameOrigin,
+                status: None,
+            }),
+            ..Default::default()
+        },
+    );
+    let url = everywhere.url("api", "/report");
+    env.get(&url).await.assert_402("payment-required");
+    let reprobe = env.get(&url).await;
+    assert!(
+        reprobe
+            .header("location")
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+}

@@ -19,6 +19,7 @@
 //!     .unwrap();
 //! ```
 
+pub mod binding;
 pub mod corpus;
 pub mod generate;
 pub mod mutations;

@@ -2,11 +2,14 @@
 //! credential header.
 //!
 //! The `mpp` crate binds and writes a `header` param only when it names
-//! `Payment-Authorization`; the spec lets a challenge name any field (its
-//! example is `Payment-Credential`) and makes the header part of the binding
-//! when present. [`bound_challenge_id`] keeps `mpp`'s HMAC and slot layout
-//! (the header slot just before `opaque`) for every header, and
-//! [`format_challenge`] writes `mpp`'s challenge plus that `header` param.
+//! `Payment-Authorization`, and binds it just before `opaque`
+//! (`realm|method|intent|request|expires|digest|header|opaque`).
+//! draft-httpauth-payment-02 appends it as an eighth slot after `opaque`
+//! (`...|digest|opaque|header`), only when present. [`BindingParams`] computes
+//! either layout ([`HeaderSlot`]); [`bound_challenge_id`] keeps `mpp`'s, for
+//! every header; [`format_challenge`] writes `mpp`'s challenge plus that
+//! `header` param. An `Authorization` (or empty) header is the default and
+//! takes no slot in either layout, as in `mpp`.
 
 use mpp::protocol::core::{compute_challenge_id, is_default_credential_header};
 use mpp::{MppError, PaymentChallenge};
@@ -14,8 +17,9 @@ use mpp::{MppError, PaymentChallenge};
 /// The HMAC-bound id of a challenge with these params, as `mpp` computes it
 /// (`realm|method|intent|request|expires|digest|opaque`), with a non-default
 /// credential `header` inserted just before `opaque` (as `mpp` does for
-/// `Payment-Authorization`). `Authorization` or no header leave the legacy
-/// seven slots.
+/// `Payment-Authorization`; [`HeaderSlot::BeforeOpaque`]). `Authorization` or
+/// no header leave the legacy seven slots. For draft -02's layout use
+/// [`BindingParams::bound_id`] with [`HeaderSlot::AfterOpaque`].
 #[allow(clippy::too_many_arguments)]
 pub fn bound_challenge_id(
     secret_key: &str,
@@ -28,25 +32,99 @@ pub fn bound_challenge_id(
     opaque: Option<&str>,
     header: Option<&str>,
 ) -> String {
-    match header {
-        Some(header) if !is_default_credential_header(Some(header)) => {
-            // Joining the header onto the opaque slot gives exactly the layout
-            // `mpp` uses for an advertised header: `...|digest|header|opaque`.
-            let slot = format!("{header}|{}", opaque.unwrap_or(""));
-            compute_challenge_id(
-                secret_key,
-                realm,
-                method,
-                intent,
-                request,
-                expires,
-                digest,
-                Some(&slot),
-            )
+    BindingParams {
+        realm,
+        method,
+        intent,
+        request,
+        expires,
+        digest,
+        opaque,
+        header,
+    }
+    .bound_id(secret_key, HeaderSlot::BeforeOpaque)
+}
+
+/// Where a non-default credential `header` goes in the HMAC input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HeaderSlot {
+    /// draft-httpauth-payment-02: an eighth slot after `opaque`,
+    /// `realm|method|intent|request|expires|digest|opaque|header`.
+    #[default]
+    AfterOpaque,
+    /// The `mpp` crate (0.18): just before `opaque`,
+    /// `realm|method|intent|request|expires|digest|header|opaque`.
+    BeforeOpaque,
+}
+
+/// The params a challenge id binds, as they appear on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BindingParams<'a> {
+    /// `realm`.
+    pub realm: &'a str,
+    /// `method`.
+    pub method: &'a str,
+    /// `intent`.
+    pub intent: &'a str,
+    /// `request`, base64url as written.
+    pub request: &'a str,
+    /// `expires`, if any.
+    pub expires: Option<&'a str>,
+    /// `digest`, if any.
+    pub digest: Option<&'a str>,
+    /// `opaque`, base64url as written, if any.
+    pub opaque: Option<&'a str>,
+    /// `header`, if any (`Authorization` or empty takes no slot).
+    pub header: Option<&'a str>,
+}
+
+impl BindingParams<'_> {
+    /// The advertised (non-default) header, if any.
+    fn advertised(&self) -> Option<&str> {
+        self.header
+            .filter(|h| !is_default_credential_header(Some(h)))
+    }
+
+    /// The exact HMAC input in the given layout.
+    pub fn hmac_input(&self, slot: HeaderSlot) -> String {
+        let mut slots = vec![
+            self.realm,
+            self.method,
+            self.intent,
+            self.request,
+            self.expires.unwrap_or(""),
+            self.digest.unwrap_or(""),
+        ];
+        let opaque = self.opaque.unwrap_or("");
+        match (self.advertised(), slot) {
+            (Some(header), HeaderSlot::BeforeOpaque) => slots.extend([header, opaque]),
+            (Some(header), HeaderSlot::AfterOpaque) => slots.extend([opaque, header]),
+            (None, _) => slots.push(opaque),
         }
-        _ => compute_challenge_id(
-            secret_key, realm, method, intent, request, expires, digest, opaque,
-        ),
+        slots.join("|")
+    }
+
+    /// The challenge id: base64url (no padding) of HMAC-SHA256 with `secret`
+    /// over [`BindingParams::hmac_input`], computed by `mpp`.
+    pub fn bound_id(&self, secret: &str, slot: HeaderSlot) -> String {
+        // `mpp` joins its seven slots with `|`; folding the header into the
+        // opaque slot (or opaque into it) gives either layout exactly.
+        let opaque = self.opaque.unwrap_or("");
+        let last = match (self.advertised(), slot) {
+            (Some(header), HeaderSlot::BeforeOpaque) => format!("{header}|{opaque}"),
+            (Some(header), HeaderSlot::AfterOpaque) => format!("{opaque}|{header}"),
+            (None, _) => opaque.to_owned(),
+        };
+        compute_challenge_id(
+            secret,
+            self.realm,
+            self.method,
+            self.intent,
+            self.request,
+            self.expires,
+            self.digest,
+            (!last.is_empty()).then_some(last.as_str()),
+        )
     }
 }
 
@@ -185,5 +263,42 @@ mod tests {
         let written = format_challenge(&challenge, Some("Authorization")).unwrap();
         assert!(!written.contains("header="), "{written}");
         assert!(format_challenge(&challenge, Some("Bad Header\"")).is_err());
+    }
+
+    #[test]
+    fn the_header_slot_goes_after_opaque_in_draft_02_and_before_it_in_mpp() {
+        let params = BindingParams {
+            realm: "r",
+            method: "stripe",
+            intent: "charge",
+            request: "e30",
+            expires: Some("2030-01-01T00:00:00Z"),
+            digest: None,
+            opaque: Some("b3A"),
+            header: Some("Payment-Authorization"),
+        };
+        assert_eq!(
+            params.hmac_input(HeaderSlot::AfterOpaque),
+            "r|stripe|charge|e30|2030-01-01T00:00:00Z||b3A|Payment-Authorization"
+        );
+        assert_eq!(
+            params.hmac_input(HeaderSlot::BeforeOpaque),
+            "r|stripe|charge|e30|2030-01-01T00:00:00Z||Payment-Authorization|b3A"
+        );
+        assert_ne!(
+            params.bound_id(KEY, HeaderSlot::AfterOpaque),
+            params.bound_id(KEY, HeaderSlot::BeforeOpaque)
+        );
+        for header in [None, Some("Authorization"), Some("")] {
+            let plain = BindingParams { header, ..params };
+            assert_eq!(
+                plain.hmac_input(HeaderSlot::AfterOpaque),
+                "r|stripe|charge|e30|2030-01-01T00:00:00Z||b3A"
+            );
+            assert_eq!(
+                plain.bound_id(KEY, HeaderSlot::AfterOpaque),
+                plain.bound_id(KEY, HeaderSlot::BeforeOpaque)
+            );
+        }
     }
 }

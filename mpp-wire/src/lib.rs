@@ -47,6 +47,6 @@ pub use credential::{
     parse_receipt, spt_of, stripe_receipt,
 };
 pub use credential_header::{CredentialHeader, UnsupportedCredentialHeader};
-pub use issue::{bound_challenge_id, format_challenge};
+pub use issue::{BindingParams, HeaderSlot, bound_challenge_id, format_challenge};
 pub use mpp;
 pub use problem::{Problem, ProblemType};
