@@ -200,6 +200,20 @@ async fn a_full_spt_purchase_through_tool_calls() {
     let (_, status) = mcp.call("auth_status", json!({}));
     assert_eq!(status["authenticated"], true, "{status}");
 
+    // PM-04 through tools: the arguments are the positional id and the flag.
+    let (_, methods) = mcp.call("payment-methods_list", json!({}));
+    let pm = methods[0]["id"].as_str().unwrap().to_owned();
+    let (is_error, renamed) = mcp.call(
+        "payment-methods_update",
+        json!({"id": pm, "nickname": "Agent card"}),
+    );
+    assert!(!is_error, "{renamed}");
+    let (_, method) = mcp.call("payment-methods_retrieve", json!({"id": pm}));
+    assert_eq!(method["nickname"], "Agent card", "{method}");
+    let (is_error, missing) = mcp.call("payment-methods_retrieve", json!({"id": "csmrpd_none"}));
+    assert!(is_error);
+    assert_eq!(missing["code"], "NOT_FOUND");
+
     let url = shop.url("api", "/report");
     let probe = reqwest::get(&url).await.unwrap();
     let challenge = probe.headers()["www-authenticate"]

@@ -646,3 +646,54 @@ async fn payment_method_retrieve_and_update_name_the_method_in_the_path() {
         .error("INVALID_INPUT");
     assert_eq!(env.request_paths().await.len(), before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_method_is_retrieved_renamed_and_listed_with_its_nickname() {
+    let env = logged_in().await;
+    let methods = env.json(&["payment-methods", "list"]).await.ok();
+    let id = methods[0]["id"].as_str().unwrap().to_owned();
+    let method = env.json(&["payment-methods", "retrieve", &id]).await.ok();
+    assert_eq!(method["id"], id.as_str());
+    let renamed = env
+        .json(&[
+            "payment-methods",
+            "update",
+            &id,
+            "--nickname",
+            "Travel card",
+        ])
+        .await
+        .ok();
+    assert_eq!(renamed["nickname"], "Travel card", "{renamed}");
+    let listed = env.json(&["payment-methods", "list"]).await.ok();
+    let shown = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(shown["nickname"], "Travel card");
+    // An empty nickname clears it.
+    let cleared = env
+        .json(&["payment-methods", "update", &id, "--nickname", ""])
+        .await
+        .ok();
+    assert!(cleared["nickname"].is_null(), "{cleared}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_retried_with_its_idempotency_key_gives_the_same_request() {
+    let env = logged_in().await;
+    let first = create(&env, &["--idempotency-key", "retry-1"]).await;
+    let again = create(&env, &["--idempotency-key", "retry-1"]).await;
+    assert_eq!(first["id"], again["id"]);
+    let listed = env.json(&["spend-request", "list"]).await.ok();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    // Another body under the same key is Link's error, passed on.
+    let mut args = card_args("2500");
+    args.extend(["--idempotency-key", "retry-1"].map(String::from));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = env.json(&refs).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.json()["code"].is_string());
+}
