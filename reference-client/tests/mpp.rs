@@ -870,3 +870,40 @@ async fn payment_authorization_carries_the_credential_and_keeps_the_callers_auth
     assert_eq!(credential.len(), 1);
     assert!(credential[0].starts_with("Payment "));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mock_merchant_redirect_knobs_after_approval_are_refused() {
+    let s = shop().await;
+    let knobs = |value: Value| serde_json::from_value::<mock_merchant::Knobs>(value).unwrap();
+    // The re-probe after approval is redirected within the origin.
+    s.shop.set_knobs(
+        "api",
+        knobs(serde_json::json!({"redirect_reprobe": {"to": "same-origin", "status": 307}})),
+    );
+    let (code, rest) = s.pay_approving(&s.shop.url("api", "/report")).await;
+    assert_eq!(code, 1);
+    assert_eq!(rest.last().unwrap()["code"], "REDIRECT_REFUSED", "{rest:?}");
+    assert_eq!(s.events("api", "credential_received"), 0);
+    assert_eq!(s.events("redirects", "credential_received"), 0);
+
+    // The paid retry is redirected: the credential went only to the URL that
+    // answered 402, and the redirect is not followed with it.
+    s.shop.set_knobs(
+        "api",
+        knobs(serde_json::json!({"redirect_paid_retry": {"to": "same-origin", "status": 302}})),
+    );
+    let id = s.approved_spt("profile_mock_merchant", "2500").await;
+    s.env
+        .json(&[
+            "mpp",
+            "pay",
+            &s.shop.url("api", "/report"),
+            "--spend-request-id",
+            &id,
+        ])
+        .await
+        .error("REDIRECT_REFUSED");
+    assert_eq!(s.events("api", "credential_received"), 1);
+    assert_eq!(s.events("redirects", "credential_received"), 0);
+    assert_eq!(s.redemptions().await, 0);
+}
