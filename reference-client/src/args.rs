@@ -144,6 +144,26 @@ pub struct CreateArgs {
     #[arg(long)]
     #[serde(default)]
     pub test: bool,
+    /// Makes retrying this creation safe: Link answers a repeat with the same
+    /// spend request (1 to 255 bytes; reuse only for the same creation).
+    #[arg(long)]
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+    /// When the credential stops being usable, in unix seconds (Link: 3 hours
+    /// to 7 days ahead, 12 hours when not given).
+    #[arg(long, allow_hyphen_values = true)]
+    #[serde(default, deserialize_with = "string_or_number")]
+    #[schemars(with = "Option<String>")]
+    pub expires_at: Option<String>,
+    /// Recurring terms: `day`, `week`, `month` or `year`.
+    #[arg(long)]
+    #[serde(default)]
+    pub recurring_interval: Option<String>,
+    /// Recurring terms: how many intervals between charges (needs `--recurring-interval`).
+    #[arg(long, allow_hyphen_values = true)]
+    #[serde(default, deserialize_with = "string_or_number")]
+    #[schemars(with = "Option<String>")]
+    pub recurring_interval_count: Option<String>,
 }
 
 /// `spend-request update <id>`.
@@ -223,6 +243,25 @@ pub struct IdArgs {
     pub id: String,
 }
 
+/// `payment-methods retrieve <id>`.
+#[derive(Debug, Clone, Default, Args, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentMethodArgs {
+    /// The payment method id (`csmrpd_...`).
+    pub id: String,
+}
+
+/// `payment-methods update <id> --nickname S`.
+#[derive(Debug, Clone, Default, Args, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentMethodUpdateArgs {
+    /// The payment method id (`csmrpd_...`).
+    pub id: String,
+    /// The new nickname; an empty string clears it.
+    #[arg(long, allow_hyphen_values = true)]
+    pub nickname: String,
+}
+
 /// `spend-request list`.
 #[derive(Debug, Clone, Default, Args, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -255,13 +294,19 @@ pub struct PayArgs {
     #[serde(default)]
     pub spend_request_id: Option<String>,
     /// HTTP method (default GET, or POST with `--data`).
-    #[arg(long)]
+    #[arg(long, short = 'X')]
     #[serde(default)]
     pub method: Option<String>,
     /// Request body (JSON; sets `Content-Type: application/json`).
-    #[arg(long)]
+    #[arg(long, short = 'd', allow_hyphen_values = true)]
     #[serde(default)]
     pub data: Option<String>,
+    /// The raw `WWW-Authenticate` of the challenge the spend request was
+    /// approved for (from `_next.pay_argv`): the merchant's current challenge
+    /// must have the same terms (all but `id` and `expires`), or nothing is paid.
+    #[arg(long, allow_hyphen_values = true)]
+    #[serde(default)]
+    pub approved_challenge: Option<String>,
     /// Extra request header `Name: value`; repeatable.
     #[arg(long = "header", short = 'H')]
     #[serde(default, alias = "header", deserialize_with = "one_or_many")]

@@ -64,9 +64,15 @@ pub enum PaymentMethodsCommand {
     List(NoArgs),
     /// Where to add one.
     Add(NoArgs),
+    /// One payment method.
+    Retrieve(PaymentMethodArgs),
+    /// Set or clear a payment method's nickname.
+    Update(PaymentMethodUpdateArgs),
 }
 
 /// `spend-request ...`
+// Built once per process: the size of a variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum SpendRequestCommand {
     /// Create a spend request.
@@ -131,6 +137,12 @@ impl Command {
                 Operation::PaymentMethodsList(a)
             }
             Self::PaymentMethods(PaymentMethodsCommand::Add(a)) => Operation::PaymentMethodsAdd(a),
+            Self::PaymentMethods(PaymentMethodsCommand::Retrieve(a)) => {
+                Operation::PaymentMethodsRetrieve(a)
+            }
+            Self::PaymentMethods(PaymentMethodsCommand::Update(a)) => {
+                Operation::PaymentMethodsUpdate(a)
+            }
             Self::SpendRequest(SpendRequestCommand::Create(a)) => Operation::SpendRequestCreate(a),
             Self::SpendRequest(SpendRequestCommand::Update(a)) => Operation::SpendRequestUpdate(a),
             Self::SpendRequest(SpendRequestCommand::Retrieve(a)) => {

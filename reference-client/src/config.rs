@@ -31,7 +31,16 @@ pub struct Config {
     pub update_feed: Option<String>,
     /// `LINK_HTTP_TIMEOUT` (seconds, fractional allowed): per request.
     pub http_timeout: Duration,
+    /// `LINK_SPT_RETRY_DELAYS` (comma-separated seconds): the waits before each
+    /// retrieval of a shared payment token that Link has not minted yet, the
+    /// first one before the first retrieval (default [`SPT_RETRY_DELAYS`]).
+    /// Tests shorten it; a malformed value keeps the default.
+    pub spt_retry_delays: Vec<Duration>,
 }
+
+/// The public client's schedule for a token that is not there yet: retrievals
+/// at 0, 1, 2, 3, 5, 7, 9 and 11 seconds.
+pub const SPT_RETRY_DELAYS: [f64; 8] = [0.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0];
 
 impl Config {
     /// Reads the configuration from the process environment.
@@ -64,10 +73,57 @@ impl Config {
                 .filter(|s| s.is_finite() && *s > 0.0)
                 .map(Duration::from_secs_f64)
                 .unwrap_or(Duration::from_secs(30)),
+            spt_retry_delays: non_empty("LINK_SPT_RETRY_DELAYS")
+                .and_then(|v| parse_delays(&v))
+                .unwrap_or_else(|| SPT_RETRY_DELAYS.map(Duration::from_secs_f64).to_vec()),
         }
     }
 }
 
+/// `0,0.5,1`: seconds, each finite and not negative, at least one.
+fn parse_delays(text: &str) -> Option<Vec<Duration>> {
+    text.split(',')
+        .map(|s| {
+            s.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|d| d.is_finite() && *d >= 0.0)
+                .map(Duration::from_secs_f64)
+        })
+        .collect::<Option<Vec<_>>>()
+        .filter(|d| !d.is_empty())
+}
+
 fn trim_slash(url: String) -> String {
     url.trim_end_matches('/').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spt_schedule_is_the_public_clients_unless_overridden() {
+        let config = Config::from_lookup(|_| None);
+        let at: Vec<f64> = config
+            .spt_retry_delays
+            .iter()
+            .scan(0.0, |t, d| {
+                *t += d.as_secs_f64();
+                Some(*t)
+            })
+            .collect();
+        assert_eq!(at, [0.0, 1.0, 2.0, 3.0, 5.0, 7.0, 9.0, 11.0]);
+        let short =
+            Config::from_lookup(|k| (k == "LINK_SPT_RETRY_DELAYS").then(|| "0, 0.01".into()));
+        assert_eq!(
+            short.spt_retry_delays,
+            [Duration::ZERO, Duration::from_millis(10)]
+        );
+        for bad in ["x", "1,-1", "", "1,,2"] {
+            let config =
+                Config::from_lookup(|k| (k == "LINK_SPT_RETRY_DELAYS").then(|| bad.into()));
+            assert_eq!(config.spt_retry_delays.len(), 8, "{bad:?}");
+        }
+    }
 }

@@ -48,6 +48,8 @@ pub mod codes {
     pub const AMOUNT_MISMATCH: &str = "AMOUNT_MISMATCH";
     pub const TERMS_CHANGED: &str = "TERMS_CHANGED";
     pub const CROSS_ORIGIN_REDIRECT: &str = "CROSS_ORIGIN_REDIRECT";
+    pub const SPT_UNAVAILABLE: &str = "SPT_UNAVAILABLE";
+    pub const REDIRECT_REFUSED: &str = "REDIRECT_REFUSED";
 }
 
 impl ClientError {

@@ -49,7 +49,7 @@ fn schema<T: JsonSchema>() -> Arc<Map<String, Value>> {
 
 /// Every tool with its input schema.
 pub fn tools() -> Vec<Tool> {
-    let schemas: [(&str, Arc<Map<String, Value>>); 15] = [
+    let schemas: [(&str, Arc<Map<String, Value>>); 17] = [
         (
             "Start a device login: returns a verification URL and phrase; `auth_status` finishes it.",
             schema::<LoginArgs>(),
@@ -95,6 +95,11 @@ pub fn tools() -> Vec<Tool> {
             schema::<NoArgs>(),
         ),
         ("List saved shipping addresses.", schema::<NoArgs>()),
+        ("One payment method.", schema::<PaymentMethodArgs>()),
+        (
+            "Set a payment method's nickname (an empty string clears it).",
+            schema::<PaymentMethodUpdateArgs>(),
+        ),
     ];
     NAMES
         .iter()
@@ -114,6 +119,7 @@ pub fn tools() -> Vec<Tool> {
 const READ_ONLY: &[&str] = &[
     "payment-methods_list",
     "payment-methods_add",
+    "payment-methods_retrieve",
     "spend-request_list",
     "mpp_decode",
     "user-info_retrieve",

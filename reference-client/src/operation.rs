@@ -43,10 +43,14 @@ pub enum Operation {
     UserInfoRetrieve(NoArgs),
     /// `shipping-address list`
     ShippingAddressList(NoArgs),
+    /// `payment-methods retrieve`
+    PaymentMethodsRetrieve(PaymentMethodArgs),
+    /// `payment-methods update`
+    PaymentMethodsUpdate(PaymentMethodUpdateArgs),
 }
 
 /// `(group, command)` of every operation, in the order tools are listed.
-pub const NAMES: [(&str, &str); 15] = [
+pub const NAMES: [(&str, &str); 17] = [
     ("auth", "login"),
     ("auth", "status"),
     ("auth", "logout"),
@@ -62,6 +66,8 @@ pub const NAMES: [(&str, &str); 15] = [
     ("mpp", "pay"),
     ("user-info", "retrieve"),
     ("shipping-address", "list"),
+    ("payment-methods", "retrieve"),
+    ("payment-methods", "update"),
 ];
 
 impl Operation {
@@ -88,6 +94,8 @@ impl Operation {
             Self::MppPay(_) => 12,
             Self::UserInfoRetrieve(_) => 13,
             Self::ShippingAddressList(_) => 14,
+            Self::PaymentMethodsRetrieve(_) => 15,
+            Self::PaymentMethodsUpdate(_) => 16,
         }
     }
 
@@ -120,6 +128,8 @@ impl Operation {
             "mpp_pay" => Self::MppPay(parse(arguments)?),
             "user-info_retrieve" => Self::UserInfoRetrieve(parse(arguments)?),
             "shipping-address_list" => Self::ShippingAddressList(parse(arguments)?),
+            "payment-methods_retrieve" => Self::PaymentMethodsRetrieve(parse(arguments)?),
+            "payment-methods_update" => Self::PaymentMethodsUpdate(parse(arguments)?),
             other => {
                 return Err(ClientError::invalid_input(format!(
                     "no tool named {other:?}"
@@ -157,6 +167,12 @@ impl Operation {
             Self::MppPay(a) => ops::mpp::pay(&link, a, out).await,
             Self::UserInfoRetrieve(a) => ops::account::user_info(&link, a, out).await,
             Self::ShippingAddressList(a) => ops::account::shipping_addresses(&link, a, out).await,
+            Self::PaymentMethodsRetrieve(a) => {
+                ops::spend_requests::payment_methods_retrieve(&link, a, out).await
+            }
+            Self::PaymentMethodsUpdate(a) => {
+                ops::spend_requests::payment_methods_update(&link, a, out).await
+            }
         }
     }
 }

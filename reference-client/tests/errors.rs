@@ -207,5 +207,5 @@ async fn serve_exposes_the_tools_over_streamable_http() {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .find(|m| m["id"] == 2)
         .unwrap_or_else(|| panic!("no tools/list answer in {body}"));
-    assert_eq!(message["result"]["tools"].as_array().unwrap().len(), 15);
+    assert_eq!(message["result"]["tools"].as_array().unwrap().len(), 17);
 }

@@ -111,6 +111,8 @@ async fn lists_the_contract_tools_with_input_schemas() {
         "mpp_pay",
         "user-info_retrieve",
         "shipping-address_list",
+        "payment-methods_retrieve",
+        "payment-methods_update",
     ] {
         assert!(
             names.contains(&expected),
@@ -131,18 +133,34 @@ async fn lists_the_contract_tools_with_input_schemas() {
         "requestApproval",
         "amount",
         "context",
+        "idempotencyKey",
+        "expiresAt",
+        "recurringInterval",
+        "recurringIntervalCount",
     ] {
         assert!(
             props[arg].is_object(),
             "spend-request_create lacks {arg}: {props}"
         );
     }
-    assert!(tools.iter().find(|t| t["name"] == "mpp_pay").unwrap()["inputSchema"]["properties"]["spendRequestId"].is_object());
+    let pay = &tools.iter().find(|t| t["name"] == "mpp_pay").unwrap()["inputSchema"]["properties"];
+    assert!(pay["spendRequestId"].is_object() && pay["approvedChallenge"].is_object());
     // Reads are annotated as such; anything that writes (at Link or here) is not.
     let read_only = |name: &str| {
         tools.iter().find(|t| t["name"] == name).unwrap()["annotations"]["readOnlyHint"] == true
     };
-    assert!(read_only("payment-methods_list") && read_only("mpp_decode"));
+    assert!(
+        read_only("payment-methods_list")
+            && read_only("payment-methods_retrieve")
+            && read_only("mpp_decode")
+    );
+    assert!(!read_only("payment-methods_update"));
+    let update = tools
+        .iter()
+        .find(|t| t["name"] == "payment-methods_update")
+        .unwrap();
+    assert!(update["inputSchema"]["properties"]["nickname"].is_object());
+    assert!(update["inputSchema"]["properties"]["id"].is_object());
     assert!(
         !read_only("mpp_pay") && !read_only("spend-request_create") && !read_only("auth_status")
     );
@@ -153,6 +171,13 @@ async fn lists_the_contract_tools_with_input_schemas() {
     );
     assert!(is_error);
     assert_eq!(e["code"], "VALIDATION_ERROR");
+    let (is_error, e) = mcp.call(
+        "spend-request_create",
+        json!({"amount": 1500, "context": context(), "merchantName": "Shop",
+               "merchantUrl": "https://shop.example", "recurringIntervalCount": 2}),
+    );
+    assert!(is_error);
+    assert_eq!(e["code"], "INVALID_INPUT", "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -174,6 +199,20 @@ async fn a_full_spt_purchase_through_tool_calls() {
         .unwrap();
     let (_, status) = mcp.call("auth_status", json!({}));
     assert_eq!(status["authenticated"], true, "{status}");
+
+    // PM-04 through tools: the arguments are the positional id and the flag.
+    let (_, methods) = mcp.call("payment-methods_list", json!({}));
+    let pm = methods[0]["id"].as_str().unwrap().to_owned();
+    let (is_error, renamed) = mcp.call(
+        "payment-methods_update",
+        json!({"id": pm, "nickname": "Agent card"}),
+    );
+    assert!(!is_error, "{renamed}");
+    let (_, method) = mcp.call("payment-methods_retrieve", json!({"id": pm}));
+    assert_eq!(method["nickname"], "Agent card", "{method}");
+    let (is_error, missing) = mcp.call("payment-methods_retrieve", json!({"id": "csmrpd_none"}));
+    assert!(is_error);
+    assert_eq!(missing["code"], "NOT_FOUND");
 
     let url = shop.url("api", "/report");
     let probe = reqwest::get(&url).await.unwrap();

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Env, context};
+use common::{Env, Stub, context, stripe_challenge};
 use mock_merchant::MockMerchant;
 use mpp_testkit::Expectation;
 use serde_json::Value;
@@ -348,10 +348,27 @@ async fn never_follows_a_cross_origin_redirect_with_or_before_a_credential() {
             &id,
         ])
         .await
-        .error("CROSS_ORIGIN_REDIRECT");
+        .error("REDIRECT_REFUSED");
     assert_eq!(s.redemptions().await, 0, "the SPT was not redeemed");
-    // A same-origin redirect before the 402 is followed.
-    let same = s
+    assert_eq!(s.events("api", "credential_received"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_followed_only_while_probing() {
+    let s = shop().await;
+    // The whole flow probes (redirects followed in the origin) and pays the
+    // URL that answered 402.
+    let (code, rest) = s
+        .pay_approving(&s.shop.url("redirects", "/same-origin"))
+        .await;
+    assert_eq!(code, 0, "{rest:?}");
+    assert_eq!(rest.last().unwrap()["status"], 200);
+    assert_eq!(s.events("api", "paid"), 1);
+
+    // With an approved spend request the URL is pinned: a redirect there, or
+    // on the paid retry even within the origin, is refused.
+    let id = s.approved_spt("profile_mock_merchant", "2500").await;
+    let e = s
         .env
         .json(&[
             "mpp",
@@ -361,27 +378,194 @@ async fn never_follows_a_cross_origin_redirect_with_or_before_a_credential() {
             &id,
         ])
         .await
-        .ok();
-    assert_eq!(same["status"], 200);
+        .error("REDIRECT_REFUSED");
+    assert_eq!(e["status"], 302, "{e}");
+    let e = s
+        .env
+        .json(&[
+            "mpp",
+            "pay",
+            &s.shop.url("redirects", "/paid-retry-same-origin"),
+            "--spend-request-id",
+            &id,
+        ])
+        .await
+        .error("REDIRECT_REFUSED");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("refusing to forward the payment credential"),
+        "{e}"
+    );
+    assert_eq!(s.redemptions().await, 1, "only the whole flow's payment");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_of_the_re_probe_after_approval_is_refused() {
+    let s = shop().await;
+    let challenge = stripe_challenge("c1", "2500", "");
+    let stub = Stub::start(vec![
+        (402, vec![("www-authenticate", challenge)]),
+        (307, vec![("location", "/elsewhere".to_owned())]),
+    ])
+    .await;
+    let (code, rest) = s.pay_approving(&format!("{}/buy", stub.url)).await;
+    assert_eq!(code, 1);
+    assert_eq!(rest.last().unwrap()["code"], "REDIRECT_REFUSED", "{rest:?}");
+    assert_eq!(
+        stub.requests(),
+        2,
+        "the probe and the re-probe, nothing after"
+    );
+    assert_eq!(stub.credentials_received(), 0);
+    assert_eq!(s.redemptions().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_to_another_host_is_refused_before_any_request() {
+    let s = shop().await;
+    let before = s.env.request_paths().await.len();
+    let e = s
+        .env
+        .json(&["mpp", "pay", "http://shop.invalid/report"])
+        .await
+        .error("INVALID_INPUT");
+    assert!(
+        e["message"].as_str().unwrap().contains("require HTTPS"),
+        "{e}"
+    );
+    assert_eq!(s.env.request_paths().await.len(), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_challenge_whose_terms_changed_after_approval_is_refused() {
     let s = shop().await;
-    let url = format!("{}?change=amount", s.shop.url("changing-terms", "/report"));
-    let (code, rest) = s.pay_approving(&url).await;
-    assert_eq!(code, 1);
-    assert_eq!(rest.last().unwrap()["code"], "TERMS_CHANGED");
+    // Every pinned field (1.x: all but id and expires) is refused...
+    for change in [
+        "amount",
+        "currency",
+        "network_id",
+        "intent",
+        "realm",
+        "payment_method_types",
+        "digest",
+        "opaque",
+        "header",
+        "description",
+    ] {
+        let url = format!(
+            "{}?change={change}",
+            s.shop.url("changing-terms", "/report")
+        );
+        let (code, rest) = s.pay_approving(&url).await;
+        assert_eq!(code, 1, "{change}: {rest:?}");
+        assert_eq!(rest.last().unwrap()["code"], "TERMS_CHANGED", "{change}");
+    }
     assert_eq!(s.redemptions().await, 0);
+    assert_eq!(s.events("changing-terms", "credential_received"), 0);
 
-    // Only the description changed: paid.
-    let url = format!(
-        "{}?change=description",
-        s.shop.url("changing-terms", "/report")
+    // ...while a new id and expiry, or the same request with its keys in
+    // another order, are paid.
+    for change in ["benign", "key_order"] {
+        let url = format!(
+            "{}?change={change}",
+            s.shop.url("changing-terms", "/report")
+        );
+        let (code, rest) = s.pay_approving(&url).await;
+        assert_eq!(code, 0, "{change}: {rest:?}");
+        assert_eq!(rest.last().unwrap()["status"], 200, "{change}");
+    }
+}
+
+/// Starts the whole flow on `url`, lets it hand over (one poll of a pending
+/// request), then the user approves: returns the hand-over `_next`.
+async fn hand_over(s: &Shop, url: &str) -> Value {
+    let run = s
+        .env
+        .json(&[
+            "mpp",
+            "pay",
+            url,
+            "--interval",
+            "0.01",
+            "--max-attempts",
+            "1",
+        ])
+        .await;
+    let values = run.values();
+    assert_eq!(values.last().unwrap()["code"], "POLLING_TIMEOUT", "{run:?}");
+    let created = &values[0];
+    s.env
+        .link
+        .control()
+        .approve_spend_request(created["id"].as_str().unwrap())
+        .await
+        .unwrap();
+    created["_next"].clone()
+}
+
+fn argv(next: &Value) -> Vec<String> {
+    assert_eq!(next["pay_argv"]["command"], "mpp");
+    let mut args: Vec<String> = vec!["mpp".into()];
+    args.extend(
+        next["pay_argv"]["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned()),
     );
-    let (code, rest) = s.pay_approving(&url).await;
-    assert_eq!(code, 0, "{rest:?}");
-    assert_eq!(rest.last().unwrap()["status"], 200);
+    args
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_flow_hands_over_a_pinned_pay_argv() {
+    let s = shop().await;
+    // Through a redirect: the hand-over pays the URL that answered 402.
+    let next = hand_over(&s, &s.shop.url("redirects", "/same-origin")).await;
+    assert!(
+        next["poll_command"]
+            .as_str()
+            .unwrap()
+            .starts_with("spend-request retrieve ")
+    );
+    assert!(
+        next["pay_command"]
+            .as_str()
+            .unwrap()
+            .starts_with("mpp pay ")
+    );
+    let args = argv(&next);
+    assert_eq!(args[2], s.shop.url("api", "/report"), "{args:?}");
+    assert!(args.contains(&"--approved-challenge".to_owned()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let paid = s.env.json(&refs).await.ok();
+    assert_eq!(paid["status"], 200, "{paid}");
+    assert_eq!(s.redemptions().await, 1);
+
+    // The merchant changed its price between the two runs: refused, unpaid.
+    let url = format!("{}?change=amount", s.shop.url("changing-terms", "/report"));
+    let args = argv(&hand_over(&s, &url).await);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    s.env.json(&refs).await.error("TERMS_CHANGED");
+    assert_eq!(s.events("changing-terms", "credential_received"), 0);
+    assert_eq!(s.redemptions().await, 1);
+
+    // An approved challenge that is not one is refused before any request.
+    let before = s.env.request_paths().await.len();
+    s.env
+        .json(&[
+            "mpp",
+            "pay",
+            &s.shop.url("api", "/report"),
+            "--spend-request-id",
+            "lsrq_x",
+            "--approved-challenge",
+            "Bearer realm=x",
+        ])
+        .await
+        .error("INVALID_INPUT");
+    assert_eq!(s.env.request_paths().await.len(), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -544,4 +728,182 @@ async fn an_expired_challenge_is_never_paid() {
         before,
         "nothing created at Link"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_minted_after_approval_is_retrieved_again_then_paid_once() {
+    let mut s = shop().await;
+    s.env.extra_env.push((
+        "LINK_SPT_RETRY_DELAYS".into(),
+        "0,0.2,0.2,0.2,0.2,0.2".into(),
+    ));
+    let url = s.shop.url("api", "/report");
+    let id = s.approved_spt("profile_mock_merchant", "2500").await;
+    // Link shows the token 0.5 s (on its clock) from now: the first retrieval
+    // finds none, a later one finds it.
+    s.env
+        .link
+        .control()
+        .post(
+            &format!("/spend_requests/{id}/spt_delay"),
+            serde_json::json!({"seconds": 0.5}),
+        )
+        .await
+        .unwrap();
+    let paid = s
+        .env
+        .json(&["mpp", "pay", &url, "--spend-request-id", &id])
+        .await
+        .ok();
+    assert_eq!(paid["status"], 200, "{paid}");
+    let retrievals = s
+        .env
+        .request_paths()
+        .await
+        .iter()
+        .filter(|p| *p == &format!("GET /spend_requests/{id}"))
+        .count();
+    assert!(retrievals >= 2, "retrieved {retrievals} times");
+    assert_eq!(s.events("api", "credential_received"), 1);
+    assert_eq!(s.redemptions().await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_never_comes_stops_the_payment_without_a_credential() {
+    let mut s = shop().await;
+    s.env
+        .extra_env
+        .push(("LINK_SPT_RETRY_DELAYS".into(), "0,0.05,0.05".into()));
+    let id = s.approved_spt("profile_mock_merchant", "2500").await;
+    s.env
+        .link
+        .control()
+        .post(
+            &format!("/spend_requests/{id}/spt_delay"),
+            serde_json::json!({"seconds": 600}),
+        )
+        .await
+        .unwrap();
+    let e = s
+        .env
+        .json(&[
+            "mpp",
+            "pay",
+            &s.shop.url("api", "/report"),
+            "--spend-request-id",
+            &id,
+        ])
+        .await
+        .error("SPT_UNAVAILABLE");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Failed to retrieve shared payment token"),
+        "{e}"
+    );
+    assert_eq!(e["retryable"], true);
+    assert_eq!(s.events("api", "credential_received"), 0);
+    assert_eq!(s.redemptions().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenge_naming_another_credential_header_is_refused_with_nothing_sent() {
+    let s = shop().await;
+    let id = s.approved_spt("profile_mock_merchant", "2500").await;
+    let challenge = stripe_challenge("c1", "2500", r#", header="X-Payment""#);
+    let stub = Stub::start(vec![(402, vec![("www-authenticate", challenge)])]).await;
+    let url = format!("{}/buy", stub.url);
+    let before = s.env.request_paths().await.len();
+    let e = s
+        .env
+        .json(&["mpp", "pay", &url, "--spend-request-id", &id])
+        .await
+        .error("INVALID_CHALLENGE");
+    assert_eq!(e["field"], "header", "{e}");
+    // The whole flow creates nothing either.
+    s.env
+        .json(&["mpp", "pay", &url])
+        .await
+        .error("INVALID_CHALLENGE");
+    assert_eq!(s.env.request_paths().await.len(), before, "nothing at Link");
+    assert_eq!(stub.requests(), 2, "only the two probes");
+    assert_eq!(stub.credentials_received(), 0);
+    assert_eq!(s.redemptions().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payment_authorization_carries_the_credential_and_keeps_the_callers_authorization() {
+    let s = shop().await;
+    let id = s.approved_spt("profile_mock_merchant", "2500").await;
+    let challenge = stripe_challenge("c1", "2500", r#", header="Payment-Authorization""#);
+    let stub = Stub::start(vec![
+        (402, vec![("www-authenticate", challenge)]),
+        (200, vec![]),
+    ])
+    .await;
+    let paid = s
+        .env
+        .json(&[
+            "mpp",
+            "pay",
+            &format!("{}/buy", stub.url),
+            "--spend-request-id",
+            &id,
+            "--header",
+            "Authorization: Bearer app-token",
+        ])
+        .await
+        .ok();
+    assert_eq!(paid["status"], 200, "{paid}");
+    let seen = stub.seen.lock().unwrap().clone();
+    let retry = &seen.last().unwrap().2;
+    let values = |name: &str| -> Vec<&str> {
+        retry
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    };
+    assert_eq!(values("authorization"), ["Bearer app-token"]);
+    let credential = values("payment-authorization");
+    assert_eq!(credential.len(), 1);
+    assert!(credential[0].starts_with("Payment "));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mock_merchant_redirect_knobs_after_approval_are_refused() {
+    let s = shop().await;
+    let knobs = |value: Value| serde_json::from_value::<mock_merchant::Knobs>(value).unwrap();
+    // The re-probe after approval is redirected within the origin.
+    s.shop.set_knobs(
+        "api",
+        knobs(serde_json::json!({"redirect_reprobe": {"to": "same-origin", "status": 307}})),
+    );
+    let (code, rest) = s.pay_approving(&s.shop.url("api", "/report")).await;
+    assert_eq!(code, 1);
+    assert_eq!(rest.last().unwrap()["code"], "REDIRECT_REFUSED", "{rest:?}");
+    assert_eq!(s.events("api", "credential_received"), 0);
+    assert_eq!(s.events("redirects", "credential_received"), 0);
+
+    // The paid retry is redirected: the credential went only to the URL that
+    // answered 402, and the redirect is not followed with it.
+    s.shop.set_knobs(
+        "api",
+        knobs(serde_json::json!({"redirect_paid_retry": {"to": "same-origin", "status": 302}})),
+    );
+    let id = s.approved_spt("profile_mock_merchant", "2500").await;
+    s.env
+        .json(&[
+            "mpp",
+            "pay",
+            &s.shop.url("api", "/report"),
+            "--spend-request-id",
+            &id,
+        ])
+        .await
+        .error("REDIRECT_REFUSED");
+    assert_eq!(s.events("api", "credential_received"), 1);
+    assert_eq!(s.events("redirects", "credential_received"), 0);
+    assert_eq!(s.redemptions().await, 0);
 }

@@ -548,3 +548,152 @@ async fn unknown_requests_are_not_found_and_user_commands_work() {
     let addresses = env.json(&["shipping-address", "list"]).await.ok();
     assert!(!addresses.as_array().unwrap().is_empty(), "{addresses}");
 }
+
+/// The body of the last `POST /spend_requests` that reached mock-link.
+async fn last_create_body(env: &Env) -> serde_json::Value {
+    let log = env.link.control().requests().await.unwrap();
+    log.iter()
+        .rev()
+        .find(|r| r["method"] == "POST" && r["path"] == "/spend_requests")
+        .map(|r| r["body"].clone())
+        .expect("a create reached Link")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_1x_create_terms_travel_as_body_fields() {
+    let env = logged_in().await;
+    let expires_at = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 86_400)
+        .to_string();
+    let mut args = card_args("1500");
+    args.extend(
+        [
+            "--idempotency-key",
+            "order-42",
+            "--expires-at",
+            &expires_at,
+            "--recurring-interval",
+            "month",
+            "--recurring-interval-count",
+            "3",
+            "--format",
+            "json",
+        ]
+        .map(String::from),
+    );
+    // Whether Link honours `expires_at` for this client is Link's call (SR-16):
+    // what the client must get right is the body.
+    env.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+    let body = last_create_body(&env).await;
+    assert_eq!(body["idempotency_key"], "order-42", "{body}");
+    assert_eq!(body["expires_at"].as_u64().unwrap().to_string(), expires_at);
+    assert_eq!(
+        body["recurring"],
+        serde_json::json!({"interval": "month", "interval_count": 3})
+    );
+
+    // A count without its interval is refused before anything reaches Link.
+    let before = env.request_paths().await.len();
+    let mut args = card_args("1500");
+    args.extend(["--recurring-interval-count", "2"].map(String::from));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let e = env.json(&refs).await.error("INVALID_INPUT");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("recurring-interval"),
+        "{e}"
+    );
+    assert_eq!(env.request_paths().await.len(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payment_method_retrieve_and_update_name_the_method_in_the_path() {
+    let env = logged_in().await;
+    env.json(&["payment-methods", "retrieve", "csmrpd_nobody_has"])
+        .await
+        .error("NOT_FOUND");
+    env.json(&[
+        "payment-methods",
+        "update",
+        "csmrpd_nobody_has",
+        "--nickname",
+        "Travel",
+    ])
+    .await
+    .error("NOT_FOUND");
+    let log = env.link.control().requests().await.unwrap();
+    let update = log
+        .iter()
+        .rev()
+        .find(|r| r["method"] == "POST" && r["path"] == "/payment-details/csmrpd_nobody_has")
+        .expect("the update reached Link");
+    assert_eq!(update["body"], serde_json::json!({"nickname": "Travel"}));
+    assert!(
+        log.iter()
+            .any(|r| r["method"] == "GET" && r["path"] == "/payment-details/csmrpd_nobody_has")
+    );
+
+    // An id that would change the path is refused before any request.
+    let before = env.request_paths().await.len();
+    env.json(&["payment-methods", "retrieve", "../spend_requests"])
+        .await
+        .error("INVALID_INPUT");
+    assert_eq!(env.request_paths().await.len(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_method_is_retrieved_renamed_and_listed_with_its_nickname() {
+    let env = logged_in().await;
+    let methods = env.json(&["payment-methods", "list"]).await.ok();
+    let id = methods[0]["id"].as_str().unwrap().to_owned();
+    let method = env.json(&["payment-methods", "retrieve", &id]).await.ok();
+    assert_eq!(method["id"], id.as_str());
+    let renamed = env
+        .json(&[
+            "payment-methods",
+            "update",
+            &id,
+            "--nickname",
+            "Travel card",
+        ])
+        .await
+        .ok();
+    assert_eq!(renamed["nickname"], "Travel card", "{renamed}");
+    let listed = env.json(&["payment-methods", "list"]).await.ok();
+    let shown = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(shown["nickname"], "Travel card");
+    // An empty nickname clears it.
+    let cleared = env
+        .json(&["payment-methods", "update", &id, "--nickname", ""])
+        .await
+        .ok();
+    assert!(cleared["nickname"].is_null(), "{cleared}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_retried_with_its_idempotency_key_gives_the_same_request() {
+    let env = logged_in().await;
+    let first = create(&env, &["--idempotency-key", "retry-1"]).await;
+    let again = create(&env, &["--idempotency-key", "retry-1"]).await;
+    assert_eq!(first["id"], again["id"]);
+    let listed = env.json(&["spend-request", "list"]).await.ok();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    // Another body under the same key is Link's error, passed on.
+    let mut args = card_args("2500");
+    args.extend(["--idempotency-key", "retry-1"].map(String::from));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = env.json(&refs).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.json()["code"].is_string());
+}

@@ -7,7 +7,10 @@ use std::path::Path;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use crate::args::{CreateArgs, IdArgs, ListArgs, NoArgs, RetrieveArgs, UpdateArgs};
+use crate::args::{
+    CreateArgs, IdArgs, ListArgs, NoArgs, PaymentMethodArgs, PaymentMethodUpdateArgs, RetrieveArgs,
+    UpdateArgs,
+};
 use crate::error::{ClientError, Result, codes};
 use crate::link::Link;
 use crate::ops::Poller;
@@ -122,8 +125,39 @@ pub async fn payment_methods_add(link: &Link, _args: NoArgs, out: &mut dyn Emit)
     Ok(())
 }
 
+/// `payment-methods retrieve <id>`: `GET /payment-details/{id}` (unknown: `NOT_FOUND`).
+pub async fn payment_methods_retrieve(
+    link: &Link,
+    args: PaymentMethodArgs,
+    out: &mut dyn Emit,
+) -> Result<()> {
+    let path = format!(
+        "/payment-details/{}",
+        path_segment(&args.id, "payment method", "csmrpd_")?
+    );
+    out.emit(link.api(Method::GET, &path, &[], None).await?);
+    Ok(())
+}
+
+/// `payment-methods update <id> --nickname S`: `POST /payment-details/{id}`
+/// `{nickname}`; `""` clears it.
+pub async fn payment_methods_update(
+    link: &Link,
+    args: PaymentMethodUpdateArgs,
+    out: &mut dyn Emit,
+) -> Result<()> {
+    let path = format!(
+        "/payment-details/{}",
+        path_segment(&args.id, "payment method", "csmrpd_")?
+    );
+    let body = json!({ "nickname": args.nickname });
+    out.emit(link.api(Method::POST, &path, &[], Some(&body)).await?);
+    Ok(())
+}
+
 /// Checks the flags of `create` and builds the body, before any request.
 pub fn create_body(args: &CreateArgs) -> Result<Map<String, Value>> {
+    check_new_terms(args)?;
     let credential_type = args.credential_type.as_deref().unwrap_or("card");
     if !matches!(credential_type, "card" | "shared_payment_token") {
         return Err(ClientError::validation(
@@ -207,7 +241,90 @@ pub fn create_body(args: &CreateArgs) -> Result<Map<String, Value>> {
     if args.test {
         body.insert("test".into(), json!(true));
     }
+    if let Some(key) = &args.idempotency_key {
+        body.insert("idempotency_key".into(), json!(key));
+    }
+    if let Some(raw) = &args.expires_at {
+        body.insert("expires_at".into(), json!(parse_expires_at(raw)?));
+    }
+    if let Some(recurring) = recurring_terms(args)? {
+        body.insert("recurring".into(), recurring);
+    }
     Ok(body)
+}
+
+/// Recurring intervals Link accepts.
+const RECURRING_INTERVALS: [&str; 4] = ["day", "week", "month", "year"];
+
+/// The longest idempotency key Link accepts, in UTF-8 bytes.
+const MAX_IDEMPOTENCY_KEY_BYTES: usize = 255;
+
+/// Checks the 1.x create flags that need no request: the idempotency key's
+/// length, `--expires-at`, and the recurring terms (the count needs the interval).
+fn check_new_terms(args: &CreateArgs) -> Result<()> {
+    if args.recurring_interval_count.is_some() && args.recurring_interval.is_none() {
+        return Err(ClientError::invalid_input(
+            "recurring-interval is required with recurring-interval-count",
+        ));
+    }
+    if let Some(key) = &args.idempotency_key
+        && !(1..=MAX_IDEMPOTENCY_KEY_BYTES).contains(&key.len())
+    {
+        return Err(ClientError::validation(
+            "idempotency_key",
+            format!(
+                "must be 1 to {MAX_IDEMPOTENCY_KEY_BYTES} bytes, got {}",
+                key.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `--expires-at`: a whole number of unix seconds (Link checks the range).
+fn parse_expires_at(raw: &str) -> Result<i64> {
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|t| *t > 0)
+        .ok_or_else(|| {
+            ClientError::validation(
+                "expires_at",
+                format!("{raw:?} is not a time in unix seconds"),
+            )
+        })
+}
+
+/// `recurring: {interval, interval_count?}` from `--recurring-interval[-count]`.
+fn recurring_terms(args: &CreateArgs) -> Result<Option<Value>> {
+    let Some(interval) = &args.recurring_interval else {
+        return Ok(None);
+    };
+    if !RECURRING_INTERVALS.contains(&interval.as_str()) {
+        return Err(ClientError::validation(
+            "recurring_interval",
+            format!(
+                "{interval:?} is not one of {}",
+                RECURRING_INTERVALS.join(", ")
+            ),
+        ));
+    }
+    let mut terms = json!({ "interval": interval });
+    if let Some(raw) = &args.recurring_interval_count {
+        let count = raw
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|c| *c > 0)
+            .ok_or_else(|| {
+                ClientError::validation(
+                    "recurring_interval_count",
+                    format!("{raw:?} is not a whole number of intervals (1 or more)"),
+                )
+            })?;
+        terms["interval_count"] = json!(count);
+    }
+    Ok(Some(terms))
 }
 
 fn with_next(mut request: Value) -> Value {
@@ -301,6 +418,11 @@ pub async fn update(link: &Link, args: UpdateArgs, out: &mut dyn Emit) -> Result
 
 /// A spend request id safe to put in a path.
 pub fn path_id(id: &str) -> Result<&str> {
+    path_segment(id, "spend request", "lsrq_")
+}
+
+/// An id safe to put in a path: letters, digits, `_` and `-` only.
+fn path_segment<'a>(id: &'a str, what: &str, prefix: &str) -> Result<&'a str> {
     if !id.is_empty()
         && id
             .bytes()
@@ -309,7 +431,7 @@ pub fn path_id(id: &str) -> Result<&str> {
         Ok(id)
     } else {
         Err(ClientError::invalid_input(format!(
-            "{id:?} is not a spend request id (lsrq_...)"
+            "{id:?} is not a {what} id ({prefix}...)"
         )))
     }
 }
@@ -546,6 +668,110 @@ mod tests {
                 ..spt
             }),
             "network_id"
+        );
+    }
+
+    #[test]
+    fn new_terms_go_in_the_body_and_bad_ones_are_refused_first() {
+        let base = CreateArgs {
+            amount: Some("1000".into()),
+            context: Some("x".repeat(100)),
+            merchant_name: Some("Shop".into()),
+            merchant_url: Some("https://shop.example".into()),
+            ..CreateArgs::default()
+        };
+        let body = create_body(&CreateArgs {
+            idempotency_key: Some("order-42".into()),
+            expires_at: Some("1900000000".into()),
+            recurring_interval: Some("month".into()),
+            recurring_interval_count: Some("3".into()),
+            ..base.clone()
+        })
+        .unwrap();
+        assert_eq!(body["idempotency_key"], "order-42");
+        assert_eq!(body["expires_at"], 1_900_000_000);
+        assert_eq!(
+            body["recurring"],
+            json!({"interval": "month", "interval_count": 3})
+        );
+        let plain = create_body(&base).unwrap();
+        for key in ["idempotency_key", "expires_at", "recurring"] {
+            assert!(!plain.contains_key(key), "{key} sent without its flag");
+        }
+        let interval_only = create_body(&CreateArgs {
+            recurring_interval: Some("week".into()),
+            ..base.clone()
+        })
+        .unwrap();
+        assert_eq!(interval_only["recurring"], json!({"interval": "week"}));
+
+        // The count alone is INVALID_INPUT, even with other flags wrong too.
+        let e = create_body(&CreateArgs {
+            recurring_interval_count: Some("2".into()),
+            amount: None,
+            ..base.clone()
+        })
+        .unwrap_err();
+        assert_eq!(e.code, codes::INVALID_INPUT);
+        assert_eq!(
+            e.message,
+            "recurring-interval is required with recurring-interval-count"
+        );
+        let field = |args: CreateArgs| {
+            let e = create_body(&args).unwrap_err();
+            assert_eq!(e.code, codes::VALIDATION_ERROR, "{e}");
+            e.extra["fieldErrors"][0]["field"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        for (args, expected) in [
+            (
+                CreateArgs {
+                    idempotency_key: Some(String::new()),
+                    ..base.clone()
+                },
+                "idempotency_key",
+            ),
+            (
+                CreateArgs {
+                    // 128 two-byte characters: 256 bytes.
+                    idempotency_key: Some("é".repeat(128)),
+                    ..base.clone()
+                },
+                "idempotency_key",
+            ),
+            (
+                CreateArgs {
+                    expires_at: Some("tomorrow".into()),
+                    ..base.clone()
+                },
+                "expires_at",
+            ),
+            (
+                CreateArgs {
+                    recurring_interval: Some("fortnight".into()),
+                    ..base.clone()
+                },
+                "recurring_interval",
+            ),
+            (
+                CreateArgs {
+                    recurring_interval: Some("day".into()),
+                    recurring_interval_count: Some("0".into()),
+                    ..base.clone()
+                },
+                "recurring_interval_count",
+            ),
+        ] {
+            assert_eq!(field(args), expected);
+        }
+        assert!(
+            create_body(&CreateArgs {
+                idempotency_key: Some("k".repeat(255)),
+                ..base
+            })
+            .is_ok()
         );
     }
 

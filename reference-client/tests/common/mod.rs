@@ -236,3 +236,92 @@ pub fn luhn(number: &str) -> bool {
         .sum();
     digits.len() >= 12 && sum.is_multiple_of(10)
 }
+
+/// A scripted merchant: the n-th request gets the n-th answer (the last one
+/// repeats), and every request's method, path and headers are kept.
+pub struct Stub {
+    pub url: String,
+    pub seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>>,
+}
+
+/// A request a stub received: method, path, headers.
+pub type Seen = (String, String, Vec<(String, String)>);
+
+/// One scripted answer: status and headers.
+pub type StubAnswer = (u16, Vec<(&'static str, String)>);
+
+impl Stub {
+    pub async fn start(answers: Vec<StubAnswer>) -> Self {
+        use axum::http::{HeaderName, HeaderValue, Request, StatusCode};
+        use axum::response::IntoResponse;
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let answers = std::sync::Arc::new(answers);
+        let app = axum::Router::new().fallback(move |request: Request<axum::body::Body>| {
+            let log = log.clone();
+            let answers = answers.clone();
+            async move {
+                let headers = request
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.to_string(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect();
+                let n = {
+                    let mut log = log.lock().unwrap();
+                    log.push((
+                        request.method().to_string(),
+                        request.uri().path().to_owned(),
+                        headers,
+                    ));
+                    log.len() - 1
+                };
+                let (status, headers) = &answers[n.min(answers.len() - 1)];
+                let mut response = (StatusCode::from_u16(*status).unwrap(), "{}").into_response();
+                for (name, value) in headers {
+                    response.headers_mut().append(
+                        HeaderName::from_static(name),
+                        HeaderValue::from_str(value).unwrap(),
+                    );
+                }
+                response
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { url, seen }
+    }
+
+    /// How many requests carried a `Payment` credential in any header.
+    pub fn credentials_received(&self) -> usize {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, _, headers)| headers.iter().any(|(_, v)| v.starts_with("Payment ")))
+            .count()
+    }
+
+    /// Requests received so far.
+    pub fn requests(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
+}
+
+/// A stripe charge challenge for mock-link's merchant network, `extra` appended.
+pub fn stripe_challenge(id: &str, amount: &str, extra: &str) -> String {
+    let request = mpp_wire::mpp::base64url_encode(
+        format!(
+            r#"{{"amount":"{amount}","currency":"usd","methodDetails":{{"networkId":"profile_mock_merchant","paymentMethodTypes":["card"]}}}}"#
+        )
+        .as_bytes(),
+    );
+    format!(
+        r#"Payment id="{id}", realm="stub", method="stripe", intent="charge", request="{request}"{extra}"#
+    )
+}
