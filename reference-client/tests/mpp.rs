@@ -907,3 +907,20 @@ async fn mock_merchant_redirect_knobs_after_approval_are_refused() {
     assert_eq!(s.events("redirects", "credential_received"), 0);
     assert_eq!(s.redemptions().await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_merchants_hand_over_is_clean_and_still_matches_its_challenge() {
+    let s = shop().await;
+    let next = hand_over(&s, &s.shop.url("hostile", "/control-chars")).await;
+    let printed = next.to_string();
+    for escape in ["\\u001b", "\\u009b", "\\u009d", "\\u0007"] {
+        assert!(!printed.contains(escape), "{printed}");
+    }
+    let args = argv(&next);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = s.env.json(&refs).await;
+    // The hostile route never settles; what matters is that the cleaned
+    // approved challenge still matches the merchant's (pinning passed, the
+    // payment was attempted).
+    assert_eq!(run.json()["code"], "NOT_PAYABLE", "{run:?}");
+}

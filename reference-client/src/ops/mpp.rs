@@ -297,7 +297,7 @@ fn build_call(args: &PayArgs) -> Result<Call> {
 
 /// What an approved challenge pins: every field but `id` and `expires`, the
 /// request and `opaque` as JSON (so key order does not matter), `header` by
-/// the field it selects, the description without terminal controls.
+/// the field it selects, realm and description without terminal controls.
 fn pinned_terms(c: &StripeChallenge) -> Map<String, Value> {
     let opaque = c.challenge.opaque.as_ref().map(|o| {
         mpp_wire::mpp::base64url_decode(o.raw())
@@ -307,7 +307,7 @@ fn pinned_terms(c: &StripeChallenge) -> Map<String, Value> {
     });
     let mut terms = Map::new();
     for (key, value) in [
-        ("realm", json!(c.realm)),
+        ("realm", json!(clean_text(&c.realm))),
         ("method", json!(c.method)),
         ("intent", json!(c.intent)),
         ("request", Value::Object(c.request_json.clone())),
@@ -393,9 +393,10 @@ fn approved_challenge(raw: &str) -> Result<StripeChallenge> {
 /// other challenges, nor its raw escapes, travel with it); the raw header if
 /// it cannot be written.
 fn approved_header(challenge: &StripeChallenge, probe: &Answer) -> String {
-    // Written escaped, terminal controls in the description would still reach
-    // the agent's log; the terms compare it cleaned too.
+    // Written escaped, terminal controls in the realm or description would
+    // still reach the agent's log; the terms compare both cleaned too.
     let mut written = challenge.challenge.clone();
+    written.realm = clean_text(&written.realm);
     written.description = written.description.as_deref().map(clean_text);
     mpp_wire::format_challenge(&written, written.header.as_deref()).unwrap_or_else(|_| {
         probe
