@@ -32,3 +32,21 @@ Feature: Payment methods
     And the agent runs "payment-methods list"
     Then the output lists 3 items
     And an item has "card_details.last4" equal to "1881"
+
+  @PM-04 @1x
+  Scenario: A payment method is retrieved by id and renamed, and later lists show the nickname
+    Given a logged-in user with a default card
+    When the agent runs "payment-methods retrieve csmrpd_default_visa"
+    Then it succeeds
+    And the output field "card_details.last4" is "4242"
+    When the agent runs "payment-methods update csmrpd_default_visa --nickname 'Travel card'"
+    Then it succeeds
+    And Link received "POST /payment-details/csmrpd_default_visa"
+    When the agent runs "payment-methods list"
+    Then an item has "nickname" equal to "Travel card"
+
+  @PM-04 @1x @errors
+  Scenario: An unknown payment method is not found
+    Given a logged-in user with a default card
+    When the agent runs "payment-methods retrieve csmrpd_unknown"
+    Then it fails with "NOT_FOUND"

@@ -151,3 +151,84 @@ Feature: Spend requests
     And no item has "id" equal to "{id}"
     When the agent runs "spend-request list --include-history"
     Then an item has "id" equal to "{id}"
+
+  @SR-15 @card @1x
+  Scenario: The same create sent twice under one idempotency key is one spend request at Link
+    When the agent runs "spend-request create --credential-type card --amount 1500 --currency usd --merchant-name 'Example Times' --merchant-url https://times.example --context {context} --idempotency-key order-42"
+    Then it succeeds
+    When the agent remembers the spend request as "first"
+    And the agent runs "spend-request create --credential-type card --amount 1500 --currency usd --merchant-name 'Example Times' --merchant-url https://times.example --context {context} --idempotency-key order-42"
+    Then it succeeds
+    And the output field "id" is "{note:first}"
+    When the agent runs "spend-request create --credential-type card --amount 2500 --currency usd --merchant-name 'Example Times' --merchant-url https://times.example --context {context} --idempotency-key order-42"
+    Then it fails with an error
+    And no spend request was created at Link
+    When the agent runs "spend-request list"
+    Then the output lists 1 item
+
+  @SR-16 @card
+  Scenario: Without expiry terms a request expires 12 hours after it was created
+    Given a card spend request pending approval
+    Then Link has the spend request expiring 12 hours after its creation
+    When Link's clock moves on by 13 hours
+    And the agent runs "spend-request retrieve {id}"
+    Then it succeeds
+    And the output field "status" is "expired"
+
+  @SR-16 @card @1x
+  Scenario: Expiry terms within 3 hours to 7 days are honoured for an allow-listed client
+    Given Link allows expires_at for the client the user logged in with
+    When the agent creates a card spend request expiring in 24 hours
+    Then it succeeds
+    And Link has the spend request expiring at the time asked
+
+  @SR-16 @card @1x
+  Scenario: Expiry terms are refused with 400 for a client not on the allow-list
+    When the agent creates a card spend request expiring in 24 hours
+    Then it fails with an error
+    And Link answered 400 to "POST /spend_requests"
+    And no spend request was created at Link
+
+  @SR-16 @card @1x
+  Scenario Outline: Expiry terms <hours> hours away are refused with 400 even for an allow-listed client
+    Given Link allows expires_at for the client the user logged in with
+    When the agent creates a card spend request expiring in <hours> hours
+    Then it fails with an error
+    And Link answered 400 to "POST /spend_requests"
+    And no spend request was created at Link
+
+    Examples:
+      | hours |
+      | 2     |
+      | 200   |
+
+  @SR-16 @card @1x
+  Scenario: Recurring terms are sent and echoed
+    When the agent runs "spend-request create --credential-type card --amount 1500 --currency usd --merchant-name 'Example Times' --merchant-url https://times.example --context {context} --recurring-interval month --recurring-interval-count 3"
+    Then it succeeds
+    And the output field "recurring.interval" is "month"
+    And Link has the spend request with "recurring.interval_count" equal to "3"
+
+  @SR-17 @card
+  Scenario Outline: A payment outcome <status> is shown as Link sends it
+    Given an approved card spend request
+    And Link marks the payment <status>
+    When the agent runs "spend-request retrieve {id}"
+    Then it succeeds
+    And the output field "status" is "<status>"
+    And the output field "payment_status_details.outcome" is "<outcome>"
+
+    Examples:
+      | status    | outcome |
+      | succeeded | success |
+      | failed    | failure |
+
+  @SR-17 @card @polling
+  Scenario: Polling a submitted request ends at Link's outcome or hands back submitted
+    Given an approved card spend request
+    And Link marks the payment submitted
+    When the agent starts "spend-request retrieve {id} --interval 0.1 --max-attempts 300"
+    And Link marks the payment succeeded once the agent has checked it 1 times
+    And the agent's command finishes
+    Then it succeeds
+    And the output field "status" is one of "submitted, succeeded"

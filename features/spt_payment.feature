@@ -116,3 +116,13 @@ Feature: Paying an HTTP 402 merchant with a shared payment token
     Then the developer's payment answered 402 without a receipt
     And Link refused a redemption as "shared_payment_granted_token_revoked"
     And Link redeemed the shared payment token 0 times
+
+  @PAY-10 @1x
+  Scenario: A token Link mints a few seconds after approval is paid once it is there
+    Given an approved shared payment token spend request for "api/report"
+    And Link mints the token 2 seconds after approval
+    When the agent runs "mpp pay {merchant:api/report} --spend-request-id {id}"
+    Then it succeeds
+    And the output field "status" is "200"
+    And the merchant "api" received 1 credential
+    And Link redeemed the shared payment token 1 time

@@ -14,7 +14,7 @@ pub const FLOW_IDS: &[&str] = &[
 
 /// Capability tags a scenario carries besides its ids.
 pub const CAPABILITY_TAGS: &[&str] = &[
-    "auth", "spend", "card", "spt", "mpp", "polling", "errors", "mcp", "merchant", "strict",
+    "auth", "spend", "card", "spt", "mpp", "polling", "errors", "mcp", "merchant", "strict", "1x",
 ];
 
 /// The ids listed in a flows.md text (`- AUTH-01 ...` lines).

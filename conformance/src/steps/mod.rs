@@ -4,5 +4,6 @@
 pub mod agent;
 pub mod checks;
 pub mod decoding;
+pub mod lifecycle;
 pub mod seller;
 pub mod user;

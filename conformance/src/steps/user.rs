@@ -196,6 +196,18 @@ async fn approve_after_checks(w: &mut LinkWorld, count: usize) -> StepResult {
     approve(w).await
 }
 
+#[when(expr = "Link marks the payment succeeded once the agent has checked it {int} times")]
+async fn succeed_after_checks(w: &mut LinkWorld, count: usize) -> StepResult {
+    wait_for_retrieves(w, count).await?;
+    let id = id(w)?;
+    w.link
+        .control()
+        .succeed_spend_request(&id, serde_json::json!({}))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 #[when(
     expr = "the user's session is revoked at Link once the agent has checked the spend request {int} times"
 )]
@@ -343,7 +355,9 @@ fn redirect_to(origin: &str) -> Result<mock_merchant::Redirect, String> {
     Ok(mock_merchant::Redirect { to, status: None })
 }
 
-#[given(regex = r#"^the merchant "([^"]+)" redirects the paid retry to (the same|another) origin$"#)]
+#[given(
+    regex = r#"^the merchant "([^"]+)" redirects the paid retry to (the same|another) origin$"#
+)]
 async fn redirects_paid_retry(w: &mut LinkWorld, merchant: String, origin: String) -> StepResult {
     let mut knobs = w.shop.knobs_of(&merchant);
     knobs.redirect_paid_retry = Some(redirect_to(&origin)?);
