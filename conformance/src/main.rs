@@ -53,7 +53,8 @@ struct RunArgs {
     #[arg(long)]
     mcp: Option<String>,
     /// A client profile: a name under `profiles/` (e.g. link-cli-0.13.1) or a
-    /// directory, with `capabilities` and `expected-failures` files.
+    /// directory, with `capabilities` and `expected-failures` files (and
+    /// `expected-failures-mcp` or `-cli`, as the scenarios run).
     #[arg(long)]
     profile: Option<String>,
     /// Capabilities the client lacks (one tag per line; `+name` declares an
@@ -214,8 +215,20 @@ impl Declarations {
         let mut failure_files = Vec::new();
         if let Some(profile) = &args.profile {
             let dir = profile_dir(profile)?;
+            // A client's MCP server may fail where its command line does
+            // not, and the other way round (error codes are compared only
+            // on the command line, unless it declares mcp-error-codes).
+            let only_mcp = args.client.is_none() && args.mcp.is_some();
+            let lists = [
+                dir.join("expected-failures"),
+                dir.join(if only_mcp {
+                    "expected-failures-mcp"
+                } else {
+                    "expected-failures-cli"
+                }),
+            ];
             capability_files.extend(Some(dir.join("capabilities")).filter(|p| p.is_file()));
-            failure_files.extend(Some(dir.join("expected-failures")).filter(|p| p.is_file()));
+            failure_files.extend(lists.into_iter().filter(|p| p.is_file()));
         }
         capability_files.extend(args.capabilities.clone());
         failure_files.extend(args.expected_failures.clone());
