@@ -278,6 +278,59 @@ fn a_client_that_does_not_revoke_at_logout_fails_only_the_logout_scenario() {
 }
 
 #[test]
+fn a_profile_lists_failures_per_transport_and_capabilities() {
+    let Some(link_ref) = link_ref() else {
+        eprintln!("link-ref not built; skipped");
+        return;
+    };
+    // A profile claiming the reference client fails one scenario on its
+    // command line only, and lacks @spt.
+    let profile = out_dir("profile").join("my-client");
+    std::fs::create_dir_all(&profile).unwrap();
+    let status = "Status when logged in says authenticated";
+    std::fs::write(profile.join("capabilities"), "spt\n+mcp-error-codes\n").unwrap();
+    std::fs::write(
+        profile.join("expected-failures-cli"),
+        format!("# why\n{status}\n"),
+    )
+    .unwrap();
+    let profile = profile.to_str().unwrap();
+    let (ok, report, stdout) = run_with(
+        "profile-cli",
+        &["--tags", "@AUTH-06 or @PAY-03", "--profile", profile],
+    );
+    assert!(
+        !ok,
+        "the listed scenario passes, so the run fails: {stdout}"
+    );
+    assert_eq!(
+        names_with(&report, "unexpected_pass"),
+        vec![status.to_owned()]
+    );
+    assert!(
+        !report["not_applicable"].as_array().unwrap().is_empty(),
+        "{stdout}"
+    );
+    // Over MCP the -cli list is not read.
+    let mcp = format!("{} --mcp", link_ref.display());
+    let (ok, report, stdout) = run_with(
+        "profile-mcp",
+        &["--tags", "@AUTH-06", "--profile", profile, "--mcp", &mcp],
+    );
+    assert!(ok, "{stdout}");
+    assert!(
+        names_with(&report, "unexpected_pass").is_empty(),
+        "{stdout}"
+    );
+    // A profile that does not exist stops the run before it starts.
+    let missing = conformance()
+        .args(["--profile", "no-such-client"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
 fn capabilities_shards_and_name_filters_select_scenarios() {
     if link_ref().is_none() {
         eprintln!("link-ref not built; skipped");
