@@ -459,6 +459,20 @@ impl LinkWorld {
         Ok(())
     }
 
+    /// The field `name` of the first login (device code) mock-link saw.
+    pub async fn login_field(&self, name: &str) -> Result<Option<String>, String> {
+        let codes = self
+            .link
+            .control()
+            .get("/device_codes")
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(codes
+            .pointer(&format!("/data/0/{name}"))
+            .and_then(Value::as_str)
+            .map(str::to_owned))
+    }
+
     /// The request log of mock-link.
     pub async fn request_log(&self) -> Result<Vec<Value>, String> {
         self.link

@@ -500,16 +500,7 @@ async fn link_field(w: &mut LinkWorld, path: String, value: String) -> StepResul
 
 #[then(expr = "Link shows the login's connection label starting with {string}")]
 async fn connection_label(w: &mut LinkWorld, prefix: String) -> StepResult {
-    let codes = w
-        .link
-        .control()
-        .get("/device_codes")
-        .await
-        .map_err(|e| e.to_string())?;
-    let label = codes
-        .pointer("/data/0/connection_label")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let label = w.login_field("connection_label").await?.unwrap_or_default();
     check(label.starts_with(&prefix), || {
         format!("connection label {label:?}")
     })

@@ -43,17 +43,10 @@ async fn link_now(w: &LinkWorld) -> Result<i64, String> {
 
 #[given("Link allows expires_at for the client the user logged in with")]
 async fn allow_expires_at(w: &mut LinkWorld) -> StepResult {
-    let codes = w
-        .link
-        .control()
-        .get("/device_codes")
-        .await
-        .map_err(|e| e.to_string())?;
-    let client_id = codes
-        .pointer("/data/0/client_id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| format!("no login's client_id at Link: {codes}"))?
-        .to_owned();
+    let client_id = w
+        .login_field("client_id")
+        .await?
+        .ok_or("no login's client_id at Link")?;
     w.link
         .control()
         .post("/settings", json!({"expires_at_clients": [client_id]}))
