@@ -262,7 +262,12 @@ impl Exchange<'_> {
         let [tempo_charge, tempo_session, lightning] = challenges::distractors(&binding, &terms);
         let mut offers: Vec<Offer> = vec![tempo_charge];
         if self.spec.stripe {
-            offers.push(challenges::stripe(&binding, &terms, intent));
+            let stripe = challenges::stripe(&binding, &terms, intent);
+            shared.remember_issued(
+                &stripe.challenge.id,
+                challenges::Issued::new(&self.route, &stripe, &terms),
+            );
+            offers.push(stripe);
         }
         offers.extend([tempo_session, lightning]);
         let offers = challenges::rank_by_preference(offers, self.accept_payment.as_deref());

@@ -1,11 +1,12 @@
 //! The server's shared state: configuration, clock, ledger and the few
 //! things merchants remember (claimed challenges, probes, charged cards).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::challenges::Issued;
 use crate::clock::{Clock, rfc3339};
 use crate::knobs::Knobs;
 use crate::ledger::{Ledger, LedgerEntry};
@@ -71,6 +72,18 @@ pub struct Shared {
     probes: Mutex<HashMap<String, u64>>,
     charged_cards: Mutex<HashSet<String>>,
     knobs: Mutex<HashMap<String, Knobs>>,
+    issued_stripe: Mutex<IssuedStripe>,
+}
+
+/// How many issued stripe challenges are remembered; the oldest beyond this
+/// are forgotten (their credentials then get `invalid-challenge`).
+pub const REMEMBERED_CHALLENGES: usize = 20_000;
+
+/// The stripe challenges issued, by id, oldest first.
+#[derive(Debug, Default)]
+struct IssuedStripe {
+    by_id: HashMap<String, Issued>,
+    order: VecDeque<String>,
 }
 
 /// The handlers' state.
@@ -109,12 +122,32 @@ impl Shared {
             probes: Mutex::default(),
             charged_cards: Mutex::default(),
             knobs: Mutex::default(),
+            issued_stripe: Mutex::default(),
         }
     }
 
     /// A number unique to each 402 this server issues.
     pub fn next_issue(&self) -> u64 {
         self.issued.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Remembers the stripe challenge `id` as issued (kept across `reset`,
+    /// like the binding key: a challenge issued before stays payable).
+    pub fn remember_issued(&self, id: &str, issued: Issued) {
+        let mut remembered = lock(&self.issued_stripe);
+        if remembered.by_id.insert(id.to_owned(), issued).is_none() {
+            remembered.order.push_back(id.to_owned());
+        }
+        while remembered.order.len() > REMEMBERED_CHALLENGES {
+            if let Some(oldest) = remembered.order.pop_front() {
+                remembered.by_id.remove(&oldest);
+            }
+        }
+    }
+
+    /// The stripe challenge `id` as issued, if this server issued it.
+    pub fn issued(&self, id: &str) -> Option<Issued> {
+        lock(&self.issued_stripe).by_id.get(id).cloned()
     }
 
     /// Appends to the ledger at the merchant clock's time.

@@ -561,12 +561,13 @@ async fn the_header_is_bound_after_opaque_as_draft_02_says_or_as_the_mpp_crate_d
         opaque: c.challenge.opaque.as_ref().map(|o| o.raw()),
         header: Some("Payment-Authorization"),
     };
-    let secret = mock_merchant::DEFAULT_CHALLENGE_SECRET;
+    let secret = common::CHALLENGE_SECRET;
     assert_eq!(c.id, params.bound_id(secret, HeaderSlot::AfterOpaque));
 
     let mpp_style = mock_merchant::MockMerchant::builder()
         .link(env.link.base_url())
         .header_slot(HeaderSlot::BeforeOpaque)
+        .challenge_secret(secret)
         .start()
         .await
         .unwrap();
