@@ -113,8 +113,15 @@ pub use state::{Config, SettleStyle};
 pub const DEFAULT_SECRET_KEY: &str = "sk_test_mock_merchant";
 /// The network id of mock-link's seeded merchant.
 pub const DEFAULT_NETWORK_ID: &str = "profile_mock_merchant";
-/// The default HMAC key for challenge ids (a test double's, not a secret).
-pub const DEFAULT_CHALLENGE_SECRET: &str = "mock-merchant-challenge-binding-key-0123456789";
+/// A fresh random HMAC key for challenge ids (256 bits, hex), the default
+/// for every start: a published key would let anyone mint valid ids.
+pub fn random_challenge_secret() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
 
 /// Why the server did not start.
 #[derive(Debug, thiserror::Error)]
@@ -179,7 +186,8 @@ impl MockMerchantBuilder {
         self
     }
 
-    /// The HMAC key challenge ids are bound with (at least 32 bytes).
+    /// The HMAC key challenge ids are bound with (at least 32 bytes; default:
+    /// a random key per start). Set one for reproducible ids in tests.
     pub fn challenge_secret(mut self, secret: impl Into<String>) -> Self {
         self.challenge_secret = secret.into();
         self
@@ -290,7 +298,7 @@ impl MockMerchant {
             link_url: None,
             secret_key: DEFAULT_SECRET_KEY.to_owned(),
             network_id: DEFAULT_NETWORK_ID.to_owned(),
-            challenge_secret: DEFAULT_CHALLENGE_SECRET.to_owned(),
+            challenge_secret: random_challenge_secret(),
             challenge_lifetime: Duration::from_secs(300),
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             cross_origin: None,

@@ -29,6 +29,10 @@ struct Args {
     /// Network id (Stripe business network profile) the challenges name.
     #[arg(long, default_value = DEFAULT_NETWORK_ID)]
     network_id: String,
+    /// HMAC key binding challenge ids (at least 32 bytes). Default: a random
+    /// key per start; set one for reproducible challenge ids.
+    #[arg(long, env = "MOCK_MERCHANT_CHALLENGE_SECRET", hide_env_values = true)]
+    challenge_secret: Option<String>,
     /// Challenge lifetime in seconds.
     #[arg(long, default_value_t = 300)]
     challenge_lifetime: u64,
@@ -44,7 +48,11 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    let merchant = MockMerchant::builder()
+    let mut builder = MockMerchant::builder();
+    if let Some(secret) = args.challenge_secret {
+        builder = builder.challenge_secret(secret);
+    }
+    let merchant = builder
         .link(args.link_url.clone())
         .secret_key(args.secret_key)
         .network_id(args.network_id)

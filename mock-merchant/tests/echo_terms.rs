@@ -143,3 +143,53 @@ async fn a_forged_echo_rebound_to_another_route_or_query_is_refused() {
         "no paid entry"
     );
 }
+
+/// The key every mock-merchant used before D9, published in its source.
+const FORMER_PUBLIC_KEY: &str = "mock-merchant-challenge-binding-key-0123456789";
+
+/// Whether `challenge`'s id is bound with `key`.
+fn bound_with(challenge: &StripeChallenge, key: &str) -> bool {
+    let echo = challenge.challenge.to_echo();
+    let params = BindingParams {
+        realm: &echo.realm,
+        method: echo.method.as_str(),
+        intent: echo.intent.as_str(),
+        request: echo.request.raw(),
+        expires: echo.expires.as_deref(),
+        digest: echo.digest.as_deref(),
+        opaque: echo.opaque.as_ref().map(|o| o.raw()),
+        header: None,
+    };
+    params.bound_id(key, HeaderSlot::AfterOpaque) == challenge.id
+}
+
+#[tokio::test]
+async fn a_default_merchant_binds_with_a_random_key_and_a_set_one_is_used_as_is() {
+    let env = Env::start().await;
+    let set = env.challenge(&env.merchant.url("api", "/report")).await;
+    assert!(
+        bound_with(&set, CHALLENGE_SECRET),
+        "the builder's key is used"
+    );
+
+    let mut keys_seen = Vec::new();
+    for _ in 0..2 {
+        let default = mock_merchant::MockMerchant::builder()
+            .link(env.link.base_url())
+            .start()
+            .await
+            .unwrap();
+        let challenge = env.challenge(&default.url("api", "/report")).await;
+        assert!(
+            !bound_with(&challenge, FORMER_PUBLIC_KEY),
+            "not the public key"
+        );
+        assert!(!bound_with(&challenge, CHALLENGE_SECRET));
+        keys_seen.push(challenge);
+    }
+    // Two servers with the same terms: each id is bound with its own key.
+    let [first, second] = &keys_seen[..] else {
+        unreachable!()
+    };
+    assert_ne!(first.id, second.id);
+}
