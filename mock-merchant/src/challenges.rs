@@ -175,9 +175,26 @@ pub fn body_digest(body: &[u8]) -> Option<String> {
     Some(format!("sha-256=:{hash}:"))
 }
 
+/// The longest query bound in `opaque` as is; a longer one is bound by its
+/// SHA-256, so that a 60 KB query does not make every challenge 60 KB.
+pub const MAX_BOUND_QUERY_BYTES: usize = 256;
+
+/// How `opaque` names `route` (`METHOD /path?query`): as is, or with a query
+/// over [`MAX_BOUND_QUERY_BYTES`] replaced by `sha-256=<base64>` of it.
+pub fn bound_route(route: &str) -> String {
+    match route.split_once('?') {
+        Some((target, query)) if query.len() > MAX_BOUND_QUERY_BYTES => {
+            let hash = mpp_wire::mpp::body_digest::compute(query.as_bytes());
+            format!("{target}?{hash}")
+        }
+        _ => route.to_owned(),
+    }
+}
+
 /// The opaque object naming the route (the same on every re-probe, so a
 /// client comparing terms sees no change), with a revision when one is given.
 fn route_opaque(route: &str, revision: Option<u64>) -> Option<Base64UrlJson> {
+    let route = bound_route(route);
     let opaque = match revision {
         Some(revision) => json!({ "route": route, "revision": revision.to_string() }),
         None => json!({ "route": route }),

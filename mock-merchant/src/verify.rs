@@ -126,7 +126,7 @@ pub async fn pay(
         );
     }
     match challenges::echoed_route(echo) {
-        Some(bound) if bound == route => {}
+        Some(bound) if bound == challenges::bound_route(route) => {}
         other => {
             return rejected(
                 ProblemType::InvalidChallenge,
