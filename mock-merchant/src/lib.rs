@@ -87,6 +87,7 @@ pub mod hostile;
 pub mod issuer;
 pub mod knobs;
 pub mod ledger;
+pub mod listen;
 pub mod mcp;
 pub mod paid;
 pub mod respond;
@@ -107,6 +108,7 @@ use tokio::task::JoinHandle;
 pub use catalogue::{CATALOGUE, MerchantInfo};
 pub use knobs::{Change, Knobs, Redirect, Target};
 pub use ledger::LedgerEntry;
+pub use listen::Limits;
 pub use state::{Config, SettleStyle};
 
 /// The secret key of mock-link's seeded merchant.
@@ -165,9 +167,37 @@ pub struct MockMerchantBuilder {
     verify_cards_at_link: bool,
     settle_style: SettleStyle,
     header_slot: mpp_wire::HeaderSlot,
+    limits: Limits,
 }
 
 impl MockMerchantBuilder {
+    /// A request's headers must arrive within this (default 10 s); an idle
+    /// keep-alive connection is closed after it too.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// A request's body must arrive within this once its headers did
+    /// (default 10 s; 408 Problem Details otherwise).
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.body_timeout = timeout;
+        self
+    }
+
+    /// Open connections at most (default 512); more wait to be accepted.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.limits.max_connections = max;
+        self
+    }
+
+    /// How long `shutdown()` (and SIGTERM) waits for in-flight requests
+    /// before dropping them (default 10 s).
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.drain_timeout = timeout;
+        self
+    }
+
     /// Base URL of the Stripe-compatible API that settles SPTs (mock-link's `base_url()`).
     pub fn link(mut self, base_url: impl Into<String>) -> Self {
         self.link_url = Some(base_url.into());
@@ -256,19 +286,17 @@ impl MockMerchantBuilder {
             verify_cards_at_link: self.verify_cards_at_link,
             settle_style: self.settle_style,
             header_slot: self.header_slot,
+            limits: self.limits,
         };
         let shared = Arc::new(state::Shared::new(config, base_url.clone(), cross_origin));
         let app = server::router(shared.clone());
+        let limits = self.limits;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-            if let Err(error) = served {
-                tracing::error!(%error, "mock-merchant stopped with an error");
-            }
+            listen::serve(listener, app, limits, async {
+                let _ = stopped.await;
+            })
+            .await;
         });
         tracing::info!(%base_url, "mock-merchant listening");
         Ok(MockMerchant {
@@ -305,6 +333,7 @@ impl MockMerchant {
             verify_cards_at_link: true,
             settle_style: SettleStyle::default(),
             header_slot: mpp_wire::HeaderSlot::default(),
+            limits: Limits::default(),
         }
     }
 
@@ -362,7 +391,8 @@ impl MockMerchant {
             .advance(i64::try_from(by.as_secs()).unwrap_or(i64::MAX));
     }
 
-    /// Stops accepting connections and waits for the server task to end.
+    /// Stops accepting connections, lets in-flight requests finish (at most
+    /// the drain timeout), and waits for the server task to end.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

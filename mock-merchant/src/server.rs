@@ -5,6 +5,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use serde::Deserialize;
@@ -24,6 +25,7 @@ use crate::{hostile, shop};
 /// ledger (`credential_received` with its field and the URL addressed) before
 /// the request is answered, so a test can prove where credentials went.
 pub fn router(state: AppState) -> Router {
+    let state_for_body = state.clone();
     Router::new()
         .fallback_service(routes(state.clone()))
         .layer(axum::middleware::map_request_with_state(
@@ -31,6 +33,39 @@ pub fn router(state: AppState) -> Router {
             route_by_host,
         ))
         .layer(axum::middleware::map_response(retry_after_on_402))
+        .layer(axum::middleware::from_fn_with_state(
+            state_for_body,
+            read_body,
+        ))
+}
+
+/// Reads the whole request body, at most [`paid::MAX_BODY_BYTES`], within
+/// the body timeout (D4: a body shorter than its `Content-Length` no longer
+/// holds the connection): 408 or 413 Problem Details otherwise.
+async fn read_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let limit = paid::MAX_BODY_BYTES;
+    let timeout = state.config.limits.body_timeout;
+    let body = match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => {
+            return plain_problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("bodies are limited to {limit} bytes (or the body could not be read)"),
+            );
+        }
+        Err(_) => {
+            return plain_problem(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request body did not arrive within {} ms",
+                    timeout.as_millis()
+                ),
+            );
+        }
+    };
+    next.run(Request::from_parts(parts, axum::body::Body::from(body)))
+        .await
 }
 
 /// `Retry-After` on every 402 (draft -02 SHOULD): a client may retry at

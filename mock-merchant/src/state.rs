@@ -30,6 +30,8 @@ pub struct Config {
     pub settle_style: SettleStyle,
     /// Where a challenge's credential `header` goes in its HMAC input.
     pub header_slot: mpp_wire::HeaderSlot,
+    /// Connection and request timeouts, the connection cap, the drain bound.
+    pub limits: crate::listen::Limits,
 }
 
 /// How settlement authenticates and labels its Stripe calls, to mirror a

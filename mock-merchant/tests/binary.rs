@@ -121,3 +121,34 @@ async fn the_binary_prints_every_merchant_url_and_serves_them() {
     let probe = reqwest::get(format!("{base}/m/api/report")).await.unwrap();
     assert_eq!(probe.status(), 402);
 }
+
+#[tokio::test]
+async fn sigterm_drains_an_in_flight_request_then_exits_0() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut running, base, _lines) = start(&[], &[]);
+    let address = base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    stream
+        .write_all(b"POST /m/api/orders HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 12\r\n\r\n{\"rows\":")
+        .await
+        .unwrap();
+    let pid = running.0.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    // Readiness without sleeping: the listener closes once the signal is handled.
+    let refused = async {
+        while tokio::net::TcpStream::connect(&address).await.is_ok() {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), refused)
+        .await
+        .expect("the listener closes on SIGTERM");
+    stream.write_all(b"100}").await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 402"), "{answer}");
+    let status = running.0.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
