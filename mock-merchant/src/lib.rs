@@ -83,6 +83,7 @@
 pub mod catalogue;
 pub mod challenges;
 pub mod clock;
+pub mod control_access;
 pub mod hostile;
 pub mod issuer;
 pub mod knobs;
@@ -168,9 +169,25 @@ pub struct MockMerchantBuilder {
     settle_style: SettleStyle,
     header_slot: mpp_wire::HeaderSlot,
     limits: Limits,
+    control_token: Option<String>,
+    control_enabled: bool,
 }
 
 impl MockMerchantBuilder {
+    /// Requires `Authorization: Bearer <token>` on the control API (default:
+    /// none on a loopback bind, a generated one on any other address).
+    pub fn control_token(mut self, token: impl Into<String>) -> Self {
+        self.control_token = Some(token.into());
+        self
+    }
+
+    /// Turns the control API off (every `/__control` path is 404); the Rust
+    /// methods (`ledger()`, `reset()`, ...) still work.
+    pub fn no_control(mut self) -> Self {
+        self.control_enabled = false;
+        self
+    }
+
     /// A request's headers must arrive within this (default 10 s); an idle
     /// keep-alive connection is closed after it too.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
@@ -287,6 +304,14 @@ impl MockMerchantBuilder {
             settle_style: self.settle_style,
             header_slot: self.header_slot,
             limits: self.limits,
+            control: control_access::ControlAccess {
+                enabled: self.control_enabled,
+                token: self.control_token.or_else(|| {
+                    (!address.ip().is_loopback())
+                        .then(|| format!("mmct_{}", random_challenge_secret()))
+                }),
+                bind: address.ip(),
+            },
         };
         let shared = Arc::new(state::Shared::new(config, base_url.clone(), cross_origin));
         let app = server::router(shared.clone());
@@ -334,6 +359,8 @@ impl MockMerchant {
             settle_style: SettleStyle::default(),
             header_slot: mpp_wire::HeaderSlot::default(),
             limits: Limits::default(),
+            control_token: None,
+            control_enabled: true,
         }
     }
 
@@ -341,6 +368,12 @@ impl MockMerchant {
     /// on every interface; `http://[::1]:<port>` for IPv6).
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// The token the control API requires, if any (set, or generated for a
+    /// non-loopback bind).
+    pub fn control_token(&self) -> Option<&str> {
+        self.shared.config.control.token.as_deref()
     }
 
     /// The address the listener is bound to.

@@ -46,6 +46,13 @@ struct Args {
     /// Open connections at most; more wait to be accepted.
     #[arg(long, default_value_t = 512)]
     max_connections: usize,
+    /// Token the control API requires (`Authorization: Bearer <token>`).
+    /// Default: none on a loopback bind, a generated and printed one otherwise.
+    #[arg(long, env = "MOCK_MERCHANT_CONTROL_TOKEN", hide_env_values = true)]
+    control_token: Option<String>,
+    /// Turn the control API (`/__control/*`) off.
+    #[arg(long)]
+    no_control: bool,
     /// Milliseconds SIGTERM or Ctrl-C waits for in-flight requests.
     #[arg(long, default_value_t = 10_000)]
     drain_timeout_ms: u64,
@@ -86,6 +93,19 @@ async fn main() -> anyhow::Result<()> {
     if let Some(secret) = args.challenge_secret {
         builder = builder.challenge_secret(secret);
     }
+    let token_given = args.control_token.is_some();
+    if let Some(token) = args.control_token {
+        builder = builder.control_token(token);
+    }
+    if args.no_control {
+        builder = builder.no_control();
+    }
+    if args.bind.is_unspecified() {
+        eprintln!(
+            "warning: --bind {} serves every interface: anyone who can reach port {} can use the merchants, and the control API needs its token",
+            args.bind, args.port
+        );
+    }
     let merchant = builder
         .link(args.link_url.clone())
         .secret_key(args.secret_key)
@@ -109,6 +129,9 @@ async fn main() -> anyhow::Result<()> {
         for path in info.paths {
             println!("  {}{path}", merchant.base_url());
         }
+    }
+    if let (Some(token), false, false) = (merchant.control_token(), token_given, args.no_control) {
+        println!("\nexport MOCK_MERCHANT_CONTROL_TOKEN={token}");
     }
     println!(
         "\ncontrol: {0}/__control/ledger  {0}/__control/clock/advance  discovery: {0}/openapi.json",

@@ -34,8 +34,12 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::map_response(retry_after_on_402))
         .layer(axum::middleware::from_fn_with_state(
-            state_for_body,
+            state_for_body.clone(),
             read_body,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state_for_body,
+            crate::control_access::guard,
         ))
 }
 

@@ -32,6 +32,8 @@ pub struct Config {
     pub header_slot: mpp_wire::HeaderSlot,
     /// Connection and request timeouts, the connection cap, the drain bound.
     pub limits: crate::listen::Limits,
+    /// Who may use the control API.
+    pub control: crate::control_access::ControlAccess,
 }
 
 /// How settlement authenticates and labels its Stripe calls, to mirror a

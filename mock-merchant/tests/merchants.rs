@@ -490,6 +490,7 @@ async fn reset_forgets_the_ledger_and_the_probe_counts() {
     let reset = env
         .http
         .post(format!("{}/__control/reset", env.merchant.base_url()))
+        .header("content-type", "application/json")
         .send()
         .await
         .unwrap();
