@@ -53,6 +53,68 @@ impl Offer {
     }
 }
 
+/// A stripe challenge as this server issued it, remembered by id so that a
+/// credential's echo is compared with what its route offered (D8): a valid
+/// HMAC alone proves nothing to whoever holds the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issued {
+    /// `METHOD /path?query` (or the MCP route) it was issued for.
+    pub route: String,
+    /// The echoable params, as written.
+    params: [Option<String>; 8],
+    /// What settlement charges: the issued amount, never the echoed one.
+    pub amount: String,
+    /// The issued currency.
+    pub currency: String,
+}
+
+/// The params `echo` binds, with `header` as its credential field.
+fn echo_params<'e>(echo: &'e ChallengeEcho, header: Option<&'e str>) -> BindingParams<'e> {
+    BindingParams {
+        realm: &echo.realm,
+        method: echo.method.as_str(),
+        intent: echo.intent.as_str(),
+        request: echo.request.raw(),
+        expires: echo.expires.as_deref(),
+        digest: echo.digest.as_deref(),
+        opaque: echo.opaque.as_ref().map(Base64UrlJson::raw),
+        header,
+    }
+}
+
+/// The bound params, owned, in one order.
+fn owned(params: BindingParams<'_>) -> [Option<String>; 8] {
+    [
+        Some(params.realm),
+        Some(params.method),
+        Some(params.intent),
+        Some(params.request),
+        params.expires,
+        params.digest,
+        params.opaque,
+        params.header,
+    ]
+    .map(|param| param.map(str::to_owned))
+}
+
+impl Issued {
+    /// The stripe `offer` issued for `route` at `terms`.
+    pub fn new(route: &str, offer: &Offer, terms: &Terms) -> Self {
+        let echo = offer.challenge.to_echo();
+        Self {
+            route: route.to_owned(),
+            params: owned(echo_params(&echo, offer.header)),
+            amount: terms.amount.clone(),
+            currency: terms.currency.clone(),
+        }
+    }
+
+    /// Whether `echo`, presented at `route`, is this challenge unchanged.
+    pub fn matches(&self, route: &str, echo: &ChallengeEcho) -> bool {
+        self.route == route && self.params == owned(echo_params(echo, echo.header.as_deref()))
+    }
+}
+
 /// What is being sold, as the stripe request states it.
 #[derive(Debug, Clone)]
 pub struct Terms {
@@ -113,9 +175,26 @@ pub fn body_digest(body: &[u8]) -> Option<String> {
     Some(format!("sha-256=:{hash}:"))
 }
 
+/// The longest query bound in `opaque` as is; a longer one is bound by its
+/// SHA-256, so that a 60 KB query does not make every challenge 60 KB.
+pub const MAX_BOUND_QUERY_BYTES: usize = 256;
+
+/// How `opaque` names `route` (`METHOD /path?query`): as is, or with a query
+/// over [`MAX_BOUND_QUERY_BYTES`] replaced by `sha-256=<base64>` of it.
+pub fn bound_route(route: &str) -> String {
+    match route.split_once('?') {
+        Some((target, query)) if query.len() > MAX_BOUND_QUERY_BYTES => {
+            let hash = mpp_wire::mpp::body_digest::compute(query.as_bytes());
+            format!("{target}?{hash}")
+        }
+        _ => route.to_owned(),
+    }
+}
+
 /// The opaque object naming the route (the same on every re-probe, so a
 /// client comparing terms sees no change), with a revision when one is given.
 fn route_opaque(route: &str, revision: Option<u64>) -> Option<Base64UrlJson> {
+    let route = bound_route(route);
     let opaque = match revision {
         Some(revision) => json!({ "route": route, "revision": revision.to_string() }),
         None => json!({ "route": route }),
@@ -181,17 +260,7 @@ pub fn is_bound(
     header: Option<&str>,
     slot: HeaderSlot,
 ) -> bool {
-    let expected = BindingParams {
-        realm: &echo.realm,
-        method: echo.method.as_str(),
-        intent: echo.intent.as_str(),
-        request: echo.request.raw(),
-        expires: echo.expires.as_deref(),
-        digest: echo.digest.as_deref(),
-        opaque: echo.opaque.as_ref().map(Base64UrlJson::raw),
-        header,
-    }
-    .bound_id(secret, slot);
+    let expected = echo_params(echo, header).bound_id(secret, slot);
     // Not constant-time: this is a test double, not a payment server.
     expected == echo.id
 }

@@ -83,10 +83,12 @@
 pub mod catalogue;
 pub mod challenges;
 pub mod clock;
+pub mod control_access;
 pub mod hostile;
 pub mod issuer;
 pub mod knobs;
 pub mod ledger;
+pub mod listen;
 pub mod mcp;
 pub mod paid;
 pub mod respond;
@@ -107,14 +109,22 @@ use tokio::task::JoinHandle;
 pub use catalogue::{CATALOGUE, MerchantInfo};
 pub use knobs::{Change, Knobs, Redirect, Target};
 pub use ledger::LedgerEntry;
+pub use listen::Limits;
 pub use state::{Config, SettleStyle};
 
 /// The secret key of mock-link's seeded merchant.
 pub const DEFAULT_SECRET_KEY: &str = "sk_test_mock_merchant";
 /// The network id of mock-link's seeded merchant.
 pub const DEFAULT_NETWORK_ID: &str = "profile_mock_merchant";
-/// The default HMAC key for challenge ids (a test double's, not a secret).
-pub const DEFAULT_CHALLENGE_SECRET: &str = "mock-merchant-challenge-binding-key-0123456789";
+/// A fresh random HMAC key for challenge ids (256 bits, hex), the default
+/// for every start: a published key would let anyone mint valid ids.
+pub fn random_challenge_secret() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
 
 /// Why the server did not start.
 #[derive(Debug, thiserror::Error)]
@@ -158,9 +168,53 @@ pub struct MockMerchantBuilder {
     verify_cards_at_link: bool,
     settle_style: SettleStyle,
     header_slot: mpp_wire::HeaderSlot,
+    limits: Limits,
+    control_token: Option<String>,
+    control_enabled: bool,
 }
 
 impl MockMerchantBuilder {
+    /// Requires `Authorization: Bearer <token>` on the control API (default:
+    /// none on a loopback bind, a generated one on any other address).
+    pub fn control_token(mut self, token: impl Into<String>) -> Self {
+        self.control_token = Some(token.into());
+        self
+    }
+
+    /// Turns the control API off (every `/__control` path is 404); the Rust
+    /// methods (`ledger()`, `reset()`, ...) still work.
+    pub fn no_control(mut self) -> Self {
+        self.control_enabled = false;
+        self
+    }
+
+    /// A request's headers must arrive within this (default 10 s); an idle
+    /// keep-alive connection is closed after it too.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// A request's body must arrive within this once its headers did
+    /// (default 10 s; 408 Problem Details otherwise).
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.body_timeout = timeout;
+        self
+    }
+
+    /// Open connections at most (default 512); more wait to be accepted.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.limits.max_connections = max;
+        self
+    }
+
+    /// How long `shutdown()` (and SIGTERM) waits for in-flight requests
+    /// before dropping them (default 10 s).
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.drain_timeout = timeout;
+        self
+    }
+
     /// Base URL of the Stripe-compatible API that settles SPTs (mock-link's `base_url()`).
     pub fn link(mut self, base_url: impl Into<String>) -> Self {
         self.link_url = Some(base_url.into());
@@ -179,7 +233,8 @@ impl MockMerchantBuilder {
         self
     }
 
-    /// The HMAC key challenge ids are bound with (at least 32 bytes).
+    /// The HMAC key challenge ids are bound with (at least 32 bytes; default:
+    /// a random key per start). Set one for reproducible ids in tests.
     pub fn challenge_secret(mut self, secret: impl Into<String>) -> Self {
         self.challenge_secret = secret.into();
         self
@@ -248,19 +303,25 @@ impl MockMerchantBuilder {
             verify_cards_at_link: self.verify_cards_at_link,
             settle_style: self.settle_style,
             header_slot: self.header_slot,
+            limits: self.limits,
+            control: control_access::ControlAccess {
+                enabled: self.control_enabled,
+                token: self.control_token.or_else(|| {
+                    (!address.ip().is_loopback())
+                        .then(|| format!("mmct_{}", random_challenge_secret()))
+                }),
+                bind: address.ip(),
+            },
         };
         let shared = Arc::new(state::Shared::new(config, base_url.clone(), cross_origin));
         let app = server::router(shared.clone());
+        let limits = self.limits;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-            if let Err(error) = served {
-                tracing::error!(%error, "mock-merchant stopped with an error");
-            }
+            listen::serve(listener, app, limits, async {
+                let _ = stopped.await;
+            })
+            .await;
         });
         tracing::info!(%base_url, "mock-merchant listening");
         Ok(MockMerchant {
@@ -290,13 +351,16 @@ impl MockMerchant {
             link_url: None,
             secret_key: DEFAULT_SECRET_KEY.to_owned(),
             network_id: DEFAULT_NETWORK_ID.to_owned(),
-            challenge_secret: DEFAULT_CHALLENGE_SECRET.to_owned(),
+            challenge_secret: random_challenge_secret(),
             challenge_lifetime: Duration::from_secs(300),
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             cross_origin: None,
             verify_cards_at_link: true,
             settle_style: SettleStyle::default(),
             header_slot: mpp_wire::HeaderSlot::default(),
+            limits: Limits::default(),
+            control_token: None,
+            control_enabled: true,
         }
     }
 
@@ -304,6 +368,12 @@ impl MockMerchant {
     /// on every interface; `http://[::1]:<port>` for IPv6).
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// The token the control API requires, if any (set, or generated for a
+    /// non-loopback bind).
+    pub fn control_token(&self) -> Option<&str> {
+        self.shared.config.control.token.as_deref()
     }
 
     /// The address the listener is bound to.
@@ -354,7 +424,8 @@ impl MockMerchant {
             .advance(i64::try_from(by.as_secs()).unwrap_or(i64::MAX));
     }
 
-    /// Stops accepting connections and waits for the server task to end.
+    /// Stops accepting connections, lets in-flight requests finish (at most
+    /// the drain timeout), and waits for the server task to end.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

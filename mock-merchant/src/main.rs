@@ -1,6 +1,7 @@
 //! `mock-merchant`: serve the merchant catalogue against a running mock-link.
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
@@ -29,9 +30,52 @@ struct Args {
     /// Network id (Stripe business network profile) the challenges name.
     #[arg(long, default_value = DEFAULT_NETWORK_ID)]
     network_id: String,
+    /// HMAC key binding challenge ids (at least 32 bytes). Default: a random
+    /// key per start; set one for reproducible challenge ids.
+    #[arg(long, env = "MOCK_MERCHANT_CHALLENGE_SECRET", hide_env_values = true)]
+    challenge_secret: Option<String>,
     /// Challenge lifetime in seconds.
     #[arg(long, default_value_t = 300)]
     challenge_lifetime: u64,
+    /// Milliseconds a request's headers may take (also closes idle keep-alive connections).
+    #[arg(long, default_value_t = 10_000)]
+    header_timeout_ms: u64,
+    /// Milliseconds a request's body may take once its headers arrived (408 after).
+    #[arg(long, default_value_t = 10_000)]
+    body_timeout_ms: u64,
+    /// Open connections at most; more wait to be accepted.
+    #[arg(long, default_value_t = 512)]
+    max_connections: usize,
+    /// Token the control API requires (`Authorization: Bearer <token>`).
+    /// Default: none on a loopback bind, a generated and printed one otherwise.
+    #[arg(long, env = "MOCK_MERCHANT_CONTROL_TOKEN", hide_env_values = true)]
+    control_token: Option<String>,
+    /// Turn the control API (`/__control/*`) off.
+    #[arg(long)]
+    no_control: bool,
+    /// Milliseconds SIGTERM or Ctrl-C waits for in-flight requests.
+    #[arg(long, default_value_t = 10_000)]
+    drain_timeout_ms: u64,
+}
+
+/// Ctrl-C or (on Unix) SIGTERM, listened for from the call on (before the
+/// server announces itself, so a supervisor's early SIGTERM still drains).
+fn stop_signal() -> anyhow::Result<impl Future<Output = anyhow::Result<()>>> {
+    #[cfg(unix)]
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted.context("waiting for Ctrl-C")?,
+            _ = terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
+        Ok(())
+    })
 }
 
 #[tokio::main]
@@ -44,12 +88,34 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    let merchant = MockMerchant::builder()
+    let stop = stop_signal()?;
+    let mut builder = MockMerchant::builder();
+    if let Some(secret) = args.challenge_secret {
+        builder = builder.challenge_secret(secret);
+    }
+    let token_given = args.control_token.is_some();
+    if let Some(token) = args.control_token {
+        builder = builder.control_token(token);
+    }
+    if args.no_control {
+        builder = builder.no_control();
+    }
+    if args.bind.is_unspecified() {
+        eprintln!(
+            "warning: --bind {} serves every interface: anyone who can reach port {} can use the merchants, and the control API needs its token",
+            args.bind, args.port
+        );
+    }
+    let merchant = builder
         .link(args.link_url.clone())
         .secret_key(args.secret_key)
         .network_id(args.network_id)
-        .challenge_lifetime(std::time::Duration::from_secs(args.challenge_lifetime))
+        .challenge_lifetime(Duration::from_secs(args.challenge_lifetime))
         .bind(SocketAddr::new(args.bind, args.port))
+        .header_read_timeout(Duration::from_millis(args.header_timeout_ms))
+        .body_timeout(Duration::from_millis(args.body_timeout_ms))
+        .max_connections(args.max_connections)
+        .drain_timeout(Duration::from_millis(args.drain_timeout_ms))
         .start()
         .await
         .context("starting mock-merchant")?;
@@ -64,13 +130,15 @@ async fn main() -> anyhow::Result<()> {
             println!("  {}{path}", merchant.base_url());
         }
     }
+    if let (Some(token), false, false) = (merchant.control_token(), token_given, args.no_control) {
+        println!("\nexport MOCK_MERCHANT_CONTROL_TOKEN={token}");
+    }
     println!(
         "\ncontrol: {0}/__control/ledger  {0}/__control/clock/advance  discovery: {0}/openapi.json",
         merchant.base_url()
     );
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    stop.await?;
+    tracing::info!("stopping: draining in-flight requests");
     merchant.shutdown().await;
     Ok(())
 }

@@ -71,6 +71,10 @@ fn offers(state: &AppState) -> Vec<PaymentChallenge> {
     };
     let [tempo_charge, tempo_session, lightning] = challenges::distractors(&binding, &terms);
     let stripe = challenges::stripe(&binding, &terms, "charge");
+    state.remember_issued(
+        &stripe.challenge.id,
+        challenges::Issued::new(ROUTE, &stripe, &terms),
+    );
     let offers: Vec<PaymentChallenge> = [tempo_charge, stripe, tempo_session, lightning]
         .into_iter()
         .map(|offer| offer.challenge)

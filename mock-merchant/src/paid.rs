@@ -14,7 +14,7 @@ use crate::challenges::{self, Binding, Layout, Offer, Terms};
 use crate::knobs::{Change, Knobs, Target};
 use crate::ledger::LedgerEntry;
 use crate::respond::{payment_problem, payment_required, plain_problem};
-use crate::state::AppState;
+use crate::state::{AppState, PaidAnswer};
 use crate::verify::{self, Accepts, Outcome};
 
 /// Largest request body a paid endpoint reads.
@@ -262,7 +262,12 @@ impl Exchange<'_> {
         let [tempo_charge, tempo_session, lightning] = challenges::distractors(&binding, &terms);
         let mut offers: Vec<Offer> = vec![tempo_charge];
         if self.spec.stripe {
-            offers.push(challenges::stripe(&binding, &terms, intent));
+            let stripe = challenges::stripe(&binding, &terms, intent);
+            shared.remember_issued(
+                &stripe.challenge.id,
+                challenges::Issued::new(&self.route, &stripe, &terms),
+            );
+            offers.push(stripe);
         }
         offers.extend([tempo_session, lightning]);
         let offers = challenges::rank_by_preference(offers, self.accept_payment.as_deref());
@@ -474,6 +479,22 @@ pub async fn serve(state: AppState, spec: &'static PaidSpec, request: Request) -
         };
         return redirect(&exchange, &location, 307, "paid retry");
     }
+    let idempotency = parts
+        .headers
+        .get("idempotency-key")
+        .map(|key| IdempotentRetry {
+            key: format!(
+                "{} {}",
+                exchange.route,
+                String::from_utf8_lossy(key.as_bytes())
+            ),
+            credential: String::from_utf8_lossy(value.as_bytes()).into_owned(),
+        });
+    if let Some(retry) = &idempotency
+        && let Some(stored) = state.paid_answer(&retry.key)
+    {
+        return replay(&exchange, retry, &stored);
+    }
     let credential = match value.to_str().ok().map(parse_credential) {
         Some(Ok(credential)) => credential,
         Some(Err(error)) => {
@@ -487,13 +508,49 @@ pub async fn serve(state: AppState, spec: &'static PaidSpec, request: Request) -
             );
         }
     };
-    verify_and_settle(&exchange, &credential, received_in).await
+    verify_and_settle(&exchange, &credential, received_in, idempotency.as_ref()).await
+}
+
+/// A paid retry carrying an `Idempotency-Key`: its key (scoped by route)
+/// and the credential it presented.
+struct IdempotentRetry {
+    key: String,
+    credential: String,
+}
+
+/// The stored answer again for the same key, credential and body (the
+/// client lost the first one: draft -02's SHOULD); a 422 for another
+/// request under that key. Nothing is verified or settled again.
+fn replay(exchange: &Exchange<'_>, retry: &IdempotentRetry, stored: &PaidAnswer) -> Response {
+    let same_body = stored.body_digest == challenges::body_digest(&exchange.body);
+    if stored.credential != retry.credential || !same_body {
+        let detail = "this Idempotency-Key was already used for another request (a different credential or body); use a new key";
+        exchange.state.record(
+            exchange
+                .record("rejected")
+                .problem("idempotency-key-reused")
+                .detail(detail),
+        );
+        return plain_problem(StatusCode::UNPROCESSABLE_ENTITY, detail);
+    }
+    exchange.state.record(
+        exchange
+            .record("replayed")
+            .reference(stored.body["payment_intent"].as_str().unwrap_or_default())
+            .detail("the stored answer to the same Idempotency-Key, credential and body"),
+    );
+    let mut response = crate::respond::paid(&stored.body, &stored.receipt);
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
 }
 
 async fn verify_and_settle(
     exchange: &Exchange<'_>,
     credential: &PaymentCredential,
     received_in: &str,
+    idempotency: Option<&IdempotentRetry>,
 ) -> Response {
     let state = exchange.state;
     let spec = exchange.spec;
@@ -533,6 +590,17 @@ async fn verify_and_settle(
                 "payment_intent": payment_intent,
                 "received_body": received,
             });
+            if let Some(retry) = idempotency {
+                state.remember_paid(
+                    &retry.key,
+                    PaidAnswer {
+                        credential: retry.credential.clone(),
+                        body_digest: challenges::body_digest(&exchange.body),
+                        body: body.clone(),
+                        receipt: receipt.clone(),
+                    },
+                );
+            }
             crate::respond::paid(&body, &receipt)
         }
         Outcome::Rejected(rejection) => exchange.reject(

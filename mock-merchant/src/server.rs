@@ -5,6 +5,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use serde::Deserialize;
@@ -24,9 +25,68 @@ use crate::{hostile, shop};
 /// ledger (`credential_received` with its field and the URL addressed) before
 /// the request is answered, so a test can prove where credentials went.
 pub fn router(state: AppState) -> Router {
-    Router::new().fallback_service(routes(state.clone())).layer(
-        axum::middleware::map_request_with_state(state, route_by_host),
-    )
+    let state_for_body = state.clone();
+    Router::new()
+        .fallback_service(routes(state.clone()))
+        .layer(axum::middleware::map_request_with_state(
+            state,
+            route_by_host,
+        ))
+        .layer(axum::middleware::map_response(retry_after_on_402))
+        .layer(axum::middleware::from_fn_with_state(
+            state_for_body.clone(),
+            read_body,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state_for_body,
+            crate::control_access::guard,
+        ))
+}
+
+/// Reads the whole request body, at most [`paid::MAX_BODY_BYTES`], within
+/// the body timeout (D4: a body shorter than its `Content-Length` no longer
+/// holds the connection): 408 or 413 Problem Details otherwise.
+async fn read_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let limit = paid::MAX_BODY_BYTES;
+    let timeout = state.config.limits.body_timeout;
+    let body = match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => {
+            return plain_problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("bodies are limited to {limit} bytes (or the body could not be read)"),
+            );
+        }
+        Err(_) => {
+            return plain_problem(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request body did not arrive within {} ms",
+                    timeout.as_millis()
+                ),
+            );
+        }
+    };
+    next.run(Request::from_parts(parts, axum::body::Body::from(body)))
+        .await
+}
+
+/// `Retry-After` on every 402 (draft -02 SHOULD): a client may retry at
+/// once with a credential; one second keeps a loop without one polite.
+pub const RETRY_AFTER_SECONDS: &str = "1";
+
+/// How long `/openapi.json` may be cached: the catalogue changes only with a new build.
+pub const OPENAPI_CACHE_CONTROL: &str = "public, max-age=300";
+
+async fn retry_after_on_402(mut response: Response) -> Response {
+    if response.status() == StatusCode::PAYMENT_REQUIRED {
+        response
+            .headers_mut()
+            .entry(header::RETRY_AFTER)
+            .or_insert(HeaderValue::from_static(RETRY_AFTER_SECONDS));
+    }
+    response
 }
 
 /// The merchant id of a path `/m/<id>/...`, or `-`.
@@ -166,6 +226,8 @@ fn routes(state: AppState) -> Router {
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // The MCP endpoint and the control API read at most what a paid route does.
+        .layer(axum::extract::DefaultBodyLimit::max(paid::MAX_BODY_BYTES))
         .with_state(state)
 }
 
@@ -203,7 +265,7 @@ async fn index(State(state): State<AppState>) -> Json<Value> {
 }
 
 /// `GET /openapi.json`: the paid operations with `x-payment-info`.
-async fn openapi(State(state): State<AppState>) -> Json<Value> {
+async fn openapi(State(state): State<AppState>) -> impl IntoResponse {
     let mut paths = serde_json::Map::new();
     for spec in PAID
         .iter()
@@ -232,12 +294,16 @@ async fn openapi(State(state): State<AppState>) -> Json<Value> {
         "/m/api/free".to_owned(),
         json!({ "get": { "summary": "A free endpoint", "responses": { "200": { "description": "Free" } } } }),
     );
-    Json(json!({
+    let document = json!({
         "openapi": "3.1.0",
         "info": { "title": "mock-merchant", "version": env!("CARGO_PKG_VERSION") },
         "servers": [{ "url": state.base_url }],
         "paths": paths,
-    }))
+    });
+    (
+        [(header::CACHE_CONTROL, OPENAPI_CACHE_CONTROL)],
+        Json(document),
+    )
 }
 
 async fn free() -> Response {

@@ -1,11 +1,12 @@
 //! The server's shared state: configuration, clock, ledger and the few
 //! things merchants remember (claimed challenges, probes, charged cards).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::challenges::Issued;
 use crate::clock::{Clock, rfc3339};
 use crate::knobs::Knobs;
 use crate::ledger::{Ledger, LedgerEntry};
@@ -29,6 +30,10 @@ pub struct Config {
     pub settle_style: SettleStyle,
     /// Where a challenge's credential `header` goes in its HMAC input.
     pub header_slot: mpp_wire::HeaderSlot,
+    /// Connection and request timeouts, the connection cap, the drain bound.
+    pub limits: crate::listen::Limits,
+    /// Who may use the control API.
+    pub control: crate::control_access::ControlAccess,
 }
 
 /// How settlement authenticates and labels its Stripe calls, to mirror a
@@ -71,6 +76,66 @@ pub struct Shared {
     probes: Mutex<HashMap<String, u64>>,
     charged_cards: Mutex<HashSet<String>>,
     knobs: Mutex<HashMap<String, Knobs>>,
+    issued_stripe: Mutex<Remembered<Issued>>,
+    paid_answers: Mutex<Remembered<PaidAnswer>>,
+}
+
+/// How many issued stripe challenges are remembered; the oldest beyond this
+/// are forgotten (their credentials then get `invalid-challenge`).
+pub const REMEMBERED_CHALLENGES: usize = 20_000;
+
+/// How many paid answers are kept for `Idempotency-Key` replays.
+pub const REMEMBERED_ANSWERS: usize = 10_000;
+
+/// A paid answer kept for a retry under the same `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaidAnswer {
+    /// The credential header value that paid.
+    pub credential: String,
+    /// Digest of the request body that was paid for (`None`: no body).
+    pub body_digest: Option<String>,
+    /// The JSON resource answered.
+    pub body: serde_json::Value,
+    /// The `Payment-Receipt` value answered.
+    pub receipt: String,
+}
+
+/// Values by key, the oldest forgotten beyond a cap.
+#[derive(Debug)]
+struct Remembered<V> {
+    by_key: HashMap<String, V>,
+    order: VecDeque<String>,
+    cap: usize,
+}
+
+impl<V: Clone> Remembered<V> {
+    fn new(cap: usize) -> Self {
+        Self {
+            by_key: HashMap::new(),
+            order: VecDeque::new(),
+            cap,
+        }
+    }
+
+    fn insert(&mut self, key: &str, value: V) {
+        if self.by_key.insert(key.to_owned(), value).is_none() {
+            self.order.push_back(key.to_owned());
+        }
+        while self.order.len() > self.cap {
+            if let Some(oldest) = self.order.pop_front() {
+                self.by_key.remove(&oldest);
+            }
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<V> {
+        self.by_key.get(key).cloned()
+    }
+
+    fn clear(&mut self) {
+        self.by_key.clear();
+        self.order.clear();
+    }
 }
 
 /// The handlers' state.
@@ -109,12 +174,35 @@ impl Shared {
             probes: Mutex::default(),
             charged_cards: Mutex::default(),
             knobs: Mutex::default(),
+            issued_stripe: Mutex::new(Remembered::new(REMEMBERED_CHALLENGES)),
+            paid_answers: Mutex::new(Remembered::new(REMEMBERED_ANSWERS)),
         }
     }
 
     /// A number unique to each 402 this server issues.
     pub fn next_issue(&self) -> u64 {
         self.issued.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Remembers the stripe challenge `id` as issued (kept across `reset`,
+    /// like the binding key: a challenge issued before stays payable).
+    pub fn remember_issued(&self, id: &str, issued: Issued) {
+        lock(&self.issued_stripe).insert(id, issued);
+    }
+
+    /// The stripe challenge `id` as issued, if this server issued it.
+    pub fn issued(&self, id: &str) -> Option<Issued> {
+        lock(&self.issued_stripe).get(id)
+    }
+
+    /// Keeps the paid answer to `idempotency_key` (scoped by the route in it).
+    pub fn remember_paid(&self, idempotency_key: &str, answer: PaidAnswer) {
+        lock(&self.paid_answers).insert(idempotency_key, answer);
+    }
+
+    /// The paid answer kept for `idempotency_key`, if any.
+    pub fn paid_answer(&self, idempotency_key: &str) -> Option<PaidAnswer> {
+        lock(&self.paid_answers).get(idempotency_key)
     }
 
     /// Appends to the ledger at the merchant clock's time.
@@ -179,8 +267,10 @@ impl Shared {
         }
     }
 
-    /// Forgets the ledger, claims, probes, charged cards and knobs (the clock stays).
+    /// Forgets the ledger, claims, probes, charged cards, knobs and paid
+    /// answers kept for replays (the clock and the issued challenges stay).
     pub fn reset(&self) {
+        lock(&self.paid_answers).clear();
         lock(&self.knobs).clear();
         *lock(&self.ledger) = Ledger::default();
         lock(&self.claims).clear();

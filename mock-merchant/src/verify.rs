@@ -126,7 +126,7 @@ pub async fn pay(
         );
     }
     match challenges::echoed_route(echo) {
-        Some(bound) if bound == route => {}
+        Some(bound) if bound == challenges::bound_route(route) => {}
         other => {
             return rejected(
                 ProblemType::InvalidChallenge,
@@ -137,6 +137,18 @@ pub async fn pay(
             );
         }
     }
+    // Whoever holds the binding key can mint a valid id over any terms, so
+    // the echo must be a challenge this route issued, unchanged.
+    let Some(issued) = shared
+        .issued(&echo.id)
+        .filter(|issued| issued.matches(route, echo))
+    else {
+        return rejected(
+            ProblemType::InvalidChallenge,
+            "the echoed challenge is not one this route issued (its id, realm, method, intent, request or opaque differ)",
+        );
+    };
+    let (amount, currency) = (issued.amount.as_str(), issued.currency.as_str());
     match parse_rfc3339(expires) {
         Some(at) if at > shared.clock.now() => {}
         _ => {
@@ -156,14 +168,6 @@ pub async fn pay(
             "the request body does not match the challenge's digest",
         );
     }
-    let request: Value = echo.request.decode_value().unwrap_or(Value::Null);
-    let (Some(amount), Some(currency)) = (request["amount"].as_str(), request["currency"].as_str())
-    else {
-        return rejected(
-            ProblemType::InvalidChallenge,
-            "the challenge request has no amount or currency",
-        );
-    };
     if let Some(minimum) = accepts.minimum_amount
         && amount.parse::<u64>().is_ok_and(|asked| asked < minimum)
     {

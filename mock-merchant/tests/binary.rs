@@ -1,7 +1,7 @@
 //! The `mock-merchant` binary: starts on the given port and prints the merchants and their URLs.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Lines};
+use std::process::{ChildStdout, Command, Stdio};
 
 /// Kills the child when the test ends, pass or fail.
 struct Running(std::process::Child);
@@ -13,10 +13,14 @@ impl Drop for Running {
     }
 }
 
-#[tokio::test]
-async fn the_binary_prints_every_merchant_url_and_serves_them() {
+/// Starts the binary with `args` and `envs`: the process, its base URL and
+/// the rest of its stdout.
+fn start(args: &[&str], envs: &[(&str, &str)]) -> (Running, String, Lines<BufReader<ChildStdout>>) {
     let child = Command::new(env!("CARGO_BIN_EXE_mock-merchant"))
         .args(["--port", "0", "--link-url", "http://127.0.0.1:9"])
+        .args(args)
+        .env_remove("MOCK_MERCHANT_CHALLENGE_SECRET")
+        .envs(envs.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -30,6 +34,68 @@ async fn the_binary_prints_every_merchant_url_and_serves_them() {
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("{first}"))
         .to_owned();
+    (running, base, lines)
+}
+
+/// The stripe challenge `base`'s `api` report offers.
+async fn stripe_challenge(base: &str) -> mpp_wire::StripeChallenge {
+    let probe = reqwest::get(format!("{base}/m/api/report")).await.unwrap();
+    let fields = probe.headers().get_all("www-authenticate");
+    mpp_wire::select_stripe_challenge(fields.iter().map(|v| v.as_bytes())).unwrap()
+}
+
+/// Whether `challenge`'s id is bound with `key`.
+fn bound_with(challenge: &mpp_wire::StripeChallenge, key: &str) -> bool {
+    let echo = challenge.challenge.to_echo();
+    let params = mpp_wire::BindingParams {
+        realm: &echo.realm,
+        method: echo.method.as_str(),
+        intent: echo.intent.as_str(),
+        request: echo.request.raw(),
+        expires: echo.expires.as_deref(),
+        digest: echo.digest.as_deref(),
+        opaque: echo.opaque.as_ref().map(|o| o.raw()),
+        header: None,
+    };
+    params.bound_id(key, mpp_wire::HeaderSlot::AfterOpaque) == challenge.id
+}
+
+#[tokio::test]
+async fn the_challenge_secret_is_random_unless_the_flag_or_the_environment_sets_it() {
+    let key = "a-fixed-key-for-reproducible-tests-0123456789";
+    let (_flag, base, _) = start(&["--challenge-secret", key], &[]);
+    assert!(
+        bound_with(&stripe_challenge(&base).await, key),
+        "--challenge-secret"
+    );
+    let (_env, base, _) = start(&[], &[("MOCK_MERCHANT_CHALLENGE_SECRET", key)]);
+    assert!(
+        bound_with(&stripe_challenge(&base).await, key),
+        "the environment"
+    );
+    let (_default, base, _) = start(&[], &[]);
+    let challenge = stripe_challenge(&base).await;
+    assert!(!bound_with(&challenge, key));
+    assert!(!bound_with(
+        &challenge,
+        "mock-merchant-challenge-binding-key-0123456789"
+    ));
+}
+
+#[test]
+fn a_short_challenge_secret_is_refused_at_startup() {
+    let output = Command::new(env!("CARGO_BIN_EXE_mock-merchant"))
+        .args(["--port", "0", "--challenge-secret", "too-short"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("at least 32 bytes"), "{stderr}");
+}
+
+#[tokio::test]
+async fn the_binary_prints_every_merchant_url_and_serves_them() {
+    let (_running, base, mut lines) = start(&[], &[]);
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
     let mut printed = Vec::new();
     for line in lines.by_ref() {
@@ -54,4 +120,35 @@ async fn the_binary_prints_every_merchant_url_and_serves_them() {
     }
     let probe = reqwest::get(format!("{base}/m/api/report")).await.unwrap();
     assert_eq!(probe.status(), 402);
+}
+
+#[tokio::test]
+async fn sigterm_drains_an_in_flight_request_then_exits_0() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut running, base, _lines) = start(&[], &[]);
+    let address = base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    stream
+        .write_all(b"POST /m/api/orders HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 12\r\n\r\n{\"rows\":")
+        .await
+        .unwrap();
+    let pid = running.0.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    // Readiness without sleeping: the listener closes once the signal is handled.
+    let refused = async {
+        while tokio::net::TcpStream::connect(&address).await.is_ok() {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), refused)
+        .await
+        .expect("the listener closes on SIGTERM");
+    stream.write_all(b"100}").await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 402"), "{answer}");
+    let status = running.0.wait().unwrap();
+    assert!(status.success(), "{status}");
 }

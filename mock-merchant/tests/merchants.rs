@@ -490,6 +490,7 @@ async fn reset_forgets_the_ledger_and_the_probe_counts() {
     let reset = env
         .http
         .post(format!("{}/__control/reset", env.merchant.base_url()))
+        .header("content-type", "application/json")
         .send()
         .await
         .unwrap();
@@ -561,12 +562,13 @@ async fn the_header_is_bound_after_opaque_as_draft_02_says_or_as_the_mpp_crate_d
         opaque: c.challenge.opaque.as_ref().map(|o| o.raw()),
         header: Some("Payment-Authorization"),
     };
-    let secret = mock_merchant::DEFAULT_CHALLENGE_SECRET;
+    let secret = common::CHALLENGE_SECRET;
     assert_eq!(c.id, params.bound_id(secret, HeaderSlot::AfterOpaque));
 
     let mpp_style = mock_merchant::MockMerchant::builder()
         .link(env.link.base_url())
         .header_slot(HeaderSlot::BeforeOpaque)
+        .challenge_secret(secret)
         .start()
         .await
         .unwrap();

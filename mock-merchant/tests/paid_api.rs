@@ -556,3 +556,61 @@ async fn settlement_can_mirror_the_mpp_crate_and_mppx_styles() {
         "{settle}"
     );
 }
+
+#[tokio::test]
+async fn a_paid_post_retried_with_its_idempotency_key_gets_the_same_answer_without_a_second_charge()
+{
+    let env = Env::start().await;
+    let url = env.merchant.url("api", "/orders");
+    let body = r#"{"dataset":"weather","rows":1000}"#;
+    let challenge = env
+        .send(Method::POST, &url, &[], Some(body))
+        .await
+        .stripe_challenge();
+    let spt = env.spt_for(5000, mock_merchant::DEFAULT_NETWORK_ID).await;
+    let credential = Env::credential(&challenge, &spt);
+    let headers = [
+        ("authorization", credential.as_str()),
+        ("idempotency-key", "order-7f3a"),
+    ];
+    let first = env.send(Method::POST, &url, &headers, Some(body)).await;
+    let reference = assert_paid(&first);
+
+    // The client lost the answer and retries the very same request.
+    let replayed = env.send(Method::POST, &url, &headers, Some(body)).await;
+    assert_eq!(replayed.status, StatusCode::OK, "{}", replayed.text);
+    assert_eq!(replayed.json(), first.json());
+    assert_eq!(assert_paid(&replayed), reference, "the same receipt");
+    assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
+    assert_eq!(
+        env.link_events(&spt).await,
+        ["issued", "redeemed"],
+        "charged once"
+    );
+
+    // Another body under the same key is a misuse of the key, not a payment.
+    let other = env
+        .send(
+            Method::POST,
+            &url,
+            &headers,
+            Some(r#"{"dataset":"weather","rows":9}"#),
+        )
+        .await;
+    assert_eq!(
+        other.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        other.text
+    );
+    assert_eq!(
+        other.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert!(other.text.contains("Idempotency-Key"), "{}", other.text);
+    // Without the key, the same credential is a replay, as before.
+    env.send(Method::POST, &url, &headers[..1], Some(body))
+        .await
+        .assert_402("verification-failed");
+    assert_eq!(env.link_events(&spt).await, ["issued", "redeemed"]);
+}

@@ -12,6 +12,9 @@ use serde_json::{Value, json};
 /// A context long enough for mock-link's validation.
 pub const CONTEXT: &str = "Buying one premium market report from the mock merchant's paid API for the user, who asked for it today.";
 
+/// The challenge HMAC key the tests' merchant uses, so they can forge bound echoes.
+pub const CHALLENGE_SECRET: &str = "link-harness-tests-known-challenge-key-0123456789";
+
 /// A running mock-link, a mock-merchant settling there, and a logged-in Link user.
 pub struct Env {
     pub link: MockLink,
@@ -83,6 +86,7 @@ impl Env {
         let link = MockLink::builder().start().await.expect("mock-link starts");
         let merchant = MockMerchant::builder()
             .link(link.base_url())
+            .challenge_secret(CHALLENGE_SECRET)
             .start()
             .await
             .expect("mock-merchant starts");
