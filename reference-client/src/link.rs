@@ -189,6 +189,14 @@ impl Link {
                 codes::LOGIN_EXPIRED,
                 "the login code expired before it was approved; run `link-ref auth login` again",
             )),
+            // An unknown or already used code can never be approved either.
+            Some("invalid_grant") => Err(ClientError::new(
+                codes::LOGIN_EXPIRED,
+                format!(
+                    "Link no longer accepts this login code ({}); run `link-ref auth login` again",
+                    oauth_error_text(&body)
+                ),
+            )),
             _ => Err(auth_error(status, &body)),
         }
     }

@@ -272,3 +272,122 @@ async fn status_reports_a_newer_version_from_the_update_feed() {
     assert_eq!(status["update"]["current"], env!("CARGO_PKG_VERSION"));
     assert!(status["update"]["update_command"].as_str().is_some());
 }
+
+/// Arms `count` faults on Link's device token endpoint.
+async fn fault_token_poll(env: &Env, fault: serde_json::Value, count: u32) {
+    env.link
+        .control()
+        .post(
+            "/faults",
+            json!({"method": "POST", "path": "/device/token", "count": count, "fault": fault}),
+        )
+        .await
+        .expect("fault armed");
+}
+
+/// The fault kinds a sick Link or network produces on the token poll.
+fn transient_faults() -> Vec<serde_json::Value> {
+    vec![
+        json!({"kind": "status", "status": 503}),
+        json!({"kind": "status", "status": 500}),
+        json!({"kind": "drop"}),
+        json!({"kind": "latency", "millis": 1500}),
+        json!({"kind": "non_json", "status": 502}),
+        json!({"kind": "non_json", "status": 200}),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_login_survives_transient_failures_of_the_token_poll() {
+    let mut env = Env::start().await;
+    env.extra_env
+        .push(("LINK_HTTP_TIMEOUT".into(), "0.5".into()));
+    let first = env.json(&["auth", "login", "--interval", "0"]).await.ok();
+    let phrase = first["phrase"].as_str().unwrap().to_owned();
+    for fault in transient_faults() {
+        fault_token_poll(&env, fault.clone(), 1).await;
+        let run = env.json(&["auth", "status"]).await;
+        assert_eq!(run.code, 1, "{fault}: {run:?}");
+        assert_eq!(run.json()["pending"], true, "{fault}: {run:?}");
+        assert!(
+            env.session_path().exists(),
+            "{fault}: the pending login was deleted"
+        );
+        let pending = env.json(&["auth", "status"]).await.ok();
+        assert_eq!(pending["pending"], true, "{fault}: {pending}");
+        assert_eq!(pending["phrase"], first["phrase"], "{fault}");
+    }
+    env.link.control().approve_device(&phrase).await.unwrap();
+    let status = env.json(&["auth", "status"]).await.ok();
+    assert_eq!(status["authenticated"], true, "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_status_interval_polls_on_through_transient_failures() {
+    let mut env = Env::start().await;
+    env.extra_env
+        .push(("LINK_HTTP_TIMEOUT".into(), "0.5".into()));
+    let first = env.json(&["auth", "login", "--interval", "0"]).await.ok();
+    env.link
+        .control()
+        .approve_device(first["phrase"].as_str().unwrap())
+        .await
+        .unwrap();
+    fault_token_poll(&env, json!({"kind": "status", "status": 503}), 1).await;
+    fault_token_poll(&env, json!({"kind": "drop"}), 1).await;
+    fault_token_poll(&env, json!({"kind": "non_json", "status": 502}), 1).await;
+    let status = env
+        .json(&["auth", "status", "--interval", "0.05", "--timeout", "10"])
+        .await
+        .ok();
+    assert_eq!(status["authenticated"], true, "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_login_polls_on_through_a_transient_failure() {
+    let env = Env::start().await;
+    let mut login = env.spawn(&["auth", "login", "--interval", "0.05", "--timeout", "10"]);
+    let phrase = login.next_json().await["phrase"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    fault_token_poll(&env, json!({"kind": "status", "status": 503}), 2).await;
+    env.link.control().approve_device(&phrase).await.unwrap();
+    let (code, rest) = login.finish().await;
+    assert_eq!(code, 0, "{rest:?}");
+    assert_eq!(rest.last().unwrap()["authenticated"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_denied_expired_or_unknown_codes_end_a_pending_login() {
+    let env = Env::start().await;
+    // Denied.
+    let first = env.json(&["auth", "login", "--interval", "0"]).await.ok();
+    env.link
+        .control()
+        .deny_device(first["phrase"].as_str().unwrap())
+        .await
+        .unwrap();
+    env.json(&["auth", "status"]).await.error("ACCESS_DENIED");
+    assert!(!env.session_path().exists());
+    // Expired.
+    let first = env.json(&["auth", "login", "--interval", "0"]).await.ok();
+    env.link
+        .control()
+        .expire_device(first["phrase"].as_str().unwrap())
+        .await
+        .unwrap();
+    env.json(&["auth", "status"]).await.error("LOGIN_EXPIRED");
+    assert!(!env.session_path().exists());
+    // A code Link no longer knows (invalid_grant).
+    env.json(&["auth", "login", "--interval", "0"]).await.ok();
+    let mut session: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.session_path()).unwrap()).unwrap();
+    session["pending_login"]["device_code"] = json!("unknown_device_code");
+    std::fs::write(env.session_path(), session.to_string()).unwrap();
+    let run = env
+        .json(&["auth", "status", "--interval", "0.05", "--timeout", "5"])
+        .await;
+    run.error("LOGIN_EXPIRED");
+    assert!(!env.session_path().exists());
+}

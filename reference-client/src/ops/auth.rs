@@ -49,9 +49,48 @@ fn store_tokens(link: &Link, tokens: Tokens) -> Result<()> {
     })
 }
 
+/// Whether Link's answer ends a pending login: the user denied it, the code
+/// expired, or Link no longer knows it (`invalid_grant`). Anything else (a
+/// 5xx, a dropped connection, a timeout, a body that is not JSON) leaves the
+/// login pending, to be polled again.
+fn ends_login(error: &ClientError) -> bool {
+    matches!(
+        error.code.as_str(),
+        codes::ACCESS_DENIED | codes::LOGIN_EXPIRED
+    )
+}
+
+/// Forgets the pending login, keeping any tokens.
+fn forget_pending_login(link: &Link) -> Result<()> {
+    let mut session = link.session();
+    session.pending_login = None;
+    if session.is_logged_in() {
+        link.store_session(session)
+    } else {
+        link.clear_session()
+    }
+}
+
+/// What a failed poll of a pending login ends with: the login is forgotten
+/// only when Link ended it; otherwise a login kept in the session file stays
+/// there, and the error says so (`pending: true`), so `auth status` resumes it.
+fn poll_failure(link: &Link, error: ClientError) -> ClientError {
+    if ends_login(&error) {
+        return match forget_pending_login(link) {
+            Ok(()) => error,
+            Err(e) => e,
+        };
+    }
+    if link.session().pending_login.is_some() {
+        return error.with("pending", true);
+    }
+    error
+}
+
 /// Polls the token endpoint until the user acts; stores the tokens. A login
 /// just started waits one interval first (the user cannot have approved yet);
 /// one handed over to `auth status` polls at once (the user may have).
+/// Transient failures are polled through with backoff, within the poller's bounds.
 async fn poll_login(
     link: &Link,
     pending: &PendingLogin,
@@ -67,21 +106,14 @@ async fn poll_login(
         poller.attempt()?;
         match link.poll_device_token(&pending.device_code).await {
             Ok(TokenPoll::Granted(tokens)) => return store_tokens(link, tokens),
-            Ok(TokenPoll::Pending) => {}
+            Ok(TokenPoll::Pending) => poller.succeeded(),
             // RFC 8628 §3.5: add 5 seconds to the interval for this and later polls.
-            Ok(TokenPoll::SlowDown) => poller.slow_down(Duration::from_secs(5)),
-            Err(e) => {
-                if matches!(e.code.as_str(), codes::ACCESS_DENIED | codes::LOGIN_EXPIRED) {
-                    let mut session = link.session();
-                    session.pending_login = None;
-                    if session.is_logged_in() {
-                        link.store_session(session)?;
-                    } else {
-                        link.clear_session()?;
-                    }
-                }
-                return Err(e);
+            Ok(TokenPoll::SlowDown) => {
+                poller.succeeded();
+                poller.slow_down(Duration::from_secs(5));
             }
+            Err(e) if ends_login(&e) => return Err(poll_failure(link, e)),
+            Err(e) => poller.failed(e).map_err(|e| poll_failure(link, e))?,
         }
     }
 }
@@ -181,11 +213,7 @@ pub async fn status(link: &Link, args: StatusArgs, out: &mut dyn Emit) -> Result
         match link.poll_device_token(&pending.device_code).await {
             Ok(TokenPoll::Granted(tokens)) => store_tokens(link, tokens).map(|()| true),
             Ok(TokenPoll::Pending | TokenPoll::SlowDown) => Ok(false),
-            Err(e) => {
-                // Denied or expired: the pending code is useless now.
-                link.clear_session()?;
-                Err(e)
-            }
+            Err(e) => Err(poll_failure(link, e)),
         }
     };
     if result? {
