@@ -391,3 +391,67 @@ async fn only_denied_expired_or_unknown_codes_end_a_pending_login() {
     run.error("LOGIN_EXPIRED");
     assert!(!env.session_path().exists());
 }
+
+/// Whether `token` still works at Link's API.
+async fn token_works(env: &Env, token: &str) -> bool {
+    reqwest::Client::new()
+        .get(format!("{}/userinfo", env.link.base_url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .is_success()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_whose_revocation_fails_keeps_the_session_and_exits_1() {
+    let mut env = Env::start().await;
+    env.extra_env
+        .push(("LINK_HTTP_TIMEOUT".into(), "0.5".into()));
+    env.login().await;
+    let session: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.session_path()).unwrap()).unwrap();
+    let token = session["access_token"].as_str().unwrap().to_owned();
+    for fault in [
+        json!({"kind": "status", "status": 503}),
+        json!({"kind": "drop"}),
+        json!({"kind": "non_json", "status": 502}),
+    ] {
+        // (A latency fault is left out: mock-link revokes once the delay is
+        // over, so the token would die after the client gave up.)
+        // One retry is allowed: both tries fail.
+        env.link
+            .control()
+            .post(
+                "/faults",
+                json!({"path": "/device/revoke", "count": 2, "fault": fault}),
+            )
+            .await
+            .unwrap();
+        let run = env.json(&["auth", "logout"]).await;
+        let e = run.error("REVOKE_FAILED");
+        assert_eq!(e["retryable"], true, "{fault}: {e}");
+        assert!(!run.stdout.contains(&token), "{fault}: token leaked");
+        assert!(env.session_path().exists(), "{fault}: session forgotten");
+        assert!(token_works(&env, &token).await, "{fault}");
+        assert_eq!(
+            env.json(&["auth", "status"]).await.ok()["authenticated"],
+            true
+        );
+        env.link.control().http_delete("/faults").await.unwrap();
+    }
+    // One failure is retried; then the logout goes through.
+    env.link
+        .control()
+        .post(
+            "/faults",
+            json!({"path": "/device/revoke", "count": 1, "fault": {"kind": "status", "status": 503}}),
+        )
+        .await
+        .unwrap();
+    let out = env.json(&["auth", "logout"]).await.ok();
+    assert_eq!(out["revoked"], true);
+    assert!(!env.session_path().exists());
+    assert!(!token_works(&env, &token).await);
+}

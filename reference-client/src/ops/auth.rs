@@ -230,35 +230,46 @@ pub async fn status(link: &Link, args: StatusArgs, out: &mut dyn Emit) -> Result
     Ok(())
 }
 
-/// `auth logout`: revokes both tokens at Link, then forgets the session.
+/// Revokes `token` at Link, trying a second time if the first fails.
+async fn revoke_with_retry(link: &Link, token: &str) -> Result<()> {
+    match link.revoke(token).await {
+        Ok(()) => Ok(()),
+        Err(_) => link.revoke(token).await,
+    }
+}
+
+/// `auth logout`: revokes both tokens at Link, then forgets the session. When
+/// Link cannot revoke them (after one retry), the session is kept, so the
+/// user can run `auth logout` again, and the command fails with `REVOKE_FAILED`:
+/// forgetting tokens that still work would leave a live session no one can end.
 pub async fn logout(link: &Link, _args: NoArgs, out: &mut dyn Emit) -> Result<()> {
     let session = link.session();
-    let mut revoked = Vec::new();
-    let mut revoke_error: Option<ClientError> = None;
+    let credentials_path = link.config().credentials_path.display().to_string();
     for token in [&session.access_token, &session.refresh_token]
         .into_iter()
         .flatten()
     {
-        match link.revoke(token).await {
-            Ok(()) => revoked.push(()),
-            Err(e) => revoke_error = Some(e),
+        if let Err(e) = revoke_with_retry(link, token).await {
+            return Err(ClientError::new(
+                codes::REVOKE_FAILED,
+                format!(
+                    "Link did not revoke the session ({}); you are still logged in and the session is kept: run `link-ref auth logout` again",
+                    e.message
+                ),
+            )
+            .with("retryable", true)
+            .with("revoked", false)
+            .with("credentials_path", credentials_path));
         }
     }
     link.clear_session()?;
-    let mut result = json!({
+    out.emit(json!({
         "authenticated": false,
         "logged_out": true,
         "was_logged_in": session.is_logged_in(),
-        "credentials_path": link.config().credentials_path.display().to_string(),
-        "revoked": revoke_error.is_none() && session.is_logged_in(),
-    });
-    if let Some(e) = revoke_error {
-        result["warning"] = json!(format!(
-            "the local session is gone, but Link could not revoke the token: {}",
-            e.message
-        ));
-    }
-    out.emit(result);
+        "credentials_path": credentials_path,
+        "revoked": session.is_logged_in(),
+    }));
     Ok(())
 }
 
