@@ -442,15 +442,13 @@ fn api_result(status: StatusCode, body: Value) -> Result<Value> {
         return Ok(body);
     }
     if body.get("__non_json").is_some() {
-        let code = if status.is_server_error() {
-            codes::SERVER_ERROR
+        let message = format!("Link answered {status} with a body that is not JSON");
+        // A proxy's error page in front of a failing Link: as transient as a JSON 5xx.
+        return Err(if status.is_server_error() {
+            ClientError::new(codes::SERVER_ERROR, message).with("retryable", true)
         } else {
-            codes::INVALID_RESPONSE
-        };
-        return Err(ClientError::new(
-            code,
-            format!("Link answered {status} with a body that is not JSON"),
-        ));
+            ClientError::new(codes::INVALID_RESPONSE, message)
+        });
     }
     let message = api_message(&body).unwrap_or_else(|| format!("Link answered {status}"));
     let api_code = body
