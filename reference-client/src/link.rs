@@ -75,6 +75,7 @@ pub struct Link {
 impl Link {
     /// Connects with `config`, reading the session file unless a token is in the environment.
     pub fn new(config: Config) -> Result<Self> {
+        config.check()?;
         let session = match &config.access_token {
             Some(token) => Session {
                 access_token: Some(token.clone()),
