@@ -455,3 +455,27 @@ async fn logout_whose_revocation_fails_keeps_the_session_and_exits_1() {
     assert!(!env.session_path().exists());
     assert!(!token_works(&env, &token).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_whose_polling_runs_out_under_failures_is_finished_by_auth_status() {
+    let mut env = Env::start().await;
+    env.extra_env
+        .push(("LINK_HTTP_TIMEOUT".into(), "0.5".into()));
+    fault_token_poll(&env, json!({"kind": "status", "status": 503}), 1000).await;
+    let mut login = env.spawn(&["auth", "login", "--interval", "0.05", "--timeout", "1"]);
+    let phrase = login.next_json().await["phrase"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (code, rest) = login.finish().await;
+    assert_eq!(code, 1);
+    let e = rest.last().unwrap();
+    assert_eq!(e["code"], "POLLING_TIMEOUT", "{e}");
+    assert_eq!(e["pending"], true, "{e}");
+    assert_eq!(e["last_error"]["code"], "SERVER_ERROR", "{e}");
+    // Link recovers, the user approves: the same login finishes.
+    env.link.control().http_delete("/faults").await.unwrap();
+    env.link.control().approve_device(&phrase).await.unwrap();
+    let status = env.json(&["auth", "status"]).await.ok();
+    assert_eq!(status["authenticated"], true, "{status}");
+}

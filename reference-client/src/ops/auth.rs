@@ -90,8 +90,20 @@ fn poll_failure(link: &Link, error: ClientError) -> ClientError {
 /// Polls the token endpoint until the user acts; stores the tokens. A login
 /// just started waits one interval first (the user cannot have approved yet);
 /// one handed over to `auth status` polls at once (the user may have).
-/// Transient failures are polled through with backoff, within the poller's bounds.
+/// Transient failures are polled through with backoff, within the poller's
+/// bounds; however it ends, the pending login stays unless Link ended it.
 async fn poll_login(
+    link: &Link,
+    pending: &PendingLogin,
+    poller: Poller,
+    wait_first: bool,
+) -> Result<()> {
+    poll_until_decided(link, pending, poller, wait_first)
+        .await
+        .map_err(|e| poll_failure(link, e))
+}
+
+async fn poll_until_decided(
     link: &Link,
     pending: &PendingLogin,
     mut poller: Poller,
@@ -112,8 +124,7 @@ async fn poll_login(
                 poller.succeeded();
                 poller.slow_down(Duration::from_secs(5));
             }
-            Err(e) if ends_login(&e) => return Err(poll_failure(link, e)),
-            Err(e) => poller.failed(e).map_err(|e| poll_failure(link, e))?,
+            Err(e) => poller.failed(e)?,
         }
     }
 }
@@ -148,11 +159,13 @@ pub async fn login(link: &Link, args: LoginArgs, out: &mut dyn Emit) -> Result<(
         "phrase": pending.phrase,
         "instruction": "Open the verification URL, check that it shows this phrase, and approve.",
     });
+    // The code is kept in the session file, so that `auth status` can finish
+    // the login: handed over at once with `--interval 0`, or after polling
+    // here ran out or failed.
+    let mut session = link.session();
+    session.pending_login = Some(pending.clone());
+    link.store_session(session)?;
     if args.interval == Some(0.0) {
-        // Hand the polling to `auth status`, which reads the code from the session file.
-        let mut session = link.session();
-        session.pending_login = Some(pending);
-        link.store_session(session)?;
         first["_next"] = json!({
             "command": format!("auth status --interval {} --max-attempts 60", server_interval.max(1.0)),
             "poll_interval_seconds": server_interval,
