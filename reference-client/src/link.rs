@@ -220,7 +220,10 @@ impl Link {
                 ],
             )
             .await?;
-        if status.is_server_error() {
+        let refused = body.get("error").and_then(Value::as_str) == Some("invalid_grant");
+        if !status.is_success() && !refused {
+            // A 5xx, a rate limit, a proxy's page: nothing says the refresh
+            // token is dead, so the session is kept for the next try.
             return Err(auth_error(status, &body));
         }
         if !status.is_success() {

@@ -479,3 +479,36 @@ async fn a_login_whose_polling_runs_out_under_failures_is_finished_by_auth_statu
     let status = env.json(&["auth", "status"]).await.ok();
     assert_eq!(status["authenticated"], true, "{status}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_refresh_forgets_the_session_only_when_link_refuses_the_refresh_token() {
+    let mut env = Env::start().await;
+    env.extra_env
+        .push(("LINK_HTTP_TIMEOUT".into(), "0.5".into()));
+    env.login().await;
+    let session: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.session_path()).unwrap()).unwrap();
+    env.link
+        .control()
+        .post("/tokens/expire", json!({"token": session["access_token"]}))
+        .await
+        .unwrap();
+    // The refresh fails for reasons that say nothing about the refresh token.
+    for fault in [
+        json!({"kind": "status", "status": 503}),
+        json!({"kind": "status", "status": 429}),
+        json!({"kind": "drop"}),
+        json!({"kind": "non_json", "status": 404}),
+        json!({"kind": "non_json", "status": 200}),
+    ] {
+        fault_token_poll(&env, fault.clone(), 1).await;
+        let run = env.json(&["payment-methods", "list"]).await;
+        assert_eq!(run.code, 1, "{fault}: {run:?}");
+        assert!(
+            env.session_path().exists(),
+            "{fault}: the session was forgotten"
+        );
+    }
+    // The refresh token still works.
+    env.json(&["payment-methods", "list"]).await.ok();
+}
