@@ -512,3 +512,34 @@ async fn a_failed_refresh_forgets_the_session_only_when_link_refuses_the_refresh
     // The refresh token still works.
     env.json(&["payment-methods", "list"]).await.ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_that_loses_the_race_to_another_process_keeps_its_tokens() {
+    let env = Env::start().await;
+    let first = env.json(&["auth", "login", "--interval", "0"]).await.ok();
+    env.link
+        .control()
+        .approve_device(first["phrase"].as_str().unwrap())
+        .await
+        .unwrap();
+    // Process A's poll is held at Link; process B redeems the code meanwhile.
+    fault_token_poll(&env, json!({"kind": "latency", "millis": 1500}), 1).await;
+    let slow = env.spawn(&["auth", "status"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let armed = env.link.control().get("/faults").await.unwrap();
+        if armed["data"].as_array().is_some_and(Vec::is_empty) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "A never polled");
+        tokio::task::yield_now().await;
+    }
+    let b = env.json(&["auth", "status"]).await.ok();
+    assert_eq!(b["authenticated"], true);
+    // A then hears that the code was already used: it must not delete B's tokens.
+    let (code, rest) = slow.finish().await;
+    assert_eq!(code, 1);
+    assert_eq!(rest.last().unwrap()["code"], "LOGIN_EXPIRED");
+    let status = env.json(&["auth", "status"]).await.ok();
+    assert_eq!(status["authenticated"], true, "{status}");
+}

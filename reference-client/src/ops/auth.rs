@@ -49,8 +49,9 @@ fn store_tokens(link: &Link, tokens: Tokens) -> Result<()> {
     })
 }
 
-/// Whether Link's answer ends a pending login: the user denied it, the code
-/// expired, or Link no longer knows it (`invalid_grant`). Anything else (a
+/// Whether Link's answer ends a pending login: the user denied it
+/// (`ACCESS_DENIED`), the code expired or Link no longer knows it
+/// (`expired_token`, `invalid_grant`: both `LOGIN_EXPIRED`). Anything else (a
 /// 5xx, a dropped connection, a timeout, a body that is not JSON) leaves the
 /// login pending, to be polled again.
 fn ends_login(error: &ClientError) -> bool {
@@ -60,9 +61,15 @@ fn ends_login(error: &ClientError) -> bool {
     )
 }
 
-/// Forgets the pending login, keeping any tokens.
+/// Forgets the pending login, keeping any tokens. The file is read again
+/// first: another `link-ref` polling the same code may have just stored the
+/// tokens it redeemed (this one then gets `invalid_grant`).
 fn forget_pending_login(link: &Link) -> Result<()> {
-    let mut session = link.session();
+    let on_disk = match link.config().access_token {
+        Some(_) => None,
+        None => crate::session::load(&link.config().credentials_path).ok(),
+    };
+    let mut session = on_disk.unwrap_or_else(|| link.session());
     session.pending_login = None;
     if session.is_logged_in() {
         link.store_session(session)
