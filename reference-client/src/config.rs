@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::error::{ClientError, Result};
+use crate::sanitize::clean_text;
+
 /// The real service's hosts, used when no override is set.
 pub const DEFAULT_AUTH_BASE_URL: &str = "https://login.link.com";
 /// See [`DEFAULT_AUTH_BASE_URL`].
@@ -29,14 +32,23 @@ pub struct Config {
     pub no_refresh: bool,
     /// `LINK_UPDATE_FEED`: a URL answering the latest version (plain text or `{"version"}`).
     pub update_feed: Option<String>,
-    /// `LINK_HTTP_TIMEOUT` (seconds, fractional allowed): per request.
+    /// `LINK_HTTP_TIMEOUT` (seconds, fractional allowed, more than 0 and at
+    /// most [`MAX_HTTP_TIMEOUT_SECS`]): per request. Default 30 s.
     pub http_timeout: Duration,
+    /// `LINK_HTTP_TIMEOUT` when it is not such a number: [`Config::check`]
+    /// refuses it before any request.
+    pub invalid_http_timeout: Option<String>,
     /// `LINK_SPT_RETRY_DELAYS` (comma-separated seconds): the waits before each
     /// retrieval of a shared payment token that Link has not minted yet, the
     /// first one before the first retrieval (default [`SPT_RETRY_DELAYS`]).
     /// Tests shorten it; a malformed value keeps the default.
     pub spt_retry_delays: Vec<Duration>,
 }
+
+/// The default of `LINK_HTTP_TIMEOUT`.
+pub const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest `LINK_HTTP_TIMEOUT` accepted: a day.
+pub const MAX_HTTP_TIMEOUT_SECS: f64 = 86_400.0;
 
 /// The public client's schedule for a token that is not there yet: retrievals
 /// at 0, 1, 2, 3, 5, 7, 9 and 11 seconds.
@@ -51,6 +63,7 @@ impl Config {
     /// Reads the configuration through `lookup` (tests pass a map).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let non_empty = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        let http_timeout = non_empty("LINK_HTTP_TIMEOUT").map(|v| parse_http_timeout(&v).ok_or(v));
         let home = non_empty("HOME")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("."));
@@ -68,16 +81,39 @@ impl Config {
             refresh_token: non_empty("LINK_REFRESH_TOKEN"),
             no_refresh: non_empty("LINK_NO_REFRESH").is_some_and(|v| v != "0" && v != "false"),
             update_feed: non_empty("LINK_UPDATE_FEED"),
-            http_timeout: non_empty("LINK_HTTP_TIMEOUT")
-                .and_then(|v| v.parse::<f64>().ok())
-                .filter(|s| s.is_finite() && *s > 0.0)
-                .map(Duration::from_secs_f64)
-                .unwrap_or(Duration::from_secs(30)),
+            http_timeout: http_timeout
+                .as_ref()
+                .and_then(|t| t.as_ref().ok().copied())
+                .unwrap_or(DEFAULT_HTTP_TIMEOUT),
+            invalid_http_timeout: http_timeout.and_then(|t| t.err()),
             spt_retry_delays: non_empty("LINK_SPT_RETRY_DELAYS")
                 .and_then(|v| parse_delays(&v))
                 .unwrap_or_else(|| SPT_RETRY_DELAYS.map(Duration::from_secs_f64).to_vec()),
         }
     }
+}
+
+impl Config {
+    /// Refuses a configuration that cannot be used (a bad `LINK_HTTP_TIMEOUT`),
+    /// before anything is sent.
+    pub fn check(&self) -> Result<()> {
+        match &self.invalid_http_timeout {
+            Some(raw) => Err(ClientError::invalid_input(format!(
+                "LINK_HTTP_TIMEOUT must be a number of seconds above 0 and at most {MAX_HTTP_TIMEOUT_SECS}, not {:?}",
+                clean_text(raw)
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `2.5`: seconds, above 0 and at most [`MAX_HTTP_TIMEOUT_SECS`].
+fn parse_http_timeout(text: &str) -> Option<Duration> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| *s > 0.0 && *s <= MAX_HTTP_TIMEOUT_SECS)
+        .map(Duration::from_secs_f64)
 }
 
 /// `0,0.5,1`: seconds, each finite and not negative, at least one.

@@ -50,6 +50,8 @@ pub mod codes {
     pub const CROSS_ORIGIN_REDIRECT: &str = "CROSS_ORIGIN_REDIRECT";
     pub const SPT_UNAVAILABLE: &str = "SPT_UNAVAILABLE";
     pub const REDIRECT_REFUSED: &str = "REDIRECT_REFUSED";
+    pub const REVOKE_FAILED: &str = "REVOKE_FAILED";
+    pub const PAYMENT_OUTCOME_UNKNOWN: &str = "PAYMENT_OUTCOME_UNKNOWN";
 }
 
 impl ClientError {

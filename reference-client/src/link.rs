@@ -75,6 +75,7 @@ pub struct Link {
 impl Link {
     /// Connects with `config`, reading the session file unless a token is in the environment.
     pub fn new(config: Config) -> Result<Self> {
+        config.check()?;
         let session = match &config.access_token {
             Some(token) => Session {
                 access_token: Some(token.clone()),
@@ -189,6 +190,14 @@ impl Link {
                 codes::LOGIN_EXPIRED,
                 "the login code expired before it was approved; run `link-ref auth login` again",
             )),
+            // An unknown or already used code can never be approved either.
+            Some("invalid_grant") => Err(ClientError::new(
+                codes::LOGIN_EXPIRED,
+                format!(
+                    "Link no longer accepts this login code ({}); run `link-ref auth login` again",
+                    oauth_error_text(&body)
+                ),
+            )),
             _ => Err(auth_error(status, &body)),
         }
     }
@@ -211,7 +220,10 @@ impl Link {
                 ],
             )
             .await?;
-        if status.is_server_error() {
+        let refused = body.get("error").and_then(Value::as_str) == Some("invalid_grant");
+        if !status.is_success() && !refused {
+            // A 5xx, a rate limit, a proxy's page: nothing says the refresh
+            // token is dead, so the session is kept for the next try.
             return Err(auth_error(status, &body));
         }
         if !status.is_success() {
@@ -434,15 +446,13 @@ fn api_result(status: StatusCode, body: Value) -> Result<Value> {
         return Ok(body);
     }
     if body.get("__non_json").is_some() {
-        let code = if status.is_server_error() {
-            codes::SERVER_ERROR
+        let message = format!("Link answered {status} with a body that is not JSON");
+        // A proxy's error page in front of a failing Link: as transient as a JSON 5xx.
+        return Err(if status.is_server_error() {
+            ClientError::new(codes::SERVER_ERROR, message).with("retryable", true)
         } else {
-            codes::INVALID_RESPONSE
-        };
-        return Err(ClientError::new(
-            code,
-            format!("Link answered {status} with a body that is not JSON"),
-        ));
+            ClientError::new(codes::INVALID_RESPONSE, message)
+        });
     }
     let message = api_message(&body).unwrap_or_else(|| format!("Link answered {status}"));
     let api_code = body

@@ -272,3 +272,274 @@ async fn status_reports_a_newer_version_from_the_update_feed() {
     assert_eq!(status["update"]["current"], env!("CARGO_PKG_VERSION"));
     assert!(status["update"]["update_command"].as_str().is_some());
 }
+
+/// Arms `count` faults on Link's device token endpoint.
+async fn fault_token_poll(env: &Env, fault: serde_json::Value, count: u32) {
+    env.link
+        .control()
+        .post(
+            "/faults",
+            json!({"method": "POST", "path": "/device/token", "count": count, "fault": fault}),
+        )
+        .await
+        .expect("fault armed");
+}
+
+/// The fault kinds a sick Link or network produces on the token poll.
+fn transient_faults() -> Vec<serde_json::Value> {
+    vec![
+        json!({"kind": "status", "status": 503}),
+        json!({"kind": "status", "status": 500}),
+        json!({"kind": "drop"}),
+        json!({"kind": "latency", "millis": 1500}),
+        json!({"kind": "non_json", "status": 502}),
+        json!({"kind": "non_json", "status": 200}),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_login_survives_transient_failures_of_the_token_poll() {
+    let mut env = Env::start().await;
+    env.extra_env
+        .push(("LINK_HTTP_TIMEOUT".into(), "0.5".into()));
+    let first = env.json(&["auth", "login", "--interval", "0"]).await.ok();
+    let phrase = first["phrase"].as_str().unwrap().to_owned();
+    for fault in transient_faults() {
+        fault_token_poll(&env, fault.clone(), 1).await;
+        let run = env.json(&["auth", "status"]).await;
+        assert_eq!(run.code, 1, "{fault}: {run:?}");
+        assert_eq!(run.json()["pending"], true, "{fault}: {run:?}");
+        assert!(
+            env.session_path().exists(),
+            "{fault}: the pending login was deleted"
+        );
+        let pending = env.json(&["auth", "status"]).await.ok();
+        assert_eq!(pending["pending"], true, "{fault}: {pending}");
+        assert_eq!(pending["phrase"], first["phrase"], "{fault}");
+    }
+    env.link.control().approve_device(&phrase).await.unwrap();
+    let status = env.json(&["auth", "status"]).await.ok();
+    assert_eq!(status["authenticated"], true, "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_status_interval_polls_on_through_transient_failures() {
+    let mut env = Env::start().await;
+    env.extra_env
+        .push(("LINK_HTTP_TIMEOUT".into(), "0.5".into()));
+    let first = env.json(&["auth", "login", "--interval", "0"]).await.ok();
+    env.link
+        .control()
+        .approve_device(first["phrase"].as_str().unwrap())
+        .await
+        .unwrap();
+    fault_token_poll(&env, json!({"kind": "status", "status": 503}), 1).await;
+    fault_token_poll(&env, json!({"kind": "drop"}), 1).await;
+    fault_token_poll(&env, json!({"kind": "non_json", "status": 502}), 1).await;
+    let status = env
+        .json(&["auth", "status", "--interval", "0.05", "--timeout", "10"])
+        .await
+        .ok();
+    assert_eq!(status["authenticated"], true, "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_login_polls_on_through_a_transient_failure() {
+    let env = Env::start().await;
+    let mut login = env.spawn(&["auth", "login", "--interval", "0.05", "--timeout", "10"]);
+    let phrase = login.next_json().await["phrase"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    fault_token_poll(&env, json!({"kind": "status", "status": 503}), 2).await;
+    env.link.control().approve_device(&phrase).await.unwrap();
+    let (code, rest) = login.finish().await;
+    assert_eq!(code, 0, "{rest:?}");
+    assert_eq!(rest.last().unwrap()["authenticated"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_denied_expired_or_unknown_codes_end_a_pending_login() {
+    let env = Env::start().await;
+    // Denied.
+    let first = env.json(&["auth", "login", "--interval", "0"]).await.ok();
+    env.link
+        .control()
+        .deny_device(first["phrase"].as_str().unwrap())
+        .await
+        .unwrap();
+    env.json(&["auth", "status"]).await.error("ACCESS_DENIED");
+    assert!(!env.session_path().exists());
+    // Expired.
+    let first = env.json(&["auth", "login", "--interval", "0"]).await.ok();
+    env.link
+        .control()
+        .expire_device(first["phrase"].as_str().unwrap())
+        .await
+        .unwrap();
+    env.json(&["auth", "status"]).await.error("LOGIN_EXPIRED");
+    assert!(!env.session_path().exists());
+    // A code Link no longer knows (invalid_grant).
+    env.json(&["auth", "login", "--interval", "0"]).await.ok();
+    let mut session: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.session_path()).unwrap()).unwrap();
+    session["pending_login"]["device_code"] = json!("unknown_device_code");
+    std::fs::write(env.session_path(), session.to_string()).unwrap();
+    let run = env
+        .json(&["auth", "status", "--interval", "0.05", "--timeout", "5"])
+        .await;
+    run.error("LOGIN_EXPIRED");
+    assert!(!env.session_path().exists());
+}
+
+/// Whether `token` still works at Link's API.
+async fn token_works(env: &Env, token: &str) -> bool {
+    reqwest::Client::new()
+        .get(format!("{}/userinfo", env.link.base_url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .is_success()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_whose_revocation_fails_keeps_the_session_and_exits_1() {
+    let mut env = Env::start().await;
+    env.extra_env
+        .push(("LINK_HTTP_TIMEOUT".into(), "0.5".into()));
+    env.login().await;
+    let session: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.session_path()).unwrap()).unwrap();
+    let token = session["access_token"].as_str().unwrap().to_owned();
+    for fault in [
+        json!({"kind": "status", "status": 503}),
+        json!({"kind": "drop"}),
+        json!({"kind": "non_json", "status": 502}),
+    ] {
+        // (A latency fault is left out: mock-link revokes once the delay is
+        // over, so the token would die after the client gave up.)
+        // One retry is allowed: both tries fail.
+        env.link
+            .control()
+            .post(
+                "/faults",
+                json!({"path": "/device/revoke", "count": 2, "fault": fault}),
+            )
+            .await
+            .unwrap();
+        let run = env.json(&["auth", "logout"]).await;
+        let e = run.error("REVOKE_FAILED");
+        assert_eq!(e["retryable"], true, "{fault}: {e}");
+        assert!(!run.stdout.contains(&token), "{fault}: token leaked");
+        assert!(env.session_path().exists(), "{fault}: session forgotten");
+        assert!(token_works(&env, &token).await, "{fault}");
+        assert_eq!(
+            env.json(&["auth", "status"]).await.ok()["authenticated"],
+            true
+        );
+        env.link.control().http_delete("/faults").await.unwrap();
+    }
+    // One failure is retried; then the logout goes through.
+    env.link
+        .control()
+        .post(
+            "/faults",
+            json!({"path": "/device/revoke", "count": 1, "fault": {"kind": "status", "status": 503}}),
+        )
+        .await
+        .unwrap();
+    let out = env.json(&["auth", "logout"]).await.ok();
+    assert_eq!(out["revoked"], true);
+    assert!(!env.session_path().exists());
+    assert!(!token_works(&env, &token).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_whose_polling_runs_out_under_failures_is_finished_by_auth_status() {
+    let mut env = Env::start().await;
+    env.extra_env
+        .push(("LINK_HTTP_TIMEOUT".into(), "0.5".into()));
+    fault_token_poll(&env, json!({"kind": "status", "status": 503}), 1000).await;
+    let mut login = env.spawn(&["auth", "login", "--interval", "0.05", "--timeout", "1"]);
+    let phrase = login.next_json().await["phrase"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (code, rest) = login.finish().await;
+    assert_eq!(code, 1);
+    let e = rest.last().unwrap();
+    assert_eq!(e["code"], "POLLING_TIMEOUT", "{e}");
+    assert_eq!(e["pending"], true, "{e}");
+    assert_eq!(e["last_error"]["code"], "SERVER_ERROR", "{e}");
+    // Link recovers, the user approves: the same login finishes.
+    env.link.control().http_delete("/faults").await.unwrap();
+    env.link.control().approve_device(&phrase).await.unwrap();
+    let status = env.json(&["auth", "status"]).await.ok();
+    assert_eq!(status["authenticated"], true, "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_refresh_forgets_the_session_only_when_link_refuses_the_refresh_token() {
+    let mut env = Env::start().await;
+    env.extra_env
+        .push(("LINK_HTTP_TIMEOUT".into(), "0.5".into()));
+    env.login().await;
+    let session: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.session_path()).unwrap()).unwrap();
+    env.link
+        .control()
+        .post("/tokens/expire", json!({"token": session["access_token"]}))
+        .await
+        .unwrap();
+    // The refresh fails for reasons that say nothing about the refresh token.
+    for fault in [
+        json!({"kind": "status", "status": 503}),
+        json!({"kind": "status", "status": 429}),
+        json!({"kind": "drop"}),
+        json!({"kind": "non_json", "status": 404}),
+        json!({"kind": "non_json", "status": 200}),
+    ] {
+        fault_token_poll(&env, fault.clone(), 1).await;
+        let run = env.json(&["payment-methods", "list"]).await;
+        assert_eq!(run.code, 1, "{fault}: {run:?}");
+        assert!(
+            env.session_path().exists(),
+            "{fault}: the session was forgotten"
+        );
+    }
+    // The refresh token still works.
+    env.json(&["payment-methods", "list"]).await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_that_loses_the_race_to_another_process_keeps_its_tokens() {
+    let env = Env::start().await;
+    let first = env.json(&["auth", "login", "--interval", "0"]).await.ok();
+    env.link
+        .control()
+        .approve_device(first["phrase"].as_str().unwrap())
+        .await
+        .unwrap();
+    // Process A's poll is held at Link; process B redeems the code meanwhile.
+    fault_token_poll(&env, json!({"kind": "latency", "millis": 1500}), 1).await;
+    let slow = env.spawn(&["auth", "status"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let armed = env.link.control().get("/faults").await.unwrap();
+        if armed["data"].as_array().is_some_and(Vec::is_empty) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "A never polled");
+        tokio::task::yield_now().await;
+    }
+    let b = env.json(&["auth", "status"]).await.ok();
+    assert_eq!(b["authenticated"], true);
+    // A then hears that the code was already used: it must not delete B's tokens.
+    let (code, rest) = slow.finish().await;
+    assert_eq!(code, 1);
+    assert_eq!(rest.last().unwrap()["code"], "LOGIN_EXPIRED");
+    let status = env.json(&["auth", "status"]).await.ok();
+    assert_eq!(status["authenticated"], true, "{status}");
+}

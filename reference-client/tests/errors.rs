@@ -209,3 +209,37 @@ async fn serve_exposes_the_tools_over_streamable_http() {
         .unwrap_or_else(|| panic!("no tools/list answer in {body}"));
     assert_eq!(message["result"]["tools"].as_array().unwrap().len(), 17);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_http_timeout_is_refused_before_any_request() {
+    let mut env = Env::start().await;
+    env.login().await;
+    let before = env.request_paths().await.len();
+    for bad in ["0", "-1", "abc", "NaN", "inf", "1e400", "1e30", "10s"] {
+        env.extra_env.push(("LINK_HTTP_TIMEOUT".into(), bad.into()));
+        for args in [
+            &["payment-methods", "list"][..],
+            &["auth", "status"],
+            &["auth", "logout"],
+            &["spend-request", "retrieve", "lsrq_1", "--interval", "1"],
+        ] {
+            let e = env.json(args).await.error("INVALID_INPUT");
+            let message = e["message"].as_str().unwrap();
+            assert!(message.contains("LINK_HTTP_TIMEOUT"), "{bad}: {message}");
+        }
+        env.extra_env.pop();
+    }
+    assert_eq!(
+        env.request_paths().await.len(),
+        before,
+        "a request was sent"
+    );
+    assert!(env.session_path().exists(), "logout ran with a bad timeout");
+    // A valid value, fractional or whole, is used.
+    for good in ["2.5", "30"] {
+        env.extra_env
+            .push(("LINK_HTTP_TIMEOUT".into(), good.into()));
+        env.json(&["payment-methods", "list"]).await.ok();
+        env.extra_env.pop();
+    }
+}

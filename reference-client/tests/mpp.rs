@@ -924,3 +924,98 @@ async fn a_hostile_merchants_hand_over_is_clean_and_still_matches_its_challenge(
     // payment was attempted).
     assert_eq!(run.json()["code"], "NOT_PAYABLE", "{run:?}");
 }
+
+/// Asserts the error of a payment whose outcome is unknown: the credential
+/// went out with the spend request's token, and the agent is told so.
+fn assert_outcome_unknown(e: &Value, id: &str) {
+    assert_eq!(e["credential_sent"], true, "{e}");
+    assert_eq!(e["spend_request_id"], id, "{e}");
+    assert_eq!(e["retryable"], false, "{e}");
+    let message = e["message"].as_str().unwrap();
+    assert!(message.contains("may not have completed"), "{message}");
+    assert!(!e.to_string().contains("spt_"), "the token leaked: {e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchant_failure_after_the_credential_was_sent_is_an_unknown_outcome() {
+    let mut s = shop().await;
+    let url = s.shop.url("api", "/report");
+    // The merchant's settlement at Link fails: the merchant answers 5xx.
+    let id = s.approved_spt("profile_mock_merchant", "2500").await;
+    s.env
+        .link
+        .control()
+        .post(
+            "/faults",
+            serde_json::json!({"method": "POST", "path": "/v1/payment_intents", "fault": {"kind": "status", "status": 503}}),
+        )
+        .await
+        .unwrap();
+    let e = s
+        .env
+        .json(&["mpp", "pay", &url, "--spend-request-id", &id])
+        .await
+        .error("PAYMENT_OUTCOME_UNKNOWN");
+    assert_outcome_unknown(&e, &id);
+    assert!(e["status"].as_u64().is_some_and(|st| st >= 500), "{e}");
+    assert!(e["body"].is_object() || e["body"].is_string(), "{e}");
+    assert_eq!(s.events("api", "credential_received"), 1);
+
+    // The merchant answers so late that the client gives up: the credential was sent.
+    s.env
+        .extra_env
+        .push(("LINK_HTTP_TIMEOUT".into(), "0.5".into()));
+    let id = s.approved_spt("profile_mock_merchant", "2500").await;
+    s.env
+        .link
+        .control()
+        .post(
+            "/faults",
+            serde_json::json!({"method": "POST", "path": "/v1/payment_intents", "fault": {"kind": "latency", "millis": 1500}}),
+        )
+        .await
+        .unwrap();
+    let e = s
+        .env
+        .json(&["mpp", "pay", &url, "--spend-request-id", &id])
+        .await
+        .error("PAYMENT_OUTCOME_UNKNOWN");
+    assert_outcome_unknown(&e, &id);
+    assert!(e["status"].is_null(), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_502_from_the_paid_retry_is_an_unknown_outcome_and_a_500_before_paying_is_passed_through()
+{
+    let s = shop().await;
+    let id = s.approved_spt("profile_mock_merchant", "2500").await;
+    let stub = Stub::start(vec![
+        (
+            402,
+            vec![("www-authenticate", stripe_challenge("ch_1", "2500", ""))],
+        ),
+        (502, vec![]),
+    ])
+    .await;
+    let e = s
+        .env
+        .json(&[
+            "mpp",
+            "pay",
+            &format!("{}/paid", stub.url),
+            "--spend-request-id",
+            &id,
+        ])
+        .await
+        .error("PAYMENT_OUTCOME_UNKNOWN");
+    assert_outcome_unknown(&e, &id);
+    assert_eq!(e["status"], 502);
+    assert_eq!(stub.credentials_received(), 1);
+    // Before any credential, a 5xx is the merchant's answer, passed through.
+    let plain = s
+        .env
+        .json(&["mpp", "pay", &s.shop.url("plain", "/error")])
+        .await
+        .ok();
+    assert_eq!(plain["status"], 500);
+}

@@ -697,3 +697,122 @@ async fn a_create_retried_with_its_idempotency_key_gives_the_same_request() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.json()["code"].is_string());
 }
+
+/// Arms `count` faults on GET of the spend request `id`.
+async fn fault_retrieve(env: &Env, id: &str, fault: serde_json::Value, count: u32) {
+    env.link
+        .control()
+        .post(
+            "/faults",
+            serde_json::json!({"method": "GET", "path": format!("/spend_requests/{id}"), "count": count, "fault": fault}),
+        )
+        .await
+        .expect("fault armed");
+}
+
+fn polls_of(paths: &[String], id: &str) -> usize {
+    paths.iter().filter(|p| p.ends_with(id)).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_retries_transient_failures_within_its_bounds() {
+    let mut env = logged_in().await;
+    env.extra_env
+        .push(("LINK_HTTP_TIMEOUT".into(), "0.5".into()));
+    let id = create(&env, &["--request-approval"]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.link.control().approve_spend_request(&id).await.unwrap();
+    // Each transient failure is retried: the poll ends with the request.
+    for fault in [
+        serde_json::json!({"kind": "status", "status": 503}),
+        serde_json::json!({"kind": "drop"}),
+        serde_json::json!({"kind": "non_json", "status": 502}),
+        serde_json::json!({"kind": "latency", "millis": 1500}),
+    ] {
+        fault_retrieve(&env, &id, fault, 1).await;
+    }
+    let approved = env
+        .json(&[
+            "spend-request",
+            "retrieve",
+            &id,
+            "--interval",
+            "0.05",
+            "--timeout",
+            "20",
+        ])
+        .await
+        .ok();
+    assert_eq!(approved["status"], "approved");
+    // Every fault was used up, so the command polled through all four.
+    let armed = env.link.control().get("/faults").await.unwrap();
+    assert_eq!(armed["data"].as_array().map(Vec::len), Some(0), "{armed}");
+
+    // Failures that go on: POLLING_TIMEOUT when the time runs out, naming the last failure.
+    fault_retrieve(
+        &env,
+        &id,
+        serde_json::json!({"kind": "status", "status": 503}),
+        1000,
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let e = env
+        .json(&[
+            "spend-request",
+            "retrieve",
+            &id,
+            "--interval",
+            "0.05",
+            "--timeout",
+            "1",
+        ])
+        .await
+        .error("POLLING_TIMEOUT");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(e["retryable"], true);
+    assert_eq!(e["last_error"]["code"], "SERVER_ERROR", "{e}");
+    // ... or when the attempts run out.
+    let before = polls_of(&env.request_paths().await, &id);
+    env.json(&[
+        "spend-request",
+        "retrieve",
+        &id,
+        "--interval",
+        "0.01",
+        "--max-attempts",
+        "3",
+    ])
+    .await
+    .error("POLLING_TIMEOUT");
+    assert_eq!(polls_of(&env.request_paths().await, &id) - before, 3);
+    env.link.control().http_delete("/faults").await.unwrap();
+
+    // A failure that is not transient ends the polling at once.
+    fault_retrieve(
+        &env,
+        &id,
+        serde_json::json!({"kind": "status", "status": 404}),
+        1,
+    )
+    .await;
+    let before = polls_of(&env.request_paths().await, &id);
+    env.json(&[
+        "spend-request",
+        "retrieve",
+        &id,
+        "--interval",
+        "0.01",
+        "--timeout",
+        "5",
+    ])
+    .await
+    .error("NOT_FOUND");
+    assert_eq!(polls_of(&env.request_paths().await, &id) - before, 1);
+}

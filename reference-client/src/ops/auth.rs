@@ -49,10 +49,68 @@ fn store_tokens(link: &Link, tokens: Tokens) -> Result<()> {
     })
 }
 
+/// Whether Link's answer ends a pending login: the user denied it
+/// (`ACCESS_DENIED`), the code expired or Link no longer knows it
+/// (`expired_token`, `invalid_grant`: both `LOGIN_EXPIRED`). Anything else (a
+/// 5xx, a dropped connection, a timeout, a body that is not JSON) leaves the
+/// login pending, to be polled again.
+fn ends_login(error: &ClientError) -> bool {
+    matches!(
+        error.code.as_str(),
+        codes::ACCESS_DENIED | codes::LOGIN_EXPIRED
+    )
+}
+
+/// Forgets the pending login, keeping any tokens. The file is read again
+/// first: another `link-ref` polling the same code may have just stored the
+/// tokens it redeemed (this one then gets `invalid_grant`).
+fn forget_pending_login(link: &Link) -> Result<()> {
+    let on_disk = match link.config().access_token {
+        Some(_) => None,
+        None => crate::session::load(&link.config().credentials_path).ok(),
+    };
+    let mut session = on_disk.unwrap_or_else(|| link.session());
+    session.pending_login = None;
+    if session.is_logged_in() {
+        link.store_session(session)
+    } else {
+        link.clear_session()
+    }
+}
+
+/// What a failed poll of a pending login ends with: the login is forgotten
+/// only when Link ended it; otherwise a login kept in the session file stays
+/// there, and the error says so (`pending: true`), so `auth status` resumes it.
+fn poll_failure(link: &Link, error: ClientError) -> ClientError {
+    if ends_login(&error) {
+        return match forget_pending_login(link) {
+            Ok(()) => error,
+            Err(e) => e,
+        };
+    }
+    if link.session().pending_login.is_some() {
+        return error.with("pending", true);
+    }
+    error
+}
+
 /// Polls the token endpoint until the user acts; stores the tokens. A login
 /// just started waits one interval first (the user cannot have approved yet);
 /// one handed over to `auth status` polls at once (the user may have).
+/// Transient failures are polled through with backoff, within the poller's
+/// bounds; however it ends, the pending login stays unless Link ended it.
 async fn poll_login(
+    link: &Link,
+    pending: &PendingLogin,
+    poller: Poller,
+    wait_first: bool,
+) -> Result<()> {
+    poll_until_decided(link, pending, poller, wait_first)
+        .await
+        .map_err(|e| poll_failure(link, e))
+}
+
+async fn poll_until_decided(
     link: &Link,
     pending: &PendingLogin,
     mut poller: Poller,
@@ -67,21 +125,13 @@ async fn poll_login(
         poller.attempt()?;
         match link.poll_device_token(&pending.device_code).await {
             Ok(TokenPoll::Granted(tokens)) => return store_tokens(link, tokens),
-            Ok(TokenPoll::Pending) => {}
+            Ok(TokenPoll::Pending) => poller.succeeded(),
             // RFC 8628 §3.5: add 5 seconds to the interval for this and later polls.
-            Ok(TokenPoll::SlowDown) => poller.slow_down(Duration::from_secs(5)),
-            Err(e) => {
-                if matches!(e.code.as_str(), codes::ACCESS_DENIED | codes::LOGIN_EXPIRED) {
-                    let mut session = link.session();
-                    session.pending_login = None;
-                    if session.is_logged_in() {
-                        link.store_session(session)?;
-                    } else {
-                        link.clear_session()?;
-                    }
-                }
-                return Err(e);
+            Ok(TokenPoll::SlowDown) => {
+                poller.succeeded();
+                poller.slow_down(Duration::from_secs(5));
             }
+            Err(e) => poller.failed(e)?,
         }
     }
 }
@@ -116,11 +166,13 @@ pub async fn login(link: &Link, args: LoginArgs, out: &mut dyn Emit) -> Result<(
         "phrase": pending.phrase,
         "instruction": "Open the verification URL, check that it shows this phrase, and approve.",
     });
+    // The code is kept in the session file, so that `auth status` can finish
+    // the login: handed over at once with `--interval 0`, or after polling
+    // here ran out or failed.
+    let mut session = link.session();
+    session.pending_login = Some(pending.clone());
+    link.store_session(session)?;
     if args.interval == Some(0.0) {
-        // Hand the polling to `auth status`, which reads the code from the session file.
-        let mut session = link.session();
-        session.pending_login = Some(pending);
-        link.store_session(session)?;
         first["_next"] = json!({
             "command": format!("auth status --interval {} --max-attempts 60", server_interval.max(1.0)),
             "poll_interval_seconds": server_interval,
@@ -181,11 +233,7 @@ pub async fn status(link: &Link, args: StatusArgs, out: &mut dyn Emit) -> Result
         match link.poll_device_token(&pending.device_code).await {
             Ok(TokenPoll::Granted(tokens)) => store_tokens(link, tokens).map(|()| true),
             Ok(TokenPoll::Pending | TokenPoll::SlowDown) => Ok(false),
-            Err(e) => {
-                // Denied or expired: the pending code is useless now.
-                link.clear_session()?;
-                Err(e)
-            }
+            Err(e) => Err(poll_failure(link, e)),
         }
     };
     if result? {
@@ -202,35 +250,46 @@ pub async fn status(link: &Link, args: StatusArgs, out: &mut dyn Emit) -> Result
     Ok(())
 }
 
-/// `auth logout`: revokes both tokens at Link, then forgets the session.
+/// Revokes `token` at Link, trying a second time if the first fails.
+async fn revoke_with_retry(link: &Link, token: &str) -> Result<()> {
+    match link.revoke(token).await {
+        Ok(()) => Ok(()),
+        Err(_) => link.revoke(token).await,
+    }
+}
+
+/// `auth logout`: revokes both tokens at Link, then forgets the session. When
+/// Link cannot revoke them (after one retry), the session is kept, so the
+/// user can run `auth logout` again, and the command fails with `REVOKE_FAILED`:
+/// forgetting tokens that still work would leave a live session no one can end.
 pub async fn logout(link: &Link, _args: NoArgs, out: &mut dyn Emit) -> Result<()> {
     let session = link.session();
-    let mut revoked = Vec::new();
-    let mut revoke_error: Option<ClientError> = None;
+    let credentials_path = link.config().credentials_path.display().to_string();
     for token in [&session.access_token, &session.refresh_token]
         .into_iter()
         .flatten()
     {
-        match link.revoke(token).await {
-            Ok(()) => revoked.push(()),
-            Err(e) => revoke_error = Some(e),
+        if let Err(e) = revoke_with_retry(link, token).await {
+            return Err(ClientError::new(
+                codes::REVOKE_FAILED,
+                format!(
+                    "Link did not revoke the session ({}); you are still logged in and the session is kept: run `link-ref auth logout` again",
+                    e.message
+                ),
+            )
+            .with("retryable", true)
+            .with("revoked", false)
+            .with("credentials_path", credentials_path));
         }
     }
     link.clear_session()?;
-    let mut result = json!({
+    out.emit(json!({
         "authenticated": false,
         "logged_out": true,
         "was_logged_in": session.is_logged_in(),
-        "credentials_path": link.config().credentials_path.display().to_string(),
-        "revoked": revoke_error.is_none() && session.is_logged_in(),
-    });
-    if let Some(e) = revoke_error {
-        result["warning"] = json!(format!(
-            "the local session is gone, but Link could not revoke the token: {}",
-            e.message
-        ));
-    }
-    out.emit(result);
+        "credentials_path": credentials_path,
+        "revoked": session.is_logged_in(),
+    }));
     Ok(())
 }
 

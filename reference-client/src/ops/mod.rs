@@ -12,14 +12,32 @@ use tokio::time::Instant;
 
 use crate::error::{ClientError, Result, codes};
 
+/// The longest wait between two polls after transient failures.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// The shortest wait after a transient failure, however short the interval.
+const MIN_BACKOFF: Duration = Duration::from_millis(50);
+/// Consecutive transient failures tolerated when neither a timeout nor a
+/// number of attempts bounds the polling.
+const MAX_UNBOUNDED_FAILURES: u32 = 5;
+
 /// Paces a polling loop and ends it with `POLLING_TIMEOUT` when the time or
-/// the attempts run out.
+/// the attempts run out. A transient failure of one poll (`retryable: true`:
+/// a 5xx, a dropped connection, a timeout) is retried with backoff within the
+/// same bounds.
 pub struct Poller {
     interval: Duration,
     deadline: Option<Instant>,
     max_attempts: Option<u32>,
     attempts: u32,
     what: &'static str,
+    /// Consecutive transient failures, and the last one.
+    failures: u32,
+    last_failure: Option<ClientError>,
+}
+
+/// Whether a failure says that trying again may work.
+pub fn is_transient(error: &ClientError) -> bool {
+    error.extra.get("retryable") == Some(&serde_json::Value::Bool(true))
 }
 
 impl Poller {
@@ -50,6 +68,8 @@ impl Poller {
             max_attempts,
             attempts: 0,
             what,
+            failures: 0,
+            last_failure: None,
         })
     }
 
@@ -70,9 +90,44 @@ impl Poller {
         Ok(())
     }
 
+    /// A poll answered: transient failures before it are forgotten.
+    pub fn succeeded(&mut self) {
+        self.failures = 0;
+        self.last_failure = None;
+    }
+
+    /// A poll failed: a transient failure makes the next [`wait`](Self::wait)
+    /// a backoff (the interval doubled per consecutive failure, at most
+    /// [`MAX_BACKOFF`]); any other failure is returned as it is.
+    pub fn failed(&mut self, error: ClientError) -> Result<()> {
+        if !is_transient(&error) {
+            return Err(error);
+        }
+        self.failures += 1;
+        if self.deadline.is_none()
+            && self.max_attempts.is_none()
+            && self.failures > MAX_UNBOUNDED_FAILURES
+        {
+            return Err(error);
+        }
+        self.last_failure = Some(error);
+        Ok(())
+    }
+
+    fn next_delay(&self) -> Duration {
+        if self.failures == 0 {
+            return self.interval;
+        }
+        let doubled = self
+            .interval
+            .max(MIN_BACKOFF)
+            .saturating_mul(1 << (self.failures - 1).min(16));
+        doubled.min(MAX_BACKOFF.max(self.interval))
+    }
+
     /// Waits until the next poll is due (never past the deadline).
     pub async fn wait(&mut self) -> Result<()> {
-        let next = Instant::now() + self.interval;
+        let next = Instant::now() + self.next_delay();
         match self.deadline {
             Some(deadline) if next > deadline => {
                 tokio::time::sleep_until(deadline).await;
@@ -86,14 +141,18 @@ impl Poller {
     }
 
     fn timeout(&self, after: String) -> ClientError {
-        ClientError::new(
+        let error = ClientError::new(
             codes::POLLING_TIMEOUT,
             format!(
                 "stopped waiting for {} after {after}; run the same command again to keep waiting",
                 self.what
             ),
         )
-        .with("retryable", true)
+        .with("retryable", true);
+        match &self.last_failure {
+            Some(last) => error.with("last_error", last.to_json()),
+            None => error,
+        }
     }
 }
 
@@ -113,5 +172,33 @@ mod tests {
         assert_eq!(e.extra["retryable"], true);
         assert!(Poller::new(-1.0, None, None, "x").is_err());
         assert!(Poller::new(f64::NAN, None, None, "x").is_err());
+    }
+
+    #[test]
+    fn transient_failures_back_off_and_others_end_the_polling() {
+        let transient = || ClientError::new(codes::SERVER_ERROR, "503").with("retryable", true);
+        let mut poller = Poller::new(1.0, Some(60.0), None, "x").unwrap();
+        let delays: Vec<_> = (0..7)
+            .map(|_| {
+                poller.failed(transient()).unwrap();
+                poller.next_delay().as_secs()
+            })
+            .collect();
+        assert_eq!(delays, [1, 2, 4, 8, 16, 30, 30]);
+        poller.succeeded();
+        assert_eq!(poller.next_delay(), Duration::from_secs(1));
+        let e = poller
+            .failed(ClientError::new(codes::NOT_FOUND, "gone"))
+            .unwrap_err();
+        assert_eq!(e.code, codes::NOT_FOUND);
+        // Unbounded polling gives up after a few transient failures in a row.
+        let mut unbounded = Poller::new(1.0, None, None, "x").unwrap();
+        for _ in 0..MAX_UNBOUNDED_FAILURES {
+            unbounded.failed(transient()).unwrap();
+        }
+        assert_eq!(
+            unbounded.failed(transient()).unwrap_err().code,
+            codes::SERVER_ERROR
+        );
     }
 }

@@ -638,6 +638,22 @@ fn default_context(call: &Call, challenge: &StripeChallenge) -> String {
     )
 }
 
+/// The merchant failed (a 5xx, or no answer) after the credential carrying the
+/// spend request's token was sent: it may have been charged or not. Never
+/// `retryable`: sending the token again could pay twice.
+fn outcome_unknown(spend_request_id: &str, what: &str) -> ClientError {
+    let id = clean_text(spend_request_id);
+    ClientError::new(
+        codes::PAYMENT_OUTCOME_UNKNOWN,
+        format!(
+            "the merchant {what} after the payment credential (the shared payment token of spend request {id}) was sent: the payment may not have completed, or may have. Check with the merchant and `link-ref spend-request retrieve {id}` before paying again"
+        ),
+    )
+    .with("credential_sent", true)
+    .with("spend_request_id", id)
+    .with("retryable", false)
+}
+
 /// `mpp pay <url>`.
 pub async fn pay(link: &Link, args: PayArgs, out: &mut dyn Emit) -> Result<()> {
     let mut call = build_call(&args)?;
@@ -683,10 +699,10 @@ pub async fn pay(link: &Link, args: PayArgs, out: &mut dyn Emit) -> Result<()> {
 
     let include = vec![SPT_INCLUDE.to_owned()];
     // Never a credential without a token: none is built until Link has one.
-    let spt = match &args.spend_request_id {
+    let (spt, spend_request_id) = match &args.spend_request_id {
         Some(id) => {
             let request = crate::ops::spend_requests::fetch(link, id, &include).await?;
-            token_for(link, &request, &challenge).await?
+            (token_for(link, &request, &challenge).await?, id.clone())
         }
         None => {
             let created = create_request(
@@ -739,7 +755,7 @@ pub async fn pay(link: &Link, args: PayArgs, out: &mut dyn Emit) -> Result<()> {
             ensure_unchanged(&challenge, &fresh)?;
             check_request(&approved, &fresh)?;
             challenge = fresh;
-            spt
+            (spt, id)
         }
     };
 
@@ -756,8 +772,26 @@ pub async fn pay(link: &Link, args: PayArgs, out: &mut dyn Emit) -> Result<()> {
     // The credential replaces whatever the caller put in its field (never two
     // Authorization values); in Payment-Authorization, Authorization stays the app's.
     call.headers.remove(&header_name);
-    let paid = send_pinned(link, &call, Some((&header_name, &header_value))).await?;
+    let paid = match send_pinned(link, &call, Some((&header_name, &header_value))).await {
+        Ok(paid) => paid,
+        Err(e) if e.code == codes::NETWORK_ERROR => {
+            return Err(
+                outcome_unknown(&spend_request_id, "did not answer").with("detail", e.message)
+            );
+        }
+        Err(e) => return Err(e),
+    };
     let answer = paid.to_json();
+    if paid.status.is_server_error() {
+        let mut error = outcome_unknown(
+            &spend_request_id,
+            &format!("answered {}", paid.status.as_u16()),
+        );
+        for key in ["status", "headers", "body"] {
+            error = error.with(key, answer[key].clone());
+        }
+        return Err(error);
+    }
     if paid.status == StatusCode::PAYMENT_REQUIRED {
         let problem = answer["body"]["type"]
             .as_str()

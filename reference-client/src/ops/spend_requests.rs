@@ -460,21 +460,28 @@ pub async fn fetch(link: &Link, id: &str, include: &[String]) -> Result<Value> {
     .await
 }
 
-/// Polls a spend request until a terminal status.
+/// Polls a spend request until a terminal status. A transient failure of one
+/// poll (5xx, dropped connection, timeout) is retried with backoff within the
+/// poller's bounds; any other failure ends the polling.
 pub async fn wait_for_terminal(
     link: &Link,
     id: &str,
     include: &[String],
     mut poller: Poller,
 ) -> Result<Value> {
-    poller.attempt()?;
-    let mut request = fetch(link, id, include).await?;
-    while !is_terminal(&request) {
-        poller.wait().await?;
+    let mut first = true;
+    loop {
+        if !first {
+            poller.wait().await?;
+        }
+        first = false;
         poller.attempt()?;
-        request = fetch(link, id, include).await?;
+        match fetch(link, id, include).await {
+            Ok(request) if is_terminal(&request) => return Ok(request),
+            Ok(_) => poller.succeeded(),
+            Err(e) => poller.failed(e)?,
+        }
     }
-    Ok(request)
 }
 
 /// `spend-request retrieve <id>`.
