@@ -36,7 +36,7 @@ use crate::store::Store;
 pub const SCHEMA_VERSION: i64 = 1;
 
 /// How long opening waits for a lock held by someone else before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+const BUSY_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Why the state database cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -253,6 +253,7 @@ impl StateDb {
         ) {
             Ok(mut restored) => {
                 restored.request_log = std::mem::take(&mut store.request_log);
+                restored.faults = std::mem::take(&mut store.faults);
                 restored.expires_at_clients = std::mem::take(&mut store.expires_at_clients);
                 restored.spt_delay = store.spt_delay;
                 *store = restored;
@@ -282,6 +283,13 @@ impl<'a> StoreGuard<'a> {
             db,
             touched: false,
         }
+    }
+
+    /// The store for a change to what is never saved (the request log, armed faults):
+    /// releasing the guard then costs no snapshot. Anything else changed through it is lost
+    /// at the next restart, so use it for those fields only.
+    pub fn unsaved_mut(&mut self) -> &mut Store {
+        &mut self.guard
     }
 }
 

@@ -139,7 +139,9 @@ pub struct Store {
     /// Applied on top of the defaults at start and after every reset.
     #[serde(skip)]
     pub seed: Seed,
-    /// Faults armed for upcoming calls.
+    /// Faults armed for upcoming calls. Not saved: like the request log, they belong to the
+    /// process a test talks to.
+    #[serde(skip)]
     pub faults: Vec<ArmedFault>,
     /// Scripts for the next device codes created, first first.
     pub device_scripts: VecDeque<DeviceScript>,

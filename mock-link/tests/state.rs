@@ -384,12 +384,22 @@ async fn sigkill_under_load_loses_no_answered_change_and_redeems_no_spt_twice() 
         base_url: server.base_url.clone(),
         ..Arc::try_unwrap(api).ok().unwrap()
     };
-    let mut found = 0;
+    let (status, list) = api.get("/spend_requests").await;
+    assert_eq!(status, StatusCode::OK, "the session survives: {list}");
+    let listed: HashSet<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|request| request["id"].as_str().unwrap())
+        .collect();
     for id in &answered.created {
-        let (status, request) = api.get(&format!("/spend_requests/{id}")).await;
-        assert_eq!(status, StatusCode::OK, "{id} was answered 2xx: {request}");
-        found += 1;
+        assert!(listed.contains(id.as_str()), "{id} was answered 2xx");
     }
+    let found = answered
+        .created
+        .iter()
+        .filter(|id| listed.contains(id.as_str()))
+        .count();
     let sent: HashSet<&String> = answered.redeemed.iter().chain(&answered.unknown).collect();
     // Every SPT is redeemed once more after the restart: the ones answered 2xx must be refused.
     for (spt, amount) in &spts {
@@ -435,4 +445,46 @@ fn a_database_of_an_unknown_schema_version_stops_the_binary() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("schema version 99"), "{stderr}");
+}
+
+/// Creates `count` card spend requests from `tasks` tasks; answers requests per second.
+async fn creates_per_second(link: &MockLink, count: usize, tasks: usize) -> f64 {
+    let api = Arc::new(Api::default_user(link).await);
+    let started = Instant::now();
+    let mut running = Vec::new();
+    for task in 0..tasks {
+        let api = api.clone();
+        running.push(tokio::spawn(async move {
+            for index in (task..count).step_by(tasks) {
+                api.create(with(card_request(), json!({"amount": 1000 + index})))
+                    .await;
+            }
+        }));
+    }
+    for task in running {
+        task.await.unwrap();
+    }
+    count as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The cost of `--state`: spend-request creates per second in memory and with SQLite.
+/// `cargo test --release -p mock-link --test state -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check"]
+async fn measure_the_cost_of_state() {
+    let dir = tempfile::tempdir().unwrap();
+    for (count, tasks) in [(300, 1), (300, 8)] {
+        let memory = MockLink::builder().start().await.unwrap();
+        let in_memory = creates_per_second(&memory, count, tasks).await;
+        memory.shutdown().await;
+        let path = dir.path().join(format!("cost-{tasks}.db"));
+        let sqlite = start_on(&path).await;
+        let with_state = creates_per_second(&sqlite, count, tasks).await;
+        sqlite.shutdown().await;
+        println!(
+            "{count} creates from {tasks} task(s): {in_memory:.0}/s in memory, \
+             {with_state:.0}/s with --state ({:.1} KB snapshot at the end)",
+            std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64 / 1024.0
+        );
+    }
 }
