@@ -82,7 +82,8 @@
 //! - [`control`] and [`control_client`]: the `/__control` API and its typed client;
 //!   [`scripts`] (outcomes after N polls, magic inputs), [`faults`], [`seed`].
 //! - [`pages`]: the HTML pages; [`request_log`]: the middleware that logs and redacts.
-//! - [`clock`], [`config`], [`store`], [`error`], [`server`]: the plumbing.
+//! - [`clock`], [`config`], [`store`], [`error`], [`server`]: the plumbing;
+//!   [`state_db`]: `--state`, the store kept in SQLite across restarts.
 //!
 //! The seeded account: user `usr_default` (Jenny Rosen) with a default Visa
 //! `csmrpd_default_visa` and a Mastercard `csmrpd_default_mastercard`; the seeded merchant
