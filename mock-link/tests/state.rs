@@ -384,7 +384,7 @@ async fn sigkill_under_load_loses_no_answered_change_and_redeems_no_spt_twice() 
         base_url: server.base_url.clone(),
         ..Arc::try_unwrap(api).ok().unwrap()
     };
-    let (status, list) = api.get("/spend_requests").await;
+    let (status, list) = api.get("/spend_requests?include_history=true").await;
     assert_eq!(status, StatusCode::OK, "the session survives: {list}");
     let listed: HashSet<&str> = list["data"]
         .as_array()
@@ -420,17 +420,19 @@ async fn sigkill_under_load_loses_no_answered_change_and_redeems_no_spt_twice() 
     }
     println!(
         "state: {} of {planned} creates and {} of {} redemptions answered 2xx before SIGKILL \
-         ({} redemptions in flight); {found} creates found after the restart, {} SPTs redeemed once each",
+         ({} redemptions in flight); {found} creates found after the restart (and {} saved \
+         whose answer the kill cut), {} SPTs redeemed once each",
         answered.created.len(),
         answered.redeemed.len(),
         spts.len(),
         answered.unknown.len(),
+        listed.len() - spts.len() - found,
         counts.len(),
     );
 }
 
 #[test]
-fn a_database_of_an_unknown_schema_version_stops_the_binary() {
+fn an_unknown_schema_version_or_an_unwritable_path_stops_the_binary() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("newer.db");
     rusqlite::Connection::open(&path)
@@ -445,6 +447,18 @@ fn a_database_of_an_unknown_schema_version_stops_the_binary() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("schema version 99"), "{stderr}");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_mock-link"))
+        .args(["--port", "0", "--state"])
+        .arg(dir.path().join("missing-dir/state.db"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot create the state database"),
+        "{stderr}"
+    );
 }
 
 /// Creates `count` card spend requests from `tasks` tasks; answers requests per second.
