@@ -277,6 +277,14 @@ impl User {
         }
     }
 
+    /// Puts back the account history, which a `--state` snapshot leaves out: it is fixed
+    /// (the seeded user's 30 transactions; every other account has none).
+    pub fn restore_history(&mut self) {
+        if self.id == DEFAULT_USER_ID && self.transactions.is_empty() {
+            self.transactions = default_transactions();
+        }
+    }
+
     /// A new user with a random id and no payment method or address.
     pub fn new_empty(email: String, name: String) -> Self {
         let mut parts = name.splitn(2, ' ');

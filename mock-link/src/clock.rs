@@ -5,6 +5,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde::{Deserialize, Serialize};
+
 /// The longest span mock-link adds to a time (lifetimes, clock advances): 100 years. Longer
 /// spans are cut to it, so no configuration or request can overflow a `SystemTime`.
 pub const MAX_SPAN: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
@@ -15,7 +17,7 @@ pub fn later(time: SystemTime, by: Duration) -> SystemTime {
 }
 
 /// Real time shifted forward by an offset.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Clock {
     offset: Duration,
 }

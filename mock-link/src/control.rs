@@ -1,6 +1,7 @@
 //! The control API under `/__control`: what a test uses instead of a human and a calendar.
 //! JSON in, JSON out; errors in the API host's shape.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -31,16 +32,17 @@ use crate::store::{DeviceCode, Store};
 pub use crate::request_log::LoggedRequest;
 
 /// One line of the issuer's record: a credential issued, redeemed, or a redemption refused.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LedgerEntry {
     pub at: i64,
     /// `issued`, `redeemed`, `redemption_refused` or `revoked` (test helper).
-    pub event: &'static str,
-    pub credential_type: &'static str,
+    /// (`Cow`: built from constants, read back from a `--state` database.)
+    pub event: Cow<'static, str>,
+    pub credential_type: Cow<'static, str>,
     /// The SPT id, or `card ending 1234` (never a full card number).
     pub credential: String,
     /// `spend_request` (Link minted it on approval) or `test_helper` (a seller made it).
-    pub source: &'static str,
+    pub source: Cow<'static, str>,
     /// The spend request it was issued for; `null` for a test-helper token.
     pub spend_request_id: Option<String>,
     pub network_id: Option<String>,
@@ -57,10 +59,10 @@ impl LedgerEntry {
     pub fn issued(request: &SpendRequest, credential: String, now: std::time::SystemTime) -> Self {
         Self {
             at: unix_seconds(now),
-            event: "issued",
-            credential_type: request.input.credential_type.as_str(),
+            event: "issued".into(),
+            credential_type: request.input.credential_type.as_str().into(),
             credential,
-            source: "spend_request",
+            source: "spend_request".into(),
             spend_request_id: Some(request.id.clone()),
             network_id: request.input.network_id.clone(),
             amount: request.input.amount,
@@ -82,10 +84,10 @@ impl LedgerEntry {
     ) -> Self {
         Self {
             at: unix_seconds(now),
-            event,
-            credential_type: "shared_payment_token",
+            event: event.into(),
+            credential_type: "shared_payment_token".into(),
             credential: terms.id.clone(),
-            source: terms.source(),
+            source: terms.source().into(),
             spend_request_id: terms.spend_request_id.clone(),
             network_id: Some(terms.network_id.clone()),
             amount: terms.max_amount,

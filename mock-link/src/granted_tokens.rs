@@ -9,6 +9,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::accounts::Merchant;
@@ -24,7 +25,7 @@ use crate::store::Store;
 use crate::stripe::{authenticated_merchant, required, valid_currency};
 
 /// A token a seller made with the test helper, "as if an agent had shared one".
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TestGrantedToken {
     pub id: String,
     /// The network id of the merchant that made it: only that merchant can see or redeem it.

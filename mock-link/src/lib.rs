@@ -82,7 +82,8 @@
 //! - [`control`] and [`control_client`]: the `/__control` API and its typed client;
 //!   [`scripts`] (outcomes after N polls, magic inputs), [`faults`], [`seed`].
 //! - [`pages`]: the HTML pages; [`request_log`]: the middleware that logs and redacts.
-//! - [`clock`], [`config`], [`store`], [`error`], [`server`]: the plumbing.
+//! - [`clock`], [`config`], [`store`], [`error`], [`server`]: the plumbing;
+//!   [`state_db`]: `--state`, the store kept in SQLite across restarts.
 //!
 //! The seeded account: user `usr_default` (Jenny Rosen) with a default Visa
 //! `csmrpd_default_visa` and a Mastercard `csmrpd_default_mastercard`; the seeded merchant
@@ -110,10 +111,12 @@ pub mod seed;
 pub mod seller_client;
 pub mod server;
 pub mod spend_requests;
+pub mod state_db;
 pub mod store;
 pub mod stripe;
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -134,6 +137,7 @@ pub struct MockLinkBuilder {
     config: Config,
     bind: SocketAddr,
     seed: Seed,
+    state: Option<PathBuf>,
 }
 
 impl MockLinkBuilder {
@@ -203,18 +207,38 @@ impl MockLinkBuilder {
         self
     }
 
+    /// Keeps the state in the SQLite database at `path` (created when missing), so it
+    /// survives restarts: a start on an existing database continues from it. Every change
+    /// is saved before its response is sent (see [`state_db`]).
+    pub fn state(mut self, path: impl Into<PathBuf>) -> Self {
+        self.state = Some(path.into());
+        self
+    }
+
     /// Binds the listener and serves in a background task.
-    /// Fails when the address cannot be bound or the seed is invalid.
+    /// Fails when the address cannot be bound, the seed is invalid, or the state database
+    /// cannot be used (another mock-link holds it, an unknown schema version, not readable).
     pub async fn start(self) -> std::io::Result<MockLink> {
         let listener = TcpListener::bind(self.bind).await?;
         let address = listener.local_addr()?;
         let base_url = format!("http://{address}");
-        let store =
-            store::Store::new(self.config, base_url.clone(), self.seed).map_err(|error| {
-                std::io::Error::new(std::io::ErrorKind::InvalidInput, error.to_string())
-            })?;
+        let invalid = |error: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, error);
+        let (store, state_db) = match &self.state {
+            None => (
+                store::Store::new(self.config, base_url.clone(), self.seed)
+                    .map_err(|error| invalid(error.to_string()))?,
+                None,
+            ),
+            Some(path) => {
+                let (store, db) =
+                    state_db::open_store(path, self.config, base_url.clone(), self.seed)
+                        .map_err(|error| invalid(error.to_string()))?;
+                (store, Some(Arc::new(db)))
+            }
+        };
         let state = server::AppState {
             store: Arc::new(Mutex::new(store)),
+            state_db,
         };
         let app = server::router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -258,6 +282,7 @@ impl MockLink {
             config: Config::default(),
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             seed: Seed::default(),
+            state: None,
         }
     }
 

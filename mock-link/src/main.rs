@@ -45,6 +45,9 @@ struct Args {
     /// JSON file with extra users, payment methods and merchants (see docs/mock-link.md).
     #[arg(long, value_name = "FILE")]
     seed: Option<PathBuf>,
+    /// Keep the state in this SQLite database (created when missing) so it survives restarts.
+    #[arg(long, value_name = "PATH", env = "MOCK_LINK_STATE")]
+    state: Option<PathBuf>,
 }
 
 fn seconds(name: &str, value: f64) -> anyhow::Result<Duration> {
@@ -75,6 +78,9 @@ async fn main() -> anyhow::Result<()> {
     for client_id in &args.expires_at_clients {
         builder = builder.expires_at_client(client_id.clone());
     }
+    if let Some(path) = &args.state {
+        builder = builder.state(path.clone());
+    }
     let link = builder
         .seed(seed)
         .bind(SocketAddr::new(args.bind, args.port))
@@ -93,12 +99,15 @@ async fn main() -> anyhow::Result<()> {
         .spt_delay(seconds("spt-delay", args.spt_delay)?)
         .start()
         .await
-        .with_context(|| format!("cannot listen on {}:{}", args.bind, args.port))?;
+        .with_context(|| format!("cannot start on {}:{}", args.bind, args.port))?;
     let base_url = link.base_url().to_owned();
     println!("export LINK_AUTH_BASE_URL={base_url}");
     println!("export LINK_API_BASE_URL={base_url}");
     println!("# Stripe API base for merchants: {base_url} (secret key sk_test_mock_merchant)");
     println!("# Control API: {base_url}/__control");
+    if let Some(path) = &args.state {
+        println!("# State kept in {}", path.display());
+    }
     tokio::signal::ctrl_c()
         .await
         .context("cannot wait for Ctrl-C")?;

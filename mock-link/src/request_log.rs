@@ -222,7 +222,7 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     });
     let method = parts.method.clone();
     let fault = if logged {
-        faults::take(&mut state.lock().faults, &method, &path)
+        faults::take(&mut state.lock().unsaved_mut().faults, &method, &path)
     } else {
         None
     };
@@ -248,6 +248,7 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     if let Some(mut entry) = entry.take() {
         entry.status = response.status().as_u16();
         let mut store = state.lock();
+        let store = store.unsaved_mut();
         if store.request_log.len() >= MAX_LOGGED_REQUESTS {
             store.request_log.drain(..MAX_LOGGED_REQUESTS / 10);
         }

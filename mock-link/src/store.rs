@@ -32,7 +32,7 @@ pub enum DeviceDecision {
 }
 
 /// One `POST /device/code` and what became of it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeviceCode {
     pub device_code: String,
     pub user_code: String,
@@ -54,7 +54,7 @@ pub struct DeviceCode {
 
 /// A login session: every access and refresh token descending from one device approval.
 /// Revoking any of its tokens revokes the whole grant.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Grant {
     pub user_id: String,
     pub scope: String,
@@ -65,14 +65,14 @@ pub struct Grant {
 }
 
 /// An issued access token.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessToken {
     pub grant_id: String,
     pub expires_at: SystemTime,
 }
 
 /// An issued refresh token; it works once (rotation).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefreshToken {
     pub grant_id: String,
     pub expires_at: SystemTime,
@@ -80,7 +80,7 @@ pub struct RefreshToken {
 }
 
 /// A shared payment token issued for an approved SPT spend request.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SharedPaymentToken {
     pub id: String,
     pub spend_request_id: String,
@@ -95,7 +95,7 @@ pub struct SharedPaymentToken {
 }
 
 /// A stored Stripe answer, replayed for a repeated `Idempotency-Key`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredResponse {
     pub request_fingerprint: String,
     pub status: u16,
@@ -103,11 +103,18 @@ pub struct StoredResponse {
 }
 
 /// All state of one mock-link instance.
-#[derive(Debug)]
+///
+/// With `--state` the serialized store is the database's snapshot (see [`crate::state_db`]).
+/// What the command line or builder decides at each start (`config`, `base_url`, `seed`
+/// and the settings taken from the config) and the request log are not saved.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Store {
+    #[serde(skip)]
     pub config: Config,
+    /// Saved: times already handed out were computed on this clock.
     pub clock: Clock,
     /// The base URL the server listens on, used to build verification and approval URLs.
+    #[serde(skip)]
     pub base_url: String,
     pub users: Vec<User>,
     pub merchants: Vec<Merchant>,
@@ -122,12 +129,19 @@ pub struct Store {
     /// When each revoked SPT (of either kind) was revoked, by id.
     pub revoked_tokens: HashMap<String, SystemTime>,
     /// Keyed by (secret key, idempotency key).
+    #[serde(with = "pairs")]
     pub idempotency: HashMap<(String, String), StoredResponse>,
+    /// What this process was asked; not saved (it can be large, and it is not data a
+    /// client made).
+    #[serde(skip)]
     pub request_log: Vec<LoggedRequest>,
     pub ledger: Vec<LedgerEntry>,
     /// Applied on top of the defaults at start and after every reset.
+    #[serde(skip)]
     pub seed: Seed,
-    /// Faults armed for upcoming calls.
+    /// Faults armed for upcoming calls. Not saved: like the request log, they belong to the
+    /// process a test talks to.
+    #[serde(skip)]
     pub faults: Vec<ArmedFault>,
     /// Scripts for the next device codes created, first first.
     pub device_scripts: VecDeque<DeviceScript>,
@@ -138,8 +152,11 @@ pub struct Store {
     /// Reports sent to `POST /agent_observations`.
     pub agent_observations: Vec<Value>,
     /// OAuth client ids allowed to send `expires_at` (from the config, changed by the control API).
+    /// Not saved: each start's flags decide the settings.
+    #[serde(skip)]
     pub expires_at_clients: BTreeSet<String>,
     /// How long after approval an SPT appears, unless the request has its own delay.
+    #[serde(skip)]
     pub spt_delay: Duration,
     /// Each user's approval policy (`GET /approval-policy`), set through the control API.
     pub approval_policies: HashMap<String, Value>,
@@ -178,6 +195,26 @@ impl Store {
         store.seed_defaults();
         let seed = store.seed.clone();
         seed.apply(&mut store)?;
+        Ok(store)
+    }
+
+    /// A store read back from its JSON snapshot (`--state`), with what is not saved taken
+    /// from this start: the configuration and its settings, the base URL and the seed.
+    pub fn restore(
+        snapshot: &str,
+        config: Config,
+        base_url: String,
+        seed: Seed,
+    ) -> Result<Self, serde_json::Error> {
+        let mut store: Self = serde_json::from_str(snapshot)?;
+        store.expires_at_clients = config.expires_at_clients.iter().cloned().collect();
+        store.spt_delay = config.spt_delay;
+        store.config = config;
+        store.base_url = base_url;
+        store.seed = seed;
+        for user in &mut store.users {
+            user.restore_history();
+        }
         Ok(store)
     }
 
@@ -226,5 +263,28 @@ impl Store {
         self.spend_requests
             .iter_mut()
             .find(|request| request.id == id)
+    }
+}
+
+/// A map with a pair key as a JSON list of `[[k1, k2], value]` (JSON keys are strings only).
+mod pairs {
+    use std::collections::HashMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    type PairMap<V> = HashMap<(String, String), V>;
+
+    pub fn serialize<V: Serialize, S: Serializer>(
+        map: &PairMap<V>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, V: Deserialize<'de>, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<PairMap<V>, D::Error> {
+        let entries = Vec::<((String, String), V)>::deserialize(deserializer)?;
+        Ok(entries.into_iter().collect())
     }
 }

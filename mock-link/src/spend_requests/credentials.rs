@@ -2,13 +2,13 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::accounts::Address;
 use crate::ids::{random_digits, random_id};
 
 /// A virtual card issued for an approved card spend request.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CardCredential {
     pub id: String,
     pub brand: String,
@@ -21,7 +21,7 @@ pub struct CardCredential {
 }
 
 /// The card's billing address, in the card credential's shape.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BillingAddress {
     pub name: String,
     pub line1: String,

@@ -12,6 +12,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::auth::{authenticated_grant, authenticated_user_id};
@@ -30,7 +31,7 @@ use state_machine::{Event, Resolution, State as Status, TransitionError, transit
 use validation::{CredentialType, SpendRequestInput, check_expires_at, validate};
 
 /// The extra step asked of the user while a request is `requires_action`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NextAction {
     pub kind: String,
     pub display_message: String,
@@ -63,7 +64,7 @@ impl NextAction {
 }
 
 /// One spend request and everything that happened to it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SpendRequest {
     pub id: String,
     pub user_id: String,
@@ -105,7 +106,7 @@ impl SpendRequestInput {
 }
 
 /// What a create with an `idempotency_key` is remembered by.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IdempotentCreate {
     pub key: String,
     /// The whole create body (JSON maps compare regardless of key order).

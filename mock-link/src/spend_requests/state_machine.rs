@@ -27,7 +27,7 @@ pub enum Resolution {
 }
 
 /// Where a spend request stands (`status` on the wire, plus the resolution of `requires_action`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum State {
     Created,
     PendingApproval,

@@ -1,7 +1,7 @@
 //! Server-side validation of spend-request bodies: every rule of the contract, each failure
 //! a 400 whose `param` and message name the field.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::accounts::PaymentMethod;
@@ -43,7 +43,7 @@ pub const TOTAL_TYPES: &[&str] = &[
 const APPROVAL_METHODS: &[&str] = &["click", "programmatic", "voice"];
 
 /// What kind of credential an approval issues.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CredentialType {
     Card,
@@ -63,7 +63,7 @@ impl CredentialType {
 }
 
 /// A spend-request body that passed validation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpendRequestInput {
     pub payment_details: String,
     pub card_brand: Option<String>,
