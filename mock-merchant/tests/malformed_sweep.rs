@@ -7,6 +7,8 @@
 
 mod common;
 
+use std::future::Future;
+
 use common::Env;
 use reqwest::{Method, StatusCode};
 
@@ -201,8 +203,19 @@ fn oversized() -> Variant {
 /// One answer that broke the rules, described for the failure message.
 struct Finding(String);
 
+/// What one check found.
+enum Outcome {
+    Fine,
+    /// An oversized request's connection closed before its answer was read.
+    Closed,
+    Finding(String),
+}
+
 struct Sweep {
     http: reqwest::Client,
+    /// For oversized bodies: a connection the server may close is never pooled and
+    /// reused by the next request.
+    unpooled: reqwest::Client,
     requests: usize,
     findings: Vec<Finding>,
     /// Oversized requests whose connection closed before the answer was read.
@@ -218,6 +231,11 @@ impl Sweep {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
+            unpooled: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap(),
             requests: 0,
             findings: Vec::new(),
             closed: 0,
@@ -225,22 +243,25 @@ impl Sweep {
         }
     }
 
-    /// Sends one request and checks its answer: below 500 unless `may_fail`, and a
-    /// JSON body on every 4xx unless `html_ok`.
-    #[allow(clippy::too_many_arguments)]
-    async fn check(
-        &mut self,
+    /// One request and the check of its answer: below 500 unless `may_fail`, and a
+    /// JSON body on every 4xx unless `html_ok`. The request is built now and sent
+    /// when the returned future runs, so a route's requests can run together.
+    fn check(
+        &self,
         method: &str,
         url: &str,
         variant: &Variant,
         authorization: Option<&str>,
-        may_fail: bool,
-        html_ok: bool,
-    ) {
+        (may_fail, html_ok): (bool, bool),
+    ) -> impl Future<Output = Outcome> + Send + use<> {
         let method = Method::from_bytes(method.as_bytes()).unwrap();
-        let mut request = self
-            .http
-            .request(method.clone(), format!("{url}{}", variant.query));
+        let oversized = variant.body.as_ref().is_some_and(|b| b.len() >= OVERSIZED);
+        let client = if oversized {
+            &self.unpooled
+        } else {
+            &self.http
+        };
+        let mut request = client.request(method.clone(), format!("{url}{}", variant.query));
         if let Some(value) = authorization {
             request = request.header("authorization", value);
         }
@@ -250,50 +271,56 @@ impl Sweep {
         if let Some(body) = &variant.body {
             request = request.body(body.clone());
         }
-        self.requests += 1;
-        let what = format!(
-            "{method} {url} with {} ({})",
-            variant.name,
-            if authorization.is_some() {
-                "credentials"
-            } else {
-                "no credentials"
-            }
-        );
-        let response = match request.send().await {
-            Ok(response) => response,
-            // A server may answer an oversized body early and close the connection
-            // while the client is still sending it; the client then sees no answer.
-            // That is fine as long as the server stays up (checked at the end).
-            Err(_) if variant.body.as_ref().is_some_and(|b| b.len() >= OVERSIZED) => {
-                self.closed += 1;
-                return;
-            }
-            Err(error) => {
-                self.findings
-                    .push(Finding(format!("{what}: no answer: {error}")));
-                return;
-            }
+        let credentials = if authorization.is_some() {
+            "credentials"
+        } else {
+            "no credentials"
         };
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let text = response.text().await.unwrap_or_default();
-        if status.is_server_error() && !may_fail {
-            self.findings
-                .push(Finding(format!("{what}: {status} {text:.200}")));
-        } else if status.is_client_error() && self.json_4xx {
-            let is_json = content_type.contains("json")
-                && serde_json::from_str::<serde_json::Value>(&text).is_ok();
-            let is_html = content_type.starts_with("text/html");
-            if !(is_json || html_ok && is_html) {
-                self.findings.push(Finding(format!(
-                    "{what}: {status} with a {content_type:?} body {text:.200}"
-                )));
+        let what = format!("{method} {url} with {} ({credentials})", variant.name);
+        let json_4xx = self.json_4xx;
+        async move {
+            let response = match request.send().await {
+                Ok(response) => response,
+                // A server may answer an oversized body early and close the connection
+                // while the client is still sending it; the client then sees no answer.
+                // That is fine as long as the server stays up (checked at the end).
+                Err(_) if oversized => return Outcome::Closed,
+                Err(error) => return Outcome::Finding(format!("{what}: no answer: {error}")),
+            };
+            let status = response.status();
+            let content_type = response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let text = response.text().await.unwrap_or_default();
+            if status.is_server_error() && !may_fail {
+                return Outcome::Finding(format!("{what}: {status} {text:.200}"));
+            }
+            if status.is_client_error() && json_4xx {
+                let is_json = content_type.contains("json")
+                    && serde_json::from_str::<serde_json::Value>(&text).is_ok();
+                let is_html = content_type.starts_with("text/html");
+                if !(is_json || html_ok && is_html) {
+                    return Outcome::Finding(format!(
+                        "{what}: {status} with a {content_type:?} body {text:.200}"
+                    ));
+                }
+            }
+            Outcome::Fine
+        }
+    }
+
+    /// Runs `checks` together and tallies them.
+    async fn run(&mut self, checks: Vec<impl Future<Output = Outcome> + Send + 'static>) {
+        let tasks: Vec<_> = checks.into_iter().map(tokio::spawn).collect();
+        for task in tasks {
+            self.requests += 1;
+            match task.await.expect("a check panicked") {
+                Outcome::Fine => {}
+                Outcome::Closed => self.closed += 1,
+                Outcome::Finding(finding) => self.findings.push(Finding(finding)),
             }
         }
     }
@@ -308,34 +335,38 @@ impl Sweep {
         may_fail: impl Fn(&str) -> bool,
         html_ok: bool,
     ) {
+        let mut checks = Vec::new();
         for method in methods {
             for variant in &variants() {
                 for auth in [None, Some(authorization)] {
-                    self.check(method, url, variant, auth, may_fail(method), html_ok)
-                        .await;
+                    let allowed = (may_fail(method), html_ok);
+                    checks.push(self.check(method, url, variant, auth, allowed));
                 }
             }
         }
         let empty = &variants()[0];
         for method in ALL_METHODS.iter().filter(|m| !methods.contains(m)) {
-            self.check(method, url, empty, Some(authorization), false, html_ok)
-                .await;
+            checks.push(self.check(method, url, empty, Some(authorization), (false, html_ok)));
         }
+        self.run(checks).await;
     }
 
     /// The oversized body, with credentials, on each method of the route that reads a body.
     async fn oversized(&mut self, url: &str, methods: &[&str], authorization: &str, html_ok: bool) {
-        for method in methods.iter().filter(|m| **m != "GET") {
-            self.check(
-                method,
-                url,
-                &oversized(),
-                Some(authorization),
-                false,
-                html_ok,
-            )
-            .await;
-        }
+        let checks = methods
+            .iter()
+            .filter(|m| **m != "GET")
+            .map(|method| {
+                self.check(
+                    method,
+                    url,
+                    &oversized(),
+                    Some(authorization),
+                    (false, html_ok),
+                )
+            })
+            .collect();
+        self.run(checks).await;
     }
 
     fn assert_clean(&self, server: &str) {
@@ -376,9 +407,13 @@ async fn pending_spend_request(env: &Env, access_token: &str, amount: usize) -> 
         .to_owned()
 }
 
-/// Asserts `url` still answers 200 with JSON.
-async fn assert_alive(http: &reqwest::Client, url: &str) {
-    let response = http.get(url).send().await.expect("still answering");
+/// Asserts `url` still answers 200 with JSON, on a new connection.
+async fn assert_alive(url: &str) {
+    let response = reqwest::Client::new()
+        .get(url)
+        .send()
+        .await
+        .expect("still answering");
     assert_eq!(response.status(), StatusCode::OK, "{url}");
     response.json::<serde_json::Value>().await.expect("JSON");
 }
@@ -422,7 +457,9 @@ async fn sweep_merchant(env: &Env, sweep: &mut Sweep, oversized_only: bool) {
     let paid = mock_merchant::paid::PAID
         .iter()
         .map(|spec| (spec.path, ALL_METHODS));
-    for (path, methods) in paid.chain(MERCHANT_ROUTES.iter().copied()) {
+    // The paid routes last: each refusal adds a ledger entry with the full URL, and
+    // `GET /__control/ledger` answers them all.
+    for (path, methods) in MERCHANT_ROUTES.iter().copied().chain(paid) {
         let url = format!("{}{path}", env.merchant.base_url());
         let may_fail = |method: &str| (method, path) == MERCHANT_DOCUMENTED_500;
         if oversized_only {
@@ -452,11 +489,7 @@ async fn every_mock_link_route_answers_malformed_input_with_a_4xx_json_error() {
         sweep.closed
     );
     sweep.assert_clean("mock-link");
-    assert_alive(
-        &sweep.http,
-        &format!("{}/__control/clock", env.link.base_url()),
-    )
-    .await;
+    assert_alive(&format!("{}/__control/clock", env.link.base_url())).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -474,16 +507,8 @@ async fn every_mock_merchant_route_answers_malformed_input_with_a_4xx_json_error
         sweep.closed
     );
     sweep.assert_clean("mock-merchant");
-    assert_alive(
-        &sweep.http,
-        &format!("{}/__control/clock", env.merchant.base_url()),
-    )
-    .await;
-    assert_alive(
-        &sweep.http,
-        &format!("{}/__control/clock", env.link.base_url()),
-    )
-    .await;
+    assert_alive(&format!("{}/__control/clock", env.merchant.base_url())).await;
+    assert_alive(&format!("{}/__control/clock", env.link.base_url())).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
