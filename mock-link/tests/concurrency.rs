@@ -43,6 +43,16 @@ where
     outcomes
 }
 
+/// A client that closes each connection after its answer, like many separate
+/// clients: a server's connection cap then frees a slot at once instead of when an
+/// idle keep-alive connection times out.
+fn unpooled_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+}
+
 /// An approved SPT for 2500 usd cents on the seeded merchant's network.
 async fn approved_spt(link: &MockLink, api: &Api) -> String {
     let created = api
@@ -66,7 +76,7 @@ async fn redeem_concurrently(
     spt: &str,
     idempotency_key: impl Fn(usize) -> Option<String>,
 ) -> Vec<(StatusCode, Value)> {
-    let http = reqwest::Client::new();
+    let http = unpooled_client();
     let url = format!("{}/v1/payment_intents", link.base_url());
     let form = [
         ("amount", "2500"),
@@ -206,7 +216,7 @@ async fn concurrent_refreshes_of_one_refresh_token_mint_exactly_one_pair() {
     let link = start().await;
     let tokens = link.control().issue_tokens("usr_default").await.unwrap();
     let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
-    let http = reqwest::Client::new();
+    let http = unpooled_client();
     let url = format!("{}/device/token", link.base_url());
     let outcomes = race(REFRESHES, |_| {
         let request = http.post(&url).form(&[
