@@ -2,27 +2,8 @@
 
 mod common;
 
-use common::Env;
+use common::{Env, card_form};
 use reqwest::StatusCode;
-use serde_json::Value;
-
-fn card_form(card: &Value) -> Vec<(&'static str, String)> {
-    let text = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    vec![
-        ("name", "Jenny Rosen".to_owned()),
-        ("card_number", text(&card["number"])),
-        ("exp_month", text(&card["exp_month"])),
-        ("exp_year", text(&card["exp_year"])),
-        ("cvc", text(&card["cvc"])),
-        ("address_line1", text(&card["billing_address"]["line1"])),
-        ("city", text(&card["billing_address"]["city"])),
-        ("postal_code", text(&card["billing_address"]["postal_code"])),
-        ("country", text(&card["billing_address"]["country"])),
-    ]
-}
 
 async fn post_form(env: &Env, url: &str, form: &[(&str, String)]) -> (StatusCode, String) {
     let response = env.http.post(url).form(form).send().await.unwrap();

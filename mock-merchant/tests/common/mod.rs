@@ -32,6 +32,14 @@ pub struct Answer {
 }
 
 impl Answer {
+    pub async fn read(response: reqwest::Response) -> Self {
+        Answer {
+            status: response.status(),
+            headers: response.headers().clone(),
+            text: response.text().await.unwrap_or_default(),
+        }
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or(Value::Null)
     }
@@ -200,12 +208,7 @@ impl Env {
                 .header("content-type", "application/json")
                 .body(body.to_owned());
         }
-        let response = request.send().await.expect("send");
-        Answer {
-            status: response.status(),
-            headers: response.headers().clone(),
-            text: response.text().await.unwrap_or_default(),
-        }
+        Answer::read(request.send().await.expect("send")).await
     }
 
     pub async fn get(&self, url: &str) -> Answer {
@@ -242,4 +245,23 @@ impl Env {
             .map(|e| e["event"].as_str().unwrap_or_default().to_owned())
             .collect()
     }
+}
+
+/// The card-shop checkout form filled with a card issued by mock-link.
+pub fn card_form(card: &Value) -> Vec<(&'static str, String)> {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    vec![
+        ("name", "Jenny Rosen".to_owned()),
+        ("card_number", text(&card["number"])),
+        ("exp_month", text(&card["exp_month"])),
+        ("exp_year", text(&card["exp_year"])),
+        ("cvc", text(&card["cvc"])),
+        ("address_line1", text(&card["billing_address"]["line1"])),
+        ("city", text(&card["billing_address"]["city"])),
+        ("postal_code", text(&card["billing_address"]["postal_code"])),
+        ("country", text(&card["billing_address"]["country"])),
+    ]
 }
