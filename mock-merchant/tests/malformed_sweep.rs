@@ -512,7 +512,6 @@ async fn every_mock_merchant_route_answers_malformed_input_with_a_4xx_json_error
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 14, smaller finding (framework-level answers without JSON bodies): a body over the limit on /m/mcp, /__control/clock/advance and PUT /__control/merchants/{id}/knobs gets axum's text/plain 413; fixed on branch i14-merch2 (af4fcf5): remove this ignore once merged"]
 async fn oversized_bodies_at_every_mock_merchant_route_get_a_413_json_problem() {
     let env = Env::start().await;
     let mut sweep = Sweep::new();
