@@ -61,45 +61,180 @@ pub struct LoggedRequest {
     pub status: u16,
 }
 
-/// Where a secret starts in `word`: at its start or after a `_`, so that a secret glued to an
-/// id (an idempotency key `mpp_<challenge id>_spt_...`) is found too.
-fn secret_start(word: &str) -> Option<(usize, &'static str)> {
-    SECRET_PREFIXES
-        .iter()
-        .filter_map(|prefix| {
-            word.match_indices(prefix)
-                .find(|(at, _)| *at == 0 || word.as_bytes()[at - 1] == b'_')
-                .map(|(at, _)| (at, *prefix))
-        })
-        .min_by_key(|(at, _)| *at)
+/// Bytes a token may continue with after its prefix (the token68 set of RFC 7235, plus `.`):
+/// a foreign token with a `-` or `.` in it is hidden whole, not only up to the first dash.
+fn is_token_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-' | b'.' | b'~' | b'+' | b'/' | b'=')
 }
 
-/// Replaces secret-looking words (token prefixes, 13-19 digit card numbers) in free text.
-pub fn redact_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        if let Some((at, prefix)) = secret_start(word) {
-            out.push_str(&word[..at]);
-            out.push_str(prefix);
-            out.push_str(REDACTED);
-        } else if (13..=19).contains(&word.len()) && word.bytes().all(|b| b.is_ascii_digit()) {
-            out.push_str(REDACTED);
+/// Whether a field or header name labels a card security code.
+fn names_a_cvc(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.contains("cvc") || name.contains("cvv")
+}
+
+/// Whether a field named `key` always holds a secret. A bracketed form key is judged by its
+/// last segment (`payment_method_data[card][cvc]` is a `cvc`).
+pub fn is_secret_field(key: &str) -> bool {
+    let last = key
+        .trim_end_matches(']')
+        .rsplit('[')
+        .next()
+        .filter(|segment| !segment.is_empty())
+        .unwrap_or(key);
+    [key, last].iter().any(|name| {
+        SECRET_FIELDS
+            .iter()
+            .any(|secret| secret.eq_ignore_ascii_case(name))
+            || names_a_cvc(name)
+    })
+}
+
+/// The end of the card-number-shaped run starting at `start` (a digit) and how many digits it
+/// holds: digits, where a single space or dash between two digits keeps the run going.
+fn digit_run(bytes: &[u8], start: usize) -> (usize, usize) {
+    let (mut end, mut digits) = (start, 0);
+    while end < bytes.len() {
+        if bytes[end].is_ascii_digit() {
+            digits += 1;
+            end += 1;
+        } else if matches!(bytes[end], b' ' | b'-')
+            && bytes.get(end + 1).is_some_and(u8::is_ascii_digit)
+        {
+            end += 1;
         } else {
-            out.push_str(word);
-        }
-        word.clear();
-    };
-    for character in text.chars() {
-        if character.is_ascii_alphanumeric() || character == '_' {
-            word.push(character);
-        } else {
-            flush(&mut word, &mut out);
-            out.push(character);
+            break;
         }
     }
-    flush(&mut word, &mut out);
+    (end, digits)
+}
+
+/// Replaces secrets in free text by what they are, wherever they sit (also glued to other
+/// words: `abclink_at_...`, `mpp_<challenge id>_spt_...`, `ch_4242...`): a token prefix and
+/// the token after it, a run of 13 or more digits (card-number shaped, spaces and dashes
+/// allowed), and the digits following a `cvc`/`cvv` label (`cvc: 123`, `card[cvc]=123`).
+pub fn redact_text(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    // Set after a cvc/cvv label until the next word: its digits are the code.
+    let mut after_cvc_label = false;
+    while at < bytes.len() {
+        let rest = &bytes[at..];
+        if let Some(prefix) = SECRET_PREFIXES
+            .iter()
+            .find(|prefix| rest.starts_with(prefix.as_bytes()))
+        {
+            out.push_str(prefix);
+            out.push_str(REDACTED);
+            at += prefix.len();
+            while at < bytes.len() && is_token_byte(bytes[at]) {
+                at += 1;
+            }
+            after_cvc_label = false;
+        } else if rest[0].is_ascii_digit() {
+            let (end, digits) = digit_run(bytes, at);
+            if digits >= 13 || after_cvc_label {
+                out.push_str(REDACTED);
+            } else {
+                out.push_str(&text[at..end]);
+            }
+            at = end;
+            after_cvc_label = false;
+        } else if rest.len() >= 3 && names_a_cvc(&String::from_utf8_lossy(&rest[..3])) {
+            // The label and the rest of its word (`cvc_check`, `CVV`), then its value.
+            let end = rest
+                .iter()
+                .position(|byte| !(byte.is_ascii_alphabetic() || *byte == b'_'))
+                .map_or(bytes.len(), |length| at + length);
+            out.push_str(&text[at..end]);
+            at = end;
+            after_cvc_label = true;
+        } else {
+            let character = text[at..].chars().next().unwrap_or_default();
+            if character.is_alphabetic() {
+                after_cvc_label = false;
+            }
+            out.push(character);
+            at += character.len_utf8();
+        }
+    }
     out
+}
+
+/// Percent-decodes `text` (`+` is kept); invalid escapes stay as they are.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        let hex = bytes
+            .get(at + 1..at + 3)
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match (bytes[at], hex) {
+            (b'%', Some(byte)) => {
+                decoded.push(byte);
+                at += 3;
+            }
+            (byte, _) => {
+                decoded.push(byte);
+                at += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
+/// A path or query component as the log shows it: as sent when it holds no secret, else
+/// decoded and redacted (a secret percent-encoded to slip past the patterns is found too).
+fn redact_encoded(raw: &str, plus_is_space: bool) -> String {
+    let decoded = if plus_is_space {
+        percent_decode(&raw.replace('+', " "))
+    } else {
+        percent_decode(raw)
+    };
+    let redacted = redact_text(&decoded);
+    if redacted == decoded {
+        redact_text(raw)
+    } else {
+        redacted
+    }
+}
+
+/// The query as the log shows it: each `key=value` pair kept as sent unless its key names a
+/// secret (value replaced) or its value holds one (decoded and redacted).
+pub fn redact_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let decoded_key = percent_decode(&key.replace('+', " "));
+            let shown_key = redact_encoded(key, true);
+            if is_secret_field(&decoded_key) {
+                format!("{shown_key}={REDACTED}")
+            } else if pair.contains('=') {
+                format!("{shown_key}={}", redact_encoded(value, true))
+            } else {
+                shown_key
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A JSON number that could be a card number (13 or more digits) is hidden too.
+fn redact_number(number: &serde_json::Number) -> Value {
+    let digits = number
+        .to_string()
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .count();
+    if digits >= 13 {
+        Value::String(REDACTED.into())
+    } else {
+        Value::Number(number.clone())
+    }
 }
 
 /// Redacts secret fields and secret-looking strings anywhere in a JSON value.
@@ -109,7 +244,7 @@ pub fn redact_json(value: &Value) -> Value {
             object
                 .iter()
                 .map(|(key, value)| {
-                    let redacted = if SECRET_FIELDS.contains(&key.as_str()) && !value.is_null() {
+                    let redacted = if is_secret_field(key) && !value.is_null() {
                         Value::String(REDACTED.into())
                     } else {
                         redact_json(value)
@@ -120,6 +255,7 @@ pub fn redact_json(value: &Value) -> Value {
         ),
         Value::Array(items) => Value::Array(items.iter().map(redact_json).collect()),
         Value::String(text) => Value::String(redact_text(text)),
+        Value::Number(number) => redact_number(number),
         other => other.clone(),
     }
 }
@@ -135,6 +271,13 @@ fn redact_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
                     format!("{scheme} {REDACTED}")
                 }
                 "cookie" | "set-cookie" => REDACTED.to_owned(),
+                name if is_secret_field(&name.replace('-', "_"))
+                    || ["token", "secret", "password", "api_key", "api-key"]
+                        .iter()
+                        .any(|word| name.contains(word)) =>
+                {
+                    REDACTED.to_owned()
+                }
                 _ => redact_text(text),
             };
             (name.as_str().to_owned(), shown)
@@ -157,7 +300,7 @@ fn redact_body(headers: &HeaderMap, body: &[u8]) -> Value {
         let fields = pairs
             .into_iter()
             .map(|(key, value)| {
-                let shown = if SECRET_FIELDS.contains(&key.as_str()) {
+                let shown = if is_secret_field(&key) {
                     REDACTED.to_owned()
                 } else {
                     redact_text(&value)
@@ -214,8 +357,8 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         at_ms: unix_millis(now),
         method: parts.method.to_string(),
         // A token can be in the path (`/v1/shared_payment/granted_tokens/spt_...`).
-        path: redact_text(&path),
-        query: parts.uri.query().map(redact_text),
+        path: redact_encoded(&path, false),
+        query: parts.uri.query().map(redact_query),
         headers: redact_headers(&parts.headers),
         body: redact_body(&parts.headers, &bytes),
         status: 0,
@@ -234,7 +377,7 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     }
     let response = match injected {
         Some(response) => {
-            tracing::info!(%method, path = %redact_text(&path), "injected fault");
+            tracing::info!(%method, path = %redact_encoded(&path, false), "injected fault");
             response
         }
         None => {
@@ -244,7 +387,7 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
             json_rejection(response, shape).await
         }
     };
-    tracing::info!(%method, path = %redact_text(&path), status = response.status().as_u16(), "request");
+    tracing::info!(%method, path = %redact_encoded(&path, false), status = response.status().as_u16(), "request");
     if let Some(mut entry) = entry.take() {
         entry.status = response.status().as_u16();
         let mut store = state.lock();
@@ -276,7 +419,11 @@ mod tests {
             redact_text("mpp_ch1-x_spt_9f8e /v1/shared_payment/granted_tokens/spt_1a"),
             "mpp_ch1-x_spt_[REDACTED] /v1/shared_payment/granted_tokens/spt_[REDACTED]"
         );
-        assert_eq!(redact_text("unspt_x pm_card_visa"), "unspt_x pm_card_visa");
+        // Glued to letters too: a secret is hidden by what it is, not by what precedes it.
+        assert_eq!(
+            redact_text("abclink_at_x pm_card_visa"),
+            "abclink_at_[REDACTED] pm_card_visa"
+        );
     }
 
     #[test]
@@ -287,5 +434,17 @@ mod tests {
         assert_eq!(redacted["card"]["cvc"], REDACTED);
         assert_eq!(redacted["card"]["brand"], "visa");
         assert_eq!(redacted["refresh_token"], REDACTED);
+    }
+
+    #[test]
+    fn cvc_labels_hide_their_digits_but_not_other_words_or_short_numbers() {
+        assert_eq!(
+            redact_text("cvc: 123, cvc_check: pass, amount 2500"),
+            "cvc: [REDACTED], cvc_check: pass, amount 2500"
+        );
+        assert_eq!(
+            redact_text("card 4242-4242-4242-4242 on 2026-01-15"),
+            "card [REDACTED] on 2026-01-15"
+        );
     }
 }
