@@ -96,6 +96,7 @@ mod body;
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod control_access;
 pub mod control_client;
 pub mod error;
 pub mod faults;
@@ -134,9 +135,24 @@ pub struct MockLinkBuilder {
     config: Config,
     bind: SocketAddr,
     seed: Seed,
+    control_token: Option<String>,
+    control_enabled: bool,
 }
 
 impl MockLinkBuilder {
+    /// Requires `Authorization: Bearer <token>` on the control API. Without one, binding a
+    /// non-loopback address generates a token ([`MockLink::control_token`]).
+    pub fn control_token(mut self, token: impl Into<String>) -> Self {
+        self.control_token = Some(token.into());
+        self
+    }
+
+    /// Turns the control API off: every `/__control` path answers 404.
+    pub fn no_control(mut self) -> Self {
+        self.control_enabled = false;
+        self
+    }
+
     /// Replaces the whole configuration.
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
@@ -216,7 +232,19 @@ impl MockLinkBuilder {
         let state = server::AppState {
             store: Arc::new(Mutex::new(store)),
         };
-        let app = server::router(state.clone());
+        let control_token = self.control_token.or_else(|| {
+            (self.control_enabled && !address.ip().is_loopback())
+                .then(|| ids::random_secret(control_access::CONTROL_TOKEN_PREFIX))
+        });
+        let access = control_access::ControlAccess {
+            enabled: self.control_enabled,
+            token: control_token.clone(),
+            bind: address.ip(),
+        };
+        let app = server::router(state.clone()).layer(axum::middleware::from_fn_with_state(
+            Arc::new(access),
+            control_access::guard,
+        ));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)
@@ -230,7 +258,8 @@ impl MockLinkBuilder {
         });
         tracing::info!(%base_url, "mock-link listening");
         Ok(MockLink {
-            control: ControlClient::new(base_url.clone()),
+            control: ControlClient::new(base_url.clone()).with_token(control_token.clone()),
+            control_token,
             base_url,
             address,
             state,
@@ -246,6 +275,7 @@ pub struct MockLink {
     base_url: String,
     address: SocketAddr,
     control: ControlClient,
+    control_token: Option<String>,
     state: server::AppState,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -258,6 +288,8 @@ impl MockLink {
             config: Config::default(),
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             seed: Seed::default(),
+            control_token: None,
+            control_enabled: true,
         }
     }
 
@@ -271,7 +303,12 @@ impl MockLink {
         self.address
     }
 
-    /// The control-API client.
+    /// The token the control API requires, if any (configured or generated).
+    pub fn control_token(&self) -> Option<&str> {
+        self.control_token.as_deref()
+    }
+
+    /// The control-API client (it sends the control token).
     pub fn control(&self) -> &ControlClient {
         &self.control
     }

@@ -45,6 +45,18 @@ struct Args {
     /// JSON file with extra users, payment methods and merchants (see docs/mock-link.md).
     #[arg(long, value_name = "FILE")]
     seed: Option<PathBuf>,
+    /// Require `Authorization: Bearer <TOKEN>` on the control API (generated when binding a
+    /// non-loopback address without one).
+    #[arg(
+        long,
+        env = "MOCK_LINK_CONTROL_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    control_token: Option<String>,
+    /// Turn the control API off (every /__control path answers 404).
+    #[arg(long, conflicts_with = "control_token")]
+    no_control: bool,
 }
 
 fn seconds(name: &str, value: f64) -> anyhow::Result<Duration> {
@@ -72,6 +84,19 @@ async fn main() -> anyhow::Result<()> {
         None => Seed::default(),
     };
     let mut builder = MockLink::builder();
+    if args.bind.is_unspecified() {
+        eprintln!(
+            "warning: --bind {} listens on every interface: anyone who can reach port {} can use \
+             mock-link (its control API needs the control token printed below)",
+            args.bind, args.port
+        );
+    }
+    if let Some(token) = &args.control_token {
+        builder = builder.control_token(token.clone());
+    }
+    if args.no_control {
+        builder = builder.no_control();
+    }
     for client_id in &args.expires_at_clients {
         builder = builder.expires_at_client(client_id.clone());
     }
@@ -98,7 +123,17 @@ async fn main() -> anyhow::Result<()> {
     println!("export LINK_AUTH_BASE_URL={base_url}");
     println!("export LINK_API_BASE_URL={base_url}");
     println!("# Stripe API base for merchants: {base_url} (secret key sk_test_mock_merchant)");
-    println!("# Control API: {base_url}/__control");
+    if args.no_control {
+        println!("# Control API: off (--no-control)");
+    } else {
+        println!("# Control API: {base_url}/__control");
+    }
+    if let Some(token) = link.control_token()
+        && args.control_token.is_none()
+    {
+        // Generated: the user needs it to reach the control API.
+        println!("export MOCK_LINK_CONTROL_TOKEN={token}");
+    }
     tokio::signal::ctrl_c()
         .await
         .context("cannot wait for Ctrl-C")?;

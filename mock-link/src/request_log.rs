@@ -43,7 +43,14 @@ const SECRET_FIELDS: &[&str] = &[
 
 /// Prefixes of secrets that may appear anywhere in text.
 const SECRET_PREFIXES: &[&str] = &[
-    "link_at_", "link_rt_", "ldc_", "spt_", "lpt_", "sk_test_", "sk_live_",
+    "link_at_",
+    "link_rt_",
+    "ldc_",
+    "spt_",
+    "lpt_",
+    "sk_test_",
+    "sk_live_",
+    crate::control_access::CONTROL_TOKEN_PREFIX,
 ];
 
 /// One logged request.

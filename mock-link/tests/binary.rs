@@ -64,3 +64,28 @@ fn a_bad_seed_file_stops_the_binary_with_an_error() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("seed"));
 }
+
+#[test]
+fn binding_every_interface_warns_and_prints_a_generated_control_token() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mock-link"))
+        .args(["--bind", "0.0.0.0", "--port", "0"])
+        .env("RUST_LOG", "off")
+        .env_remove("MOCK_LINK_CONTROL_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut warning = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut warning)
+        .unwrap();
+    assert!(warning.starts_with("warning: --bind 0.0.0.0"), "{warning}");
+    let token_line = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map(Result::unwrap)
+        .find(|line| line.starts_with("export MOCK_LINK_CONTROL_TOKEN="))
+        .expect("a token line");
+    assert!(token_line.len() > "export MOCK_LINK_CONTROL_TOKEN=mlct_".len() + 32);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
