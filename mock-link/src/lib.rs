@@ -109,6 +109,7 @@ pub mod request_log;
 pub mod scripts;
 pub mod seed;
 pub mod seller_client;
+pub mod serve;
 pub mod server;
 pub mod spend_requests;
 pub mod store;
@@ -137,9 +138,34 @@ pub struct MockLinkBuilder {
     seed: Seed,
     control_token: Option<String>,
     control_enabled: bool,
+    limits: serve::ServeLimits,
 }
 
 impl MockLinkBuilder {
+    /// Time to send a whole request head; also closes idle keep-alive connections (10 s).
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// Time to send a whole request body once its head is read (30 s); later: 408.
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.body_read_timeout = timeout;
+        self
+    }
+
+    /// Open connections at most (512); more wait until one closes.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.limits.max_connections = max;
+        self
+    }
+
+    /// How long shutdown lets in-flight requests finish (10 s).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.limits.shutdown_grace = grace;
+        self
+    }
+
     /// Requires `Authorization: Bearer <token>` on the control API. Without one, binding a
     /// non-loopback address generates a token ([`MockLink::control_token`]).
     pub fn control_token(mut self, token: impl Into<String>) -> Self {
@@ -241,20 +267,21 @@ impl MockLinkBuilder {
             token: control_token.clone(),
             bind: address.ip(),
         };
-        let app = server::router(state.clone()).layer(axum::middleware::from_fn_with_state(
-            Arc::new(access),
-            control_access::guard,
-        ));
+        let app = server::router(state.clone())
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::new(access),
+                control_access::guard,
+            ))
+            .layer(axum::Extension(serve::BodyReadTimeout(
+                self.limits.body_read_timeout,
+            )));
+        let limits = self.limits;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-            if let Err(error) = served {
-                tracing::error!(%error, "mock-link server stopped with an error");
-            }
+            serve::serve(listener, app, limits, async {
+                let _ = stopped.await;
+            })
+            .await;
         });
         tracing::info!(%base_url, "mock-link listening");
         Ok(MockLink {
@@ -290,6 +317,7 @@ impl MockLink {
             seed: Seed::default(),
             control_token: None,
             control_enabled: true,
+            limits: serve::ServeLimits::default(),
         }
     }
 

@@ -54,6 +54,18 @@ struct Args {
         hide_env_values = true
     )]
     control_token: Option<String>,
+    /// Seconds a client has to send a request head; also closes idle keep-alive connections.
+    #[arg(long, default_value_t = 10.0)]
+    header_read_timeout: f64,
+    /// Seconds a client has to send a request body once its head is read (then 408).
+    #[arg(long, default_value_t = 30.0)]
+    body_read_timeout: f64,
+    /// Open connections at most; more wait until one closes.
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// Seconds shutdown (SIGTERM, Ctrl-C) lets in-flight requests finish.
+    #[arg(long, default_value_t = 10.0)]
+    shutdown_grace: f64,
     /// Turn the control API off (every /__control path answers 404).
     #[arg(long, conflicts_with = "control_token")]
     no_control: bool,
@@ -116,6 +128,10 @@ async fn main() -> anyhow::Result<()> {
         .spend_request_expiry(seconds("spend-request-expiry", args.spend_request_expiry)?)
         .credential_lifetime(seconds("credential-lifetime", args.credential_lifetime)?)
         .spt_delay(seconds("spt-delay", args.spt_delay)?)
+        .header_read_timeout(seconds("header-read-timeout", args.header_read_timeout)?)
+        .body_read_timeout(seconds("body-read-timeout", args.body_read_timeout)?)
+        .max_connections(args.max_connections as usize)
+        .shutdown_grace(seconds("shutdown-grace", args.shutdown_grace)?)
         .start()
         .await
         .with_context(|| format!("cannot listen on {}:{}", args.bind, args.port))?;

@@ -16,6 +16,7 @@ use crate::body::MAX_BODY_BYTES;
 use crate::clock::{unix_millis, unix_seconds};
 use crate::error::{Error, ErrorShape};
 use crate::faults;
+use crate::serve::BodyReadTimeout;
 use crate::server::AppState;
 
 /// The most entries the request log keeps; older ones are dropped.
@@ -348,7 +349,27 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
     let shape = ErrorShape::for_path(&path);
-    let Ok(bytes) = to_bytes(body, MAX_BODY_BYTES).await else {
+    let body_read_timeout = parts
+        .extensions
+        .get::<BodyReadTimeout>()
+        .map_or(Duration::from_secs(30), |timeout| timeout.0);
+    let Ok(read) = tokio::time::timeout(body_read_timeout, to_bytes(body, MAX_BODY_BYTES)).await
+    else {
+        // A body shorter than its Content-Length (or a trickle): answer instead of waiting.
+        let mut response = Error::in_shape(
+            shape,
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            &format!("the body did not arrive within {body_read_timeout:?}"),
+        )
+        .into_response();
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+        return response;
+    };
+    let Ok(bytes) = read else {
         return Error::in_shape(
             shape,
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -1,0 +1,113 @@
+//! D4: slow or idle connections are closed by timeouts and capped, so they cannot starve the
+//! requests of well-behaved clients.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use mock_link::MockLink;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+async fn tight_link() -> MockLink {
+    MockLink::builder()
+        .header_read_timeout(Duration::from_millis(300))
+        .body_read_timeout(Duration::from_millis(300))
+        .max_connections(8)
+        .start()
+        .await
+        .expect("mock-link starts")
+}
+
+/// Reads until the peer closes (or the connection errors); answers what was read.
+async fn read_until_closed(stream: &mut TcpStream) -> String {
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 1024];
+    loop {
+        match stream.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(read) => seen.extend_from_slice(&buffer[..read]),
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+#[tokio::test]
+async fn a_slowloris_is_cut_off_and_normal_requests_keep_being_answered() {
+    let link = tight_link().await;
+    let address = link.address();
+    // Three times the connection cap, each sending its request line one byte at a time.
+    let mut slow = Vec::new();
+    for _ in 0..24 {
+        slow.push(tokio::spawn(async move {
+            let started = Instant::now();
+            let Ok(mut stream) = TcpStream::connect(address).await else {
+                return Duration::ZERO;
+            };
+            let mut drip = tokio::time::interval(Duration::from_millis(50));
+            for byte in b"GET /userinfo HTTP/1.1\r\nHost: x\r\nX-Slow: "
+                .iter()
+                .cycle()
+            {
+                drip.tick().await;
+                if stream.write_all(&[*byte]).await.is_err()
+                    || started.elapsed() > Duration::from_secs(10)
+                {
+                    break;
+                }
+            }
+            started.elapsed()
+        }));
+    }
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    for _ in 0..10 {
+        let asked = Instant::now();
+        let status = http
+            .get(format!("{}/userinfo", link.base_url()))
+            .timeout(Duration::from_secs(3))
+            .send()
+            .await
+            .expect("a normal request is answered while slow connections are held")
+            .status();
+        assert_eq!(status, 401);
+        assert!(
+            asked.elapsed() < Duration::from_secs(2),
+            "took {:?}",
+            asked.elapsed()
+        );
+    }
+    assert!(started.elapsed() < Duration::from_secs(6));
+    for task in slow {
+        let held = task.await.unwrap();
+        assert!(
+            held < Duration::from_secs(5),
+            "a slow connection was held {held:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_body_shorter_than_its_content_length_is_answered_408_within_the_timeout() {
+    let link = tight_link().await;
+    let mut stream = TcpStream::connect(link.address()).await.unwrap();
+    stream
+        .write_all(
+            b"POST /spend_requests HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"amount\":",
+        )
+        .await
+        .unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(5), read_until_closed(&mut stream))
+        .await
+        .expect("the server answers or closes instead of hanging");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"request_timeout\""), "{answer}");
+}
+
+#[tokio::test]
+async fn an_idle_connection_is_closed() {
+    let link = tight_link().await;
+    let mut stream = TcpStream::connect(link.address()).await.unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(5), read_until_closed(&mut stream)).await;
+    assert!(closed.is_ok(), "an idle connection stayed open");
+}
