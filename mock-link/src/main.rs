@@ -150,9 +150,28 @@ async fn main() -> anyhow::Result<()> {
         // Generated: the user needs it to reach the control API.
         println!("export MOCK_LINK_CONTROL_TOKEN={token}");
     }
-    tokio::signal::ctrl_c()
-        .await
-        .context("cannot wait for Ctrl-C")?;
+    stop_signal().await?;
+    eprintln!("mock-link: stopping; letting in-flight requests finish");
     link.shutdown().await;
     Ok(())
+}
+
+/// Waits for Ctrl-C or (on Unix) SIGTERM, the signal a process manager or `docker stop` sends.
+async fn stop_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .context("cannot listen for SIGTERM")?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted.context("cannot wait for Ctrl-C"),
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot wait for Ctrl-C")
+    }
 }

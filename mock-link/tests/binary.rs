@@ -89,3 +89,64 @@ fn binding_every_interface_warns_and_prints_a_generated_control_token() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// D7: SIGTERM lets an in-flight request finish (here one held by an injected latency) and
+/// then exits 0.
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_drains_an_in_flight_request_then_exits() {
+    use mock_link::faults::{ArmedFault, Fault};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mock-link"))
+        .args(["--port", "0"])
+        .env("RUST_LOG", "off")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base_url = lines
+        .next()
+        .unwrap()
+        .unwrap()
+        .strip_prefix("export LINK_AUTH_BASE_URL=")
+        .unwrap()
+        .to_owned();
+    let control = mock_link::ControlClient::new(base_url.clone());
+    control
+        .inject_fault(&ArmedFault {
+            method: Some("POST".into()),
+            path: "/device/code".into(),
+            count: 1,
+            fault: Fault::Latency { millis: 1500 },
+        })
+        .await
+        .unwrap();
+    let in_flight = tokio::spawn(
+        reqwest::Client::new()
+            .post(format!("{base_url}/device/code"))
+            .form(&[("client_id", "lwlpk_drain")])
+            .send(),
+    );
+    // The fault is taken when the request arrives: from then on it is in flight.
+    let mut poll = tokio::time::interval(std::time::Duration::from_millis(10));
+    loop {
+        poll.tick().await;
+        let faults = control.get("/faults").await.unwrap();
+        if faults["data"].as_array().unwrap().is_empty() {
+            break;
+        }
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let answer = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request is answered");
+    assert_eq!(answer.status(), 200);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit after draining: {status:?}");
+}

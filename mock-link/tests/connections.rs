@@ -111,3 +111,64 @@ async fn an_idle_connection_is_closed() {
     let closed = tokio::time::timeout(Duration::from_secs(5), read_until_closed(&mut stream)).await;
     assert!(closed.is_ok(), "an idle connection stayed open");
 }
+
+/// Arms a latency fault on `POST /device/code`, sends that request, and answers once the
+/// request is in flight (the fault is taken when it arrives).
+async fn slow_request_in_flight(
+    link: &MockLink,
+    millis: u64,
+) -> tokio::task::JoinHandle<reqwest::Result<reqwest::Response>> {
+    use mock_link::faults::{ArmedFault, Fault};
+    link.control()
+        .inject_fault(&ArmedFault {
+            method: Some("POST".into()),
+            path: "/device/code".into(),
+            count: 1,
+            fault: Fault::Latency { millis },
+        })
+        .await
+        .unwrap();
+    let request = reqwest::Client::new()
+        .post(format!("{}/device/code", link.base_url()))
+        .form(&[("client_id", "lwlpk_drain")])
+        .send();
+    let in_flight = tokio::spawn(request);
+    let mut poll = tokio::time::interval(Duration::from_millis(10));
+    loop {
+        poll.tick().await;
+        let faults = link.control().get("/faults").await.unwrap();
+        if faults["data"].as_array().unwrap().is_empty() {
+            return in_flight;
+        }
+    }
+}
+
+#[tokio::test]
+async fn shutdown_lets_an_in_flight_request_finish_with_200() {
+    let link = common::start().await;
+    let in_flight = slow_request_in_flight(&link, 400).await;
+    link.shutdown().await;
+    let answer = in_flight.await.unwrap().expect("answered");
+    assert_eq!(answer.status(), 200);
+}
+
+#[tokio::test]
+async fn shutdown_waits_no_longer_than_the_grace() {
+    let link = MockLink::builder()
+        .shutdown_grace(Duration::from_millis(200))
+        .start()
+        .await
+        .unwrap();
+    let in_flight = slow_request_in_flight(&link, 30_000).await;
+    let started = Instant::now();
+    link.shutdown().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        in_flight.await.unwrap().is_err(),
+        "the connection was closed"
+    );
+}
