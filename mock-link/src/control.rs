@@ -418,9 +418,8 @@ async fn get_clock(State(state): State<AppState>) -> Json<Value> {
     Json(clock_json(&state.lock()))
 }
 
-async fn request_log(State(state): State<AppState>) -> Json<Value> {
-    let store = state.lock();
-    Json(json!({ "data": store.request_log }))
+async fn request_log(State(state): State<AppState>, uri: axum::http::Uri) -> Result<Json<Value>> {
+    crate::request_log::page(&state.lock().request_log, uri.query()).map(Json)
 }
 
 async fn ledger(State(state): State<AppState>) -> Json<Value> {
