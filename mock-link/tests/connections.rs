@@ -172,3 +172,52 @@ async fn shutdown_waits_no_longer_than_the_grace() {
         "the connection was closed"
     );
 }
+
+/// Sends `raw` on a fresh connection and answers everything read until the server closes.
+async fn raw_exchange(link: &MockLink, raw: &[u8]) -> String {
+    let mut stream = TcpStream::connect(link.address()).await.unwrap();
+    stream.write_all(raw).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), read_until_closed(&mut stream))
+        .await
+        .expect("answered")
+}
+
+#[tokio::test]
+async fn requests_hyper_refuses_get_json_problem_bodies() {
+    let link = common::start().await;
+    let long_uri = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000));
+    let many_headers = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\n{}\r\n",
+        (0..150)
+            .map(|n| format!("x-h{n}: v\r\n"))
+            .collect::<String>()
+    );
+    for (raw, status, code) in [
+        (b"NOT HTTP AT ALL\r\n\r\n".to_vec(), "400", "bad_request"),
+        (long_uri.into_bytes(), "414", "uri_too_long"),
+        (
+            many_headers.into_bytes(),
+            "431",
+            "request_header_fields_too_large",
+        ),
+    ] {
+        let answer = raw_exchange(&link, &raw).await;
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{answer}"
+        );
+        assert!(
+            answer.contains("content-type: application/json"),
+            "{answer}"
+        );
+        let body = answer.split("\r\n\r\n").nth(1).unwrap();
+        let json: serde_json::Value = serde_json::from_str(body).expect(body);
+        assert_eq!(json["error"]["code"], code);
+    }
+    // The server is still serving.
+    let status = reqwest::get(format!("{}/userinfo", link.base_url()))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 401);
+}
