@@ -66,8 +66,8 @@ struct Args {
     /// Seconds shutdown (SIGTERM, Ctrl-C) lets in-flight requests finish.
     #[arg(long, default_value_t = 10.0)]
     shutdown_grace: f64,
-    /// Turn the control API off (every /__control path answers 404).
-    #[arg(long, conflicts_with = "control_token")]
+    /// Turn the control API off (every /__control path answers 404; a token is then unused).
+    #[arg(long)]
     no_control: bool,
 }
 
