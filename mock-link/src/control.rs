@@ -411,6 +411,17 @@ async fn advance_clock(
             Error::invalid_param("seconds", "must be a number from 0 to 100 years of seconds")
         })?;
     let mut store = state.lock();
+    if store.clock.offset().saturating_add(by) > MAX_SPAN {
+        // Answering 200 without moving would leave a test believing time passed.
+        return Err(Error::invalid_param(
+            "seconds",
+            format!(
+                "the clock is {} s ahead and can be at most 100 years ({} s) ahead",
+                store.clock.offset().as_secs(),
+                MAX_SPAN.as_secs()
+            ),
+        ));
+    }
     store.clock.advance(by);
     expire_due_requests(&mut store);
     Ok(Json(clock_json(&store)))
@@ -420,9 +431,8 @@ async fn get_clock(State(state): State<AppState>) -> Json<Value> {
     Json(clock_json(&state.lock()))
 }
 
-async fn request_log(State(state): State<AppState>) -> Json<Value> {
-    let store = state.lock();
-    Json(json!({ "data": store.request_log }))
+async fn request_log(State(state): State<AppState>, uri: axum::http::Uri) -> Result<Json<Value>> {
+    crate::request_log::page(&state.lock().request_log, uri.query()).map(Json)
 }
 
 async fn ledger(State(state): State<AppState>) -> Json<Value> {

@@ -24,6 +24,7 @@ pub enum ControlError {
 pub struct ControlClient {
     http: reqwest::Client,
     base_url: String,
+    token: Option<String>,
 }
 
 impl ControlClient {
@@ -32,6 +33,24 @@ impl ControlClient {
         Self {
             http: reqwest::Client::new(),
             base_url: base_url.into(),
+            token: None,
+        }
+    }
+
+    /// Sends `Authorization: Bearer <token>` on every call (a mock-link started with a control
+    /// token); `None` sends none.
+    pub fn with_token(mut self, token: Option<String>) -> Self {
+        self.token = token;
+        self
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let request = self
+            .http
+            .request(method, format!("{}/__control{path}", self.base_url));
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
         }
     }
 
@@ -47,8 +66,7 @@ impl ControlClient {
     /// `POST /__control{path}` with a JSON body.
     pub async fn post(&self, path: &str, body: Value) -> Result<Value, ControlError> {
         let response = self
-            .http
-            .post(format!("{}/__control{path}", self.base_url))
+            .request(reqwest::Method::POST, path)
             .json(&body)
             .send()
             .await?;
@@ -57,11 +75,7 @@ impl ControlClient {
 
     /// `DELETE /__control{path}`.
     pub async fn http_delete(&self, path: &str) -> Result<Value, ControlError> {
-        let response = self
-            .http
-            .delete(format!("{}/__control{path}", self.base_url))
-            .send()
-            .await?;
+        let response = self.request(reqwest::Method::DELETE, path).send().await?;
         Self::answer(response).await
     }
 
@@ -77,11 +91,7 @@ impl ControlClient {
 
     /// `GET /__control{path}`.
     pub async fn get(&self, path: &str) -> Result<Value, ControlError> {
-        let response = self
-            .http
-            .get(format!("{}/__control{path}", self.base_url))
-            .send()
-            .await?;
+        let response = self.request(reqwest::Method::GET, path).send().await?;
         Self::answer(response).await
     }
 

@@ -97,6 +97,7 @@ mod body;
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod control_access;
 pub mod control_client;
 pub mod error;
 pub mod faults;
@@ -109,6 +110,7 @@ pub mod request_log;
 pub mod scripts;
 pub mod seed;
 pub mod seller_client;
+pub mod serve;
 pub mod server;
 pub mod spend_requests;
 pub mod state_db;
@@ -138,9 +140,49 @@ pub struct MockLinkBuilder {
     bind: SocketAddr,
     seed: Seed,
     state: Option<PathBuf>,
+    control_token: Option<String>,
+    control_enabled: bool,
+    limits: serve::ServeLimits,
 }
 
 impl MockLinkBuilder {
+    /// Time to send a whole request head; also closes idle keep-alive connections (10 s).
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// Time to send a whole request body once its head is read (30 s); later: 408.
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.body_read_timeout = timeout;
+        self
+    }
+
+    /// Open connections at most (512); more wait until one closes.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.limits.max_connections = max;
+        self
+    }
+
+    /// How long shutdown lets in-flight requests finish (10 s).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.limits.shutdown_grace = grace;
+        self
+    }
+
+    /// Requires `Authorization: Bearer <token>` on the control API. Without one, binding a
+    /// non-loopback address generates a token ([`MockLink::control_token`]).
+    pub fn control_token(mut self, token: impl Into<String>) -> Self {
+        self.control_token = Some(token.into());
+        self
+    }
+
+    /// Turns the control API off: every `/__control` path answers 404.
+    pub fn no_control(mut self) -> Self {
+        self.control_enabled = false;
+        self
+    }
+
     /// Replaces the whole configuration.
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
@@ -240,21 +282,35 @@ impl MockLinkBuilder {
             store: Arc::new(Mutex::new(store)),
             state_db,
         };
-        let app = server::router(state.clone());
+        let control_token = self.control_token.or_else(|| {
+            (self.control_enabled && !address.ip().is_loopback())
+                .then(|| ids::random_secret(control_access::CONTROL_TOKEN_PREFIX))
+        });
+        let access = control_access::ControlAccess {
+            enabled: self.control_enabled,
+            token: control_token.clone(),
+            bind: address.ip(),
+        };
+        let app = server::router(state.clone())
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::new(access),
+                control_access::guard,
+            ))
+            .layer(axum::Extension(serve::BodyReadTimeout(
+                self.limits.body_read_timeout,
+            )));
+        let limits = self.limits;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-            if let Err(error) = served {
-                tracing::error!(%error, "mock-link server stopped with an error");
-            }
+            serve::serve(listener, app, limits, async {
+                let _ = stopped.await;
+            })
+            .await;
         });
         tracing::info!(%base_url, "mock-link listening");
         Ok(MockLink {
-            control: ControlClient::new(base_url.clone()),
+            control: ControlClient::new(base_url.clone()).with_token(control_token.clone()),
+            control_token,
             base_url,
             address,
             state,
@@ -270,6 +326,7 @@ pub struct MockLink {
     base_url: String,
     address: SocketAddr,
     control: ControlClient,
+    control_token: Option<String>,
     state: server::AppState,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -283,6 +340,9 @@ impl MockLink {
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             seed: Seed::default(),
             state: None,
+            control_token: None,
+            control_enabled: true,
+            limits: serve::ServeLimits::default(),
         }
     }
 
@@ -296,7 +356,12 @@ impl MockLink {
         self.address
     }
 
-    /// The control-API client.
+    /// The token the control API requires, if any (configured or generated).
+    pub fn control_token(&self) -> Option<&str> {
+        self.control_token.as_deref()
+    }
+
+    /// The control-API client (it sends the control token).
     pub fn control(&self) -> &ControlClient {
         &self.control
     }

@@ -48,6 +48,30 @@ struct Args {
     /// Keep the state in this SQLite database (created when missing) so it survives restarts.
     #[arg(long, value_name = "PATH", env = "MOCK_LINK_STATE")]
     state: Option<PathBuf>,
+    /// Require `Authorization: Bearer <TOKEN>` on the control API (generated when binding a
+    /// non-loopback address without one).
+    #[arg(
+        long,
+        env = "MOCK_LINK_CONTROL_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    control_token: Option<String>,
+    /// Seconds a client has to send a request head; also closes idle keep-alive connections.
+    #[arg(long, default_value_t = 10.0)]
+    header_read_timeout: f64,
+    /// Seconds a client has to send a request body once its head is read (then 408).
+    #[arg(long, default_value_t = 30.0)]
+    body_read_timeout: f64,
+    /// Open connections at most; more wait until one closes.
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// Seconds shutdown (SIGTERM, Ctrl-C) lets in-flight requests finish.
+    #[arg(long, default_value_t = 10.0)]
+    shutdown_grace: f64,
+    /// Turn the control API off (every /__control path answers 404; a token is then unused).
+    #[arg(long)]
+    no_control: bool,
 }
 
 fn seconds(name: &str, value: f64) -> anyhow::Result<Duration> {
@@ -75,6 +99,19 @@ async fn main() -> anyhow::Result<()> {
         None => Seed::default(),
     };
     let mut builder = MockLink::builder();
+    if args.bind.is_unspecified() {
+        eprintln!(
+            "warning: --bind {} listens on every interface: anyone who can reach port {} can use \
+             mock-link (its control API needs the control token printed below)",
+            args.bind, args.port
+        );
+    }
+    if let Some(token) = &args.control_token {
+        builder = builder.control_token(token.clone());
+    }
+    if args.no_control {
+        builder = builder.no_control();
+    }
     for client_id in &args.expires_at_clients {
         builder = builder.expires_at_client(client_id.clone());
     }
@@ -97,6 +134,10 @@ async fn main() -> anyhow::Result<()> {
         .spend_request_expiry(seconds("spend-request-expiry", args.spend_request_expiry)?)
         .credential_lifetime(seconds("credential-lifetime", args.credential_lifetime)?)
         .spt_delay(seconds("spt-delay", args.spt_delay)?)
+        .header_read_timeout(seconds("header-read-timeout", args.header_read_timeout)?)
+        .body_read_timeout(seconds("body-read-timeout", args.body_read_timeout)?)
+        .max_connections(args.max_connections as usize)
+        .shutdown_grace(seconds("shutdown-grace", args.shutdown_grace)?)
         .start()
         .await
         .with_context(|| format!("cannot start on {}:{}", args.bind, args.port))?;
@@ -104,13 +145,42 @@ async fn main() -> anyhow::Result<()> {
     println!("export LINK_AUTH_BASE_URL={base_url}");
     println!("export LINK_API_BASE_URL={base_url}");
     println!("# Stripe API base for merchants: {base_url} (secret key sk_test_mock_merchant)");
-    println!("# Control API: {base_url}/__control");
+    if args.no_control {
+        println!("# Control API: off (--no-control)");
+    } else {
+        println!("# Control API: {base_url}/__control");
+    }
+    if let Some(token) = link.control_token()
+        && args.control_token.is_none()
+    {
+        // Generated: the user needs it to reach the control API.
+        println!("export MOCK_LINK_CONTROL_TOKEN={token}");
+    }
     if let Some(path) = &args.state {
         println!("# State kept in {}", path.display());
     }
-    tokio::signal::ctrl_c()
-        .await
-        .context("cannot wait for Ctrl-C")?;
+    stop_signal().await?;
+    eprintln!("mock-link: stopping; letting in-flight requests finish");
     link.shutdown().await;
     Ok(())
+}
+
+/// Waits for Ctrl-C or (on Unix) SIGTERM, the signal a process manager or `docker stop` sends.
+async fn stop_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .context("cannot listen for SIGTERM")?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted.context("cannot wait for Ctrl-C"),
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot wait for Ctrl-C")
+    }
 }

@@ -480,14 +480,20 @@ async fn verify_account_submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // The page's form always sends `user_id`: a body without one (or no body, or not a form)
+    // is a script's mistake, answered in JSON instead of verifying the default account.
     let form = match parse_form(&headers, &body, ErrorShape::Api) {
         Ok(form) => form,
-        Err(error) => return problem_from(&error),
+        Err(error) => return error.into_response(),
     };
-    let user_id = form
-        .non_empty("user_id")
-        .unwrap_or(DEFAULT_USER_ID)
-        .to_owned();
+    let Some(user_id) = form.non_empty("user_id").map(str::to_owned) else {
+        return Error::param_error(
+            "parameter_missing",
+            "user_id",
+            "user_id is required (the verify-account form sends it)",
+        )
+        .into_response();
+    };
     let mut store = state.lock();
     let Some(user) = store.user_mut(&user_id) else {
         return problem(StatusCode::NOT_FOUND, "No such account.");

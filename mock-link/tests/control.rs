@@ -518,3 +518,27 @@ async fn the_request_log_has_millisecond_times() {
     );
     assert_eq!(at, at_ms / 1000, "{entry}");
 }
+
+#[tokio::test]
+async fn advancing_the_clock_past_its_100_year_bound_is_refused_and_moves_nothing() {
+    let link = start().await;
+    link.control()
+        .advance_clock(mock_link::clock::MAX_SPAN)
+        .await
+        .unwrap();
+    let before = link.control().get("/clock").await.unwrap();
+    let error = link
+        .control()
+        .advance_clock(std::time::Duration::from_secs(3600))
+        .await
+        .unwrap_err();
+    match error {
+        mock_link::ControlError::Status { status, body } => {
+            assert_eq!(status, 400);
+            assert_eq!(body["error"]["param"], "seconds");
+        }
+        other => panic!("{other}"),
+    }
+    let after = link.control().get("/clock").await.unwrap();
+    assert_eq!(before["offset_seconds"], after["offset_seconds"]);
+}

@@ -320,3 +320,30 @@ async fn a_phrase_typed_with_spaces_and_capitals_is_recognised() {
     .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn verify_account_refuses_a_missing_or_malformed_body_with_400_json() {
+    let link = common::start().await;
+    let url = format!("{}/verify-account", link.base_url());
+    let http = reqwest::Client::new();
+    let cases = [
+        (None, ""),
+        (Some("application/x-www-form-urlencoded"), ""),
+        (Some("application/x-www-form-urlencoded"), "user_id="),
+        (Some("application/x-www-form-urlencoded"), "other=1"),
+        (Some("application/json"), "{\"user_id\": \"usr_default\"}"),
+        (Some("text/plain"), "garbage"),
+    ];
+    for (content_type, body) in cases {
+        let mut request = http.post(&url).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let (status, answer) = common::read(request.send().await.unwrap()).await;
+        assert!(
+            status == 400 || status == 415,
+            "{content_type:?} {body:?}: {status}"
+        );
+        assert!(answer["error"]["code"].is_string(), "{answer}");
+    }
+}
