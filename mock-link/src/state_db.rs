@@ -69,9 +69,16 @@ pub enum StateError {
         source: serde_json::Error,
     },
     #[error("the seed is invalid: {0}")]
-    Seed(#[from] Error),
+    Seed(Box<Error>),
     #[error("cannot save the state: {0}")]
     Save(String),
+}
+
+impl From<Error> for StateError {
+    fn from(error: Error) -> Self {
+        // Boxed: `Error` is large, and this is the rare path.
+        Self::Seed(Box::new(error))
+    }
 }
 
 /// The open database and the snapshot it holds.
