@@ -436,6 +436,21 @@ mod tests {
         mpp::base64url_encode(json.as_bytes())
     }
 
+    /// Found by the fuzzer in CI: a challenge naming `header=ibm` decodes,
+    /// and is refused before any credential is made for it.
+    #[test]
+    fn a_fuzzed_challenge_with_an_unknown_header_decodes_and_gets_no_credential() {
+        let values = [
+            &br#"trnwiY3VycmVuY3kiOiJ1c2QiLCJtZXRobt=charge", request="e30""#[..],
+            &br#"payment id="s", realm="r", method="stripe", intent="charge", request="eyJhbW91bnQiOiIxNTAwIiwiY3VycmVuY3kiOiJ1c2QiLCJtZXRob2REZXRhaWxzIjp7Im5ldHdvcmtJZCI6InByb2ZpbGVfMSIsInBheW1lbnRNZXRob2RUeXBlcyI6WyJjYXJkIiwibGluayJdfX0", descrxBf7kbu9DBPE=:",header=ibm"#[..],
+        ];
+        let challenge = select_stripe_challenge(values).expect("decodes");
+        let refused = challenge
+            .credential_field()
+            .expect_err("ibm is not allowed");
+        assert_eq!(refused.field(), "header");
+    }
+
     fn stripe(request: &str) -> String {
         format!(
             r#"Payment id="ch_1", realm="shop", method="stripe", intent="charge", request="{}""#,

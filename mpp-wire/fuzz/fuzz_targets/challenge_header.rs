@@ -3,8 +3,9 @@
 //! Input layout: the first byte picks how many header values (1 to 3) the
 //! rest is split into, at `\n` bytes (the last value keeps any further `\n`).
 //! Checks: no panic; an accepted challenge is a stripe challenge with a
-//! network id, and its SPT credential formats and parses back with the same
-//! challenge id (and the same request, as written on the wire).
+//! network id; one whose credential header is allowed gets an SPT credential
+//! that formats and parses back with the same challenge id (and the same
+//! request, as written on the wire); any other is refused naming `header`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -31,6 +32,12 @@ fuzz_target!(|data: &[u8]| {
     );
     assert!(!challenge.id.is_empty(), "empty id accepted");
 
+    // A challenge naming a header outside draft -02's allow-list decodes, but
+    // no credential is ever made for it (a client sends nothing).
+    if let Err(refused) = challenge.credential_field() {
+        assert_eq!(refused.field(), "header");
+        return;
+    }
     let authorization = mpp_wire::format_credential(&challenge.spt_credential("spt_x"));
     let credential = mpp_wire::parse_credential(&authorization).unwrap_or_else(|e| {
         panic!(
