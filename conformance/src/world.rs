@@ -459,6 +459,16 @@ impl LinkWorld {
         Ok(())
     }
 
+    /// The scenario's spend request as Link holds it (control API).
+    pub async fn spend_request_at_link(&self) -> Result<Value, String> {
+        let id = self.spend_request.as_deref().ok_or("no spend request")?;
+        self.link
+            .control()
+            .spend_request(id)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     /// The field `name` of the first login (device code) mock-link saw.
     pub async fn login_field(&self, name: &str) -> Result<Option<String>, String> {
         let codes = self

@@ -470,28 +470,16 @@ async fn nothing_created(w: &mut LinkWorld) -> StepResult {
 
 #[then(expr = "Link has the spend request as {string}")]
 async fn link_status(w: &mut LinkWorld, status: String) -> StepResult {
-    let id = w.spend_request.clone().ok_or("no spend request")?;
-    let request = w
-        .link
-        .control()
-        .spend_request(&id)
-        .await
-        .map_err(|e| e.to_string())?;
+    let request = w.spend_request_at_link().await?;
     check(request["status"] == status.as_str(), || {
-        format!("Link has {id} as {}", request["status"])
+        format!("Link has {} as {}", request["id"], request["status"])
     })
 }
 
 #[then(expr = "Link has the spend request with {string} equal to {string}")]
 async fn link_field(w: &mut LinkWorld, path: String, value: String) -> StepResult {
     let want = expected(w, &value);
-    let id = w.spend_request.clone().ok_or("no spend request")?;
-    let request = w
-        .link
-        .control()
-        .spend_request(&id)
-        .await
-        .map_err(|e| e.to_string())?;
+    let request = w.spend_request_at_link().await?;
     let actual = lookup(&request, &path).unwrap_or(Value::Null);
     check(same(&actual, &want), || {
         format!("Link has {path} = {actual}, expected {want}")

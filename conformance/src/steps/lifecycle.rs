@@ -4,21 +4,8 @@
 use cucumber::{given, then, when};
 use serde_json::{Value, json};
 
+use crate::steps::user::id;
 use crate::world::{LinkWorld, StepResult};
-
-fn id(w: &LinkWorld) -> Result<String, String> {
-    w.spend_request
-        .clone()
-        .ok_or_else(|| "no spend request".into())
-}
-
-async fn at_link(w: &LinkWorld) -> Result<Value, String> {
-    w.link
-        .control()
-        .spend_request(&id(w)?)
-        .await
-        .map_err(|e| e.to_string())
-}
 
 /// Unix seconds of an RFC 3339 or numeric timestamp.
 fn unix_seconds(value: &Value) -> Option<i64> {
@@ -74,7 +61,7 @@ async fn expiring_as_asked(w: &mut LinkWorld) -> StepResult {
         .get("expires_at")
         .and_then(|t| t.parse().ok())
         .ok_or("no expiry was asked")?;
-    let request = at_link(w).await?;
+    let request = w.spend_request_at_link().await?;
     let got = unix_seconds(&request["expires_at"]);
     if got != Some(asked) {
         return Err(format!(
@@ -87,7 +74,7 @@ async fn expiring_as_asked(w: &mut LinkWorld) -> StepResult {
 
 #[then(expr = "Link has the spend request expiring {int} hours after its creation")]
 async fn expiring_after(w: &mut LinkWorld, hours: i64) -> StepResult {
-    let request = at_link(w).await?;
+    let request = w.spend_request_at_link().await?;
     let created = unix_seconds(&request["created_at"]).ok_or("no created_at")?;
     let expires = unix_seconds(&request["expires_at"]).ok_or("no expires_at")?;
     let want = hours * 3600;

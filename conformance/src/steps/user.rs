@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::world::{LinkWorld, StepResult};
 
-fn id(w: &LinkWorld) -> Result<String, String> {
+pub(crate) fn id(w: &LinkWorld) -> Result<String, String> {
     w.spend_request
         .clone()
         .ok_or_else(|| "no spend request in this scenario".into())
