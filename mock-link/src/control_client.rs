@@ -19,6 +19,19 @@ pub enum ControlError {
     Status { status: u16, body: Value },
 }
 
+/// An HTTP client for the mocks' own plain-HTTP URLs that trusts no certificate authority.
+///
+/// reqwest's TLS is on in any build that also holds `link-ref` (Cargo unifies features), and a
+/// default client then reads the system trust store when it is built, panicking where there is
+/// none (a `FROM scratch` container). With no roots it never looks: `http://` works anywhere and
+/// an `https://` URL fails as untrusted, at the call that needed TLS.
+pub fn loopback_http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_certs_only(Vec::new())
+        .build()
+        .expect("a client without trust roots or proxies has nothing that can fail to load")
+}
+
 /// Talks to `/__control` of one mock-link.
 #[derive(Debug, Clone)]
 pub struct ControlClient {
@@ -31,7 +44,7 @@ impl ControlClient {
     /// A client for the mock-link at `base_url` (e.g. `http://127.0.0.1:4010`).
     pub fn new(base_url: impl Into<String>) -> Self {
         Self {
-            http: reqwest::Client::new(),
+            http: loopback_http_client(),
             base_url: base_url.into(),
             token: None,
         }

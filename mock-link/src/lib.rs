@@ -127,7 +127,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use config::Config;
-pub use control_client::{ControlClient, ControlError};
+pub use control_client::{ControlClient, ControlError, loopback_http_client};
 pub use error::Error;
 pub use seed::Seed;
 pub use seller_client::{SellerClient, StripeAnswer};

@@ -30,7 +30,7 @@ impl SellerClient {
     /// A seller with `secret_key` (e.g. the seeded `sk_test_mock_merchant`) at `base_url`.
     pub fn new(base_url: impl Into<String>, secret_key: impl Into<String>) -> Self {
         Self {
-            http: reqwest::Client::new(),
+            http: crate::control_client::loopback_http_client(),
             base_url: base_url.into(),
             secret_key: secret_key.into(),
         }

@@ -55,6 +55,41 @@ async fn the_binary_prints_exports_and_serves_device_codes() {
     std::fs::remove_file(seed).ok();
 }
 
+/// mock-link starts where the system has no CA certificates (a `FROM scratch` container): it
+/// never needs the trust store.
+#[tokio::test]
+async fn the_binary_starts_and_serves_without_any_ca_certificate() {
+    let no_certs = tempfile::tempdir().unwrap();
+    let empty_file = no_certs.path().join("none.pem");
+    std::fs::write(&empty_file, "").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mock-link"))
+        .args(["--port", "0"])
+        .env("RUST_LOG", "off")
+        .env("SSL_CERT_FILE", &empty_file)
+        .env("SSL_CERT_DIR", no_certs.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let first = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .next()
+        .expect("a first line before any exit")
+        .unwrap();
+    let base_url = first
+        .strip_prefix("export LINK_AUTH_BASE_URL=")
+        .unwrap_or_else(|| panic!("{first}"));
+    let code = reqwest::Client::new()
+        .post(format!("{base_url}/device/code"))
+        .form(&[("client_id", "lwlpk_no_certs")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code.status(), 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 #[test]
 fn a_bad_seed_file_stops_the_binary_with_an_error() {
     let output = Command::new(env!("CARGO_BIN_EXE_mock-link"))

@@ -159,15 +159,37 @@ pub enum ClaimOutcome {
     OtherSpt,
 }
 
+/// The client for calls to Link at `link_url`, built without panicking anywhere.
+///
+/// reqwest's TLS is compiled in, and a default client reads the system trust store when built.
+/// A plain-HTTP Link (mock-link) needs no store, so none is read: the merchant starts in a
+/// container without CA certificates. For an `https` Link the store is loaded; when there is
+/// none the merchant still starts, and each settlement answers that Link is unreachable.
+fn settlement_client(link_url: &str) -> reqwest::Client {
+    let trust_nobody = || {
+        reqwest::Client::builder()
+            .tls_certs_only(Vec::new())
+            .build()
+            .expect("a client without trust roots or proxies has nothing that can fail to load")
+    };
+    if !link_url.starts_with("https:") {
+        return trust_nobody();
+    }
+    reqwest::Client::builder().build().unwrap_or_else(|error| {
+        tracing::warn!(%error, "no usable trust store: settlements at {link_url} will fail");
+        trust_nobody()
+    })
+}
+
 impl Shared {
     /// State for a server at `base_url`.
     pub fn new(config: Config, base_url: String, cross_origin: String) -> Self {
         Self {
+            http: settlement_client(&config.link_url),
             config,
             base_url,
             cross_origin,
             clock: Clock::default(),
-            http: reqwest::Client::new(),
             issued: AtomicU64::new(0),
             ledger: Mutex::default(),
             claims: Mutex::default(),

@@ -153,3 +153,24 @@ async fn sigterm_drains_an_in_flight_request_then_exits_0() {
     let status = running.0.wait().unwrap();
     assert!(status.success(), "{status}");
 }
+
+/// A merchant starts where the system has no CA certificates (a `FROM scratch` container): its
+/// client for a plain-HTTP Link never reads the trust store.
+#[tokio::test]
+async fn the_binary_starts_and_serves_without_any_ca_certificate() {
+    let no_certs =
+        std::env::temp_dir().join(format!("mock-merchant-no-certs-{}", std::process::id()));
+    std::fs::create_dir_all(&no_certs).unwrap();
+    let empty_file = no_certs.join("none.pem");
+    std::fs::write(&empty_file, "").unwrap();
+    let (_running, base, _lines) = start(
+        &[],
+        &[
+            ("SSL_CERT_FILE", empty_file.to_str().unwrap()),
+            ("SSL_CERT_DIR", no_certs.to_str().unwrap()),
+        ],
+    );
+    let probe = reqwest::get(format!("{base}/m/api/report")).await.unwrap();
+    assert_eq!(probe.status(), 402);
+    std::fs::remove_dir_all(no_certs).ok();
+}

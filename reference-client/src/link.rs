@@ -319,20 +319,36 @@ impl Link {
     }
 }
 
+/// Why the system trust store could not be used, when it could not (a container without CA
+/// certificates); https calls then fail saying so.
+static NO_TRUST_STORE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 fn http_client(config: &Config) -> reqwest::Client {
     let builder = || {
         reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .timeout(config.http_timeout)
+            .connect_timeout(config.http_timeout.min(std::time::Duration::from_secs(10)))
             .redirect(reqwest::redirect::Policy::none())
     };
     builder()
-        .connect_timeout(config.http_timeout.min(std::time::Duration::from_secs(10)))
         .build()
-        // Building fails only when the TLS backend cannot start; the defaults
-        // then still give a client whose requests fail with a clear error.
-        .or_else(|_| builder().build())
-        .unwrap_or_default()
+        .or_else(|error| {
+            // Building fails only when the system's trust store is unusable. Plain-HTTP Links
+            // and merchants (the mocks) need none, so they still work; a client trusting no
+            // authority makes every https call fail, and `network_error` says why.
+            let _ = NO_TRUST_STORE.set(innermost_cause(&error));
+            builder().tls_certs_only(Vec::new()).build()
+        })
+        .expect("a client without trust roots has nothing left that can fail to load")
+}
+
+fn innermost_cause(error: &dyn std::error::Error) -> String {
+    let mut source = error;
+    while let Some(next) = source.source() {
+        source = next;
+    }
+    source.to_string()
 }
 
 /// The machine's name, for the connection label the user sees.
@@ -349,15 +365,13 @@ fn hostname() -> String {
 pub fn network_error(base: &str, error: &reqwest::Error) -> ClientError {
     let what = if error.is_timeout() {
         "timed out".to_owned()
+    } else if let Some(why) = NO_TRUST_STORE.get().filter(|_| base.starts_with("https:")) {
+        format!("no trusted certificate authorities to check TLS ({why}); set SSL_CERT_FILE")
     } else if error.is_connect() {
         "could not connect".to_owned()
     } else {
         // The chain's innermost cause is the useful part (connection reset, ...).
-        let mut source: &dyn std::error::Error = error;
-        while let Some(next) = source.source() {
-            source = next;
-        }
-        source.to_string()
+        innermost_cause(error)
     };
     ClientError::new(
         codes::NETWORK_ERROR,

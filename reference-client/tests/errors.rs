@@ -243,3 +243,31 @@ async fn a_bad_http_timeout_is_refused_before_any_request() {
         env.extra_env.pop();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_ca_certificates_plain_http_works_and_https_says_why_not() {
+    let mut env = Env::start().await;
+    // An empty certificate file and directory: the system trust store holds nothing, as in a
+    // container built FROM scratch.
+    let no_certs = tempfile::tempdir().unwrap();
+    let empty_file = no_certs.path().join("none.pem");
+    std::fs::write(&empty_file, "").unwrap();
+    env.extra_env
+        .push(("SSL_CERT_FILE".into(), empty_file.display().to_string()));
+    env.extra_env
+        .push(("SSL_CERT_DIR".into(), no_certs.path().display().to_string()));
+    env.login().await;
+    env.json(&["payment-methods", "list"]).await.ok();
+
+    env.extra_env
+        .push(("LINK_API_BASE_URL".into(), "https://127.0.0.1:9".into()));
+    let e = env
+        .json(&["payment-methods", "list"])
+        .await
+        .error("NETWORK_ERROR");
+    let message = e["message"].as_str().unwrap();
+    assert!(
+        message.contains("no trusted certificate authorities") && message.contains("SSL_CERT_FILE"),
+        "{message}"
+    );
+}

@@ -124,7 +124,11 @@ async fn approve(w: &mut LinkWorld) -> StepResult {
 /// Probes a merchant route and decodes its stripe challenge with the oracle.
 pub async fn probe(w: &LinkWorld, route: &str) -> Result<mpp_wire::StripeChallenge, String> {
     let url = w.expand(&format!("{{merchant:{route}}}"));
-    let response = reqwest::get(&url).await.map_err(|e| e.to_string())?;
+    let response = mock_link::loopback_http_client()
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
     let values: Vec<Vec<u8>> = response
         .headers()
         .get_all("www-authenticate")
@@ -190,7 +194,11 @@ async fn logs_in_again(w: &mut LinkWorld) -> StepResult {
 #[when(expr = "the agent decodes the challenge of {string}")]
 async fn decodes(w: &mut LinkWorld, url: String) -> StepResult {
     let url = w.expand(&url);
-    let response = reqwest::get(&url).await.map_err(|e| e.to_string())?;
+    let response = mock_link::loopback_http_client()
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
     if response.status() != 402 {
         return Err(format!(
             "{url} answered {} instead of 402",
@@ -216,7 +224,11 @@ async fn instant_expiry(w: &mut LinkWorld) -> StepResult {
 #[when(expr = "the agent's browser fetches {string}")]
 async fn fetches(w: &mut LinkWorld, url: String) -> StepResult {
     let url = w.expand(&url);
-    let response = reqwest::get(&url).await.map_err(|e| e.to_string())?;
+    let response = mock_link::loopback_http_client()
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
     let body = response.text().await.map_err(|e| e.to_string())?;
     w.notes.insert("page_status".into(), status.to_string());

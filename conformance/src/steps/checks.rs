@@ -497,7 +497,7 @@ async fn connection_label(w: &mut LinkWorld, prefix: String) -> StepResult {
 #[then("the tokens the client held no longer work at Link")]
 async fn tokens_dead(w: &mut LinkWorld) -> StepResult {
     check(!w.tokens.is_empty(), || "no token was issued".into())?;
-    let http = reqwest::Client::new();
+    let http = mock_link::loopback_http_client();
     for token in &w.tokens {
         let status = http
             .get(format!("{}/userinfo", w.link.base_url()))

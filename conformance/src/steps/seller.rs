@@ -70,7 +70,7 @@ async fn pays(w: &mut LinkWorld, route: String) -> StepResult {
     let challenge = probe(w, &route).await?;
     let credential = mpp_wire::format_credential(&challenge.spt_credential(&token));
     let url = w.expand(&format!("{{merchant:{route}}}"));
-    let response = reqwest::Client::new()
+    let response = mock_link::loopback_http_client()
         .get(&url)
         .header("authorization", credential)
         .send()

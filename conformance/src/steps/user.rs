@@ -300,11 +300,15 @@ async fn add_card(w: &mut LinkWorld, brand: String, last4: String) -> StepResult
             .map_err(|e| e.to_string())?;
         return Ok(());
     }
-    let page = reqwest::get(url.clone()).await.map_err(|e| e.to_string())?;
+    let page = mock_link::loopback_http_client()
+        .get(url.clone())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
     if !page.status().is_success() {
         return Err(format!("the page {url} answered {}", page.status()));
     }
-    let added = reqwest::Client::new()
+    let added = mock_link::loopback_http_client()
         .post(format!("{}/payment-methods/add", w.link.base_url()))
         .form(&[
             ("user_id", "usr_default"),
