@@ -22,13 +22,12 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Start mock-link and mock-merchant and print the exports and merchant URLs.
-    Serve {
-        /// mock-link's port (0: any free port).
-        #[arg(long, default_value_t = 4010)]
-        link_port: u16,
-        /// mock-merchant's port (0: any free port).
-        #[arg(long, default_value_t = 4020)]
-        merchant_port: u16,
+    Serve(ServeArgs),
+    /// Exit 0 when a `serve` answers its health check (for a container's HEALTHCHECK).
+    Health {
+        /// The health endpoint's port on 127.0.0.1 (the one `serve` was given).
+        #[arg(long, env = "LINK_HARNESS_HEALTH_PORT", default_value_t = 4000)]
+        port: u16,
     },
     /// Run several clients and write a compatibility matrix (client x flow family).
     Matrix {
@@ -42,6 +41,26 @@ enum Command {
         #[arg(long, default_value = "target/conformance")]
         out: PathBuf,
     },
+}
+
+#[derive(Debug, Clone, Args)]
+struct ServeArgs {
+    /// The address every server listens on (0.0.0.0 in the container image).
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: std::net::IpAddr,
+    /// mock-link's port (0: any free port).
+    #[arg(long, default_value_t = 4010)]
+    link_port: u16,
+    /// mock-merchant's port (0: any free port).
+    #[arg(long, default_value_t = 4020)]
+    merchant_port: u16,
+    /// The health endpoint's port: `GET /health` answers 200 once both mocks serve.
+    #[arg(long, env = "LINK_HARNESS_HEALTH_PORT", default_value_t = 4000)]
+    health_port: u16,
+    /// The control token of both mocks; generated and printed when binding a
+    /// non-loopback address without one.
+    #[arg(long, env = "LINK_HARNESS_CONTROL_TOKEN", hide_env_values = true)]
+    control_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -91,8 +110,9 @@ struct RunArgs {
     /// Write the suite's own summary (verdicts, timings) as JSON.
     #[arg(long)]
     summary: Option<PathBuf>,
-    /// The features directory.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../features"))]
+    /// The features directory (default: the checkout's, or `share/link-harness/features`
+    /// next to the executable's directory, as installed in the container image).
+    #[arg(long, default_value_os_t = shipped_data("features"))]
     features: PathBuf,
     /// Only the summary: no progress line per scenario.
     #[arg(long, short, conflicts_with = "verbose")]
@@ -187,13 +207,35 @@ fn words(text: &str) -> anyhow::Result<Vec<String>> {
     Ok(words)
 }
 
+/// A directory the suite ships (`features`, `profiles`): the checkout's when the binary was
+/// built from one that still exists, else `<prefix>/share/link-harness/<name>` for an executable
+/// in `<prefix>/bin` (the container image).
+fn shipped_data(name: &str) -> PathBuf {
+    let checkout = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join(name);
+    if checkout.is_dir() {
+        return checkout;
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            Some(
+                exe.parent()?
+                    .parent()?
+                    .join("share/link-harness")
+                    .join(name),
+            )
+        })
+        .filter(|installed| installed.is_dir())
+        .unwrap_or(checkout)
+}
+
 /// The profile's directory: a path, or a name under the repository's `profiles/`.
 fn profile_dir(profile: &str) -> anyhow::Result<PathBuf> {
     let as_path = PathBuf::from(profile);
     if as_path.is_dir() {
         return Ok(as_path);
     }
-    let shipped = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../profiles")).join(profile);
+    let shipped = shipped_data("profiles").join(profile);
     if shipped.is_dir() {
         return Ok(shipped);
     }
@@ -316,32 +358,100 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn serve(link_port: u16, merchant_port: u16) -> anyhow::Result<ExitCode> {
-    let link = mock_link::MockLink::builder()
-        .bind(([127, 0, 0, 1], link_port).into())
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut link = mock_link::MockLink::builder().bind((args.bind, args.link_port).into());
+    if let Some(token) = &args.control_token {
+        link = link.control_token(token.clone());
+    }
+    let link = link
         .start()
         .await
         .map_err(|e| anyhow::anyhow!("mock-link: {e}"))?;
-    let shop = mock_merchant::MockMerchant::builder()
-        .link(link.base_url())
-        .bind(([127, 0, 0, 1], merchant_port).into())
+    // mock-link names itself by the bound address; the merchant reaches it over loopback.
+    let link_url = format!("http://127.0.0.1:{}", link.address().port());
+    let mut shop = mock_merchant::MockMerchant::builder()
+        .bind((args.bind, args.merchant_port).into())
+        .link(&link_url);
+    // One token for both (the given one, or the one mock-link generated for a non-loopback bind).
+    if let Some(token) = link.control_token() {
+        shop = shop.control_token(token);
+    }
+    let shop = shop
         .start()
         .await
         .map_err(|e| anyhow::anyhow!("mock-merchant: {e}"))?;
+    let health = tokio::net::TcpListener::bind((args.bind, args.health_port))
+        .await
+        .with_context(|| format!("health endpoint on port {}", args.health_port))?;
+    let health_port = health.local_addr()?.port();
+    let status = serde_json::json!({
+        "status": "ok",
+        "link": link_url,
+        "merchant": shop.base_url(),
+    });
+    let health_app = axum::Router::new().route(
+        "/health",
+        axum::routing::get(move || async move { axum::Json(status) }),
+    );
+    let health_task = tokio::spawn(async move { axum::serve(health, health_app).await });
     println!("# mock-link and mock-merchant are running; Ctrl-C stops them.");
-    println!("export LINK_AUTH_BASE_URL={}", link.base_url());
-    println!("export LINK_API_BASE_URL={}", link.base_url());
+    println!("export LINK_AUTH_BASE_URL={link_url}");
+    println!("export LINK_API_BASE_URL={link_url}");
+    if args.control_token.is_none()
+        && let Some(token) = link.control_token()
+    {
+        // Generated for a non-loopback bind: the user needs it to reach the control APIs.
+        println!("export LINK_HARNESS_CONTROL_TOKEN={token}");
+    }
+    let auth = if link.control_token().is_some() {
+        " -H \"authorization: Bearer $LINK_HARNESS_CONTROL_TOKEN\""
+    } else {
+        ""
+    };
     println!(
-        "# approve a login:  curl -s -X POST {}/__control/device_codes/approve -H 'content-type: application/json' -d '{{\"user_code\":\"PHRASE\"}}'",
-        link.base_url()
+        "# approve a login:  curl -s -X POST {link_url}/__control/device_codes/approve{auth} -H 'content-type: application/json' -d '{{\"user_code\":\"PHRASE\"}}'",
     );
     println!("# merchants:");
     for merchant in mock_merchant::CATALOGUE {
         println!("#   {:<18} {}", merchant.id, shop.url(merchant.id, "/"));
     }
-    tokio::signal::ctrl_c().await.ok();
+    println!("# health: http://127.0.0.1:{health_port}/health");
+    stop_signal().await?;
+    health_task.abort();
     shop.shutdown().await;
     link.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Waits for Ctrl-C or (on Unix) SIGTERM: `docker stop` sends SIGTERM, which a process with
+/// PID 1 would otherwise ignore until it is killed.
+async fn stop_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .context("cannot listen for SIGTERM")?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await.ok();
+    Ok(())
+}
+
+/// `health`: exit 0 when `url` answers 2xx, for the image's HEALTHCHECK.
+async fn health(url: &str) -> anyhow::Result<ExitCode> {
+    let response = mock_link::loopback_http_client()
+        .get(url)
+        .timeout(std::time::Duration::from_secs(2))
+        .send()
+        .await
+        .with_context(|| format!("GET {url}"))?;
+    if !response.status().is_success() {
+        bail!("GET {url} answered {}", response.status());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -350,10 +460,8 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         None => run(cli.run).await,
-        Some(Command::Serve {
-            link_port,
-            merchant_port,
-        }) => serve(link_port, merchant_port).await,
+        Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Health { port }) => health(&format!("http://127.0.0.1:{port}/health")).await,
         Some(Command::Matrix { client, tags, out }) => matrix(client, tags, out).await,
     };
     match result {
