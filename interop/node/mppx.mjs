@@ -12,8 +12,8 @@
 //     mppx's client pays <url>. Its stripe method's createToken runs the
 //     command with `<network id> <amount> <currency>` appended and reads an
 //     SPT on stdout (interop/issue-spt.sh: link-ref and mock-link). Prints one
-//     JSON line: status, the receipt as mppx parses it, the credential field
-//     used, the response body, or the error mppx threw.
+//     JSON line: status, the receipt as mppx parses it, the response body,
+//     or the error mppx threw.
 //
 //   node mppx.mjs decode < corpus.jsonl
 //     mpp-testkit corpus cases decoded with Challenge.deserializeList (the
@@ -69,21 +69,10 @@ async function client([url, ...issueSpt]) {
     methods: [stripe.charge({ createToken, paymentMethod: 'pm_card_visa' })],
     polyfill: false,
   });
-  const sent = [];
-  // Watches which field the credential went in, without changing the request.
-  const rawFetch = globalThis.fetch;
-  globalThis.fetch = async (input, init) => {
-    const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
-    for (const name of ['authorization', 'payment-authorization']) {
-      if (headers.get(name)?.startsWith('Payment ')) sent.push(name);
-    }
-    return rawFetch(input, init);
-  };
   const out = { url };
   try {
     const response = await mppx.fetch(url);
     out.status = response.status;
-    out.credential_fields = sent;
     const body = await response.text();
     try {
       out.body = JSON.parse(body);
@@ -98,7 +87,6 @@ async function client([url, ...issueSpt]) {
       }
     }
   } catch (error) {
-    out.credential_fields = sent;
     out.error = String(error?.message ?? error).split('\n')[0];
   }
   console.log(JSON.stringify(out));
@@ -119,7 +107,7 @@ function select(challenges) {
   const r = stripe.request;
   const text = (v) => (typeof v === 'string' && v.length > 0 ? v : null);
   const network = text(r?.methodDetails?.networkId) ?? text(r?.networkId);
-  if (!/^[0-9]+$/.test(r?.amount ?? '') || !text(r?.currency) || !network) {
+  if (typeof r?.amount !== 'string' || !/^[0-9]+$/.test(r.amount) || !text(r?.currency) || !network) {
     return { outcome: 'reject', reason: 'request lacks amount, currency or networkId' };
   }
   return { outcome: 'accept', id: stripe.id, network_id: network };
