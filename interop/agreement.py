@@ -2,13 +2,15 @@
 """Agreement of each peer's decoding of the test kit's corpus with its oracle.
 
     agreement.py CORPUS.jsonl PEER=VERDICTS.jsonl... [--markdown FILE] [--json FILE]
+                 [--expect interop/expected-agreement.json]
 
 CORPUS is `mpp-testkit corpus` (each case's `expect` is mpp.md's answer);
 each VERDICTS file is a peer's `decode` output (`{"name", "outcome", "id"?,
 "network_id"?, "reason"?}` per line). A peer agrees on a case when it has the
 same outcome and, for an accept, the same challenge id and network id.
-Prints the table; disagreements are findings (docs/interop.md), not failures:
-the exit code is 1 only when a peer skipped or invented a case.
+Prints the table. Disagreements are findings (docs/interop.md), not failures;
+with --expect, a case where a peer's agreement differs from the committed
+expectation fails (exit 1), as does a peer that skipped or invented a case.
 """
 
 import json
@@ -50,6 +52,11 @@ def main():
         i = args.index("--markdown")
         markdown = args[i + 1]
         del args[i:i + 2]
+    expect = None
+    if "--expect" in args:
+        i = args.index("--expect")
+        expect = args[i + 1]
+        del args[i:i + 2]
     if "--json" in args:
         i = args.index("--json")
         json_out = args[i + 1]
@@ -85,6 +92,31 @@ def main():
     if broken:
         print(f"peers whose verdicts do not cover the corpus exactly: {broken}", file=sys.stderr)
         sys.exit(1)
+    if expect:
+        changed = compare_with(expect, cases)
+        for line in changed:
+            print(line)
+        if changed:
+            sys.exit(1)
+
+
+def compare_with(path, cases):
+    """Each peer's agreement per case against the committed expectation: a
+    peer that starts or stops agreeing on a case is a change to look at (and
+    to record in docs/interop.md, then in the expectation file)."""
+    with open(path) as f:
+        expected = json.load(f)
+    lines = []
+    for case in cases:
+        for peer, verdict in case["peers"].items():
+            was = expected.get(case["name"], {}).get(peer)
+            if was is None:
+                lines.append(f"FAIL {peer}: corpus case {case['name']} has no expectation in {path}")
+            elif was != verdict["agrees"]:
+                now = "agrees" if verdict["agrees"] else verdict_text(verdict)
+                lines.append(f"FAIL {peer}: corpus case {case['name']}: expected "
+                             f"{'agreement' if was else 'a disagreement'}, now {now}")
+    return lines
 
 
 if __name__ == "__main__":

@@ -35,9 +35,9 @@ fi
 version_npm() { node -p "require('$root/interop/node/node_modules/$1/package.json').version"; }
 version_py() { "$PY" -c "import importlib.metadata as m; print(m.version('$1'))"; }
 version_crate() { awk -v n="$1" '$0 == "name = \"" n "\"" {getline; gsub(/version = |"/, ""); print; exit}' interop/mpp-rs/Cargo.lock; }
-MPPX="mppx@$(version_npm mppx) (stripe-node $(version_npm stripe))"
-PYMPP="pympp@$(version_py pympp) (stripe-python $(version_py stripe))"
-MPPRS="mpp@$(version_crate mpp) (crate, features server stripe axum)"
+MPPX="$(version_npm mppx) (stripe-node $(version_npm stripe))"
+PYMPP="$(version_py pympp) (stripe-python $(version_py stripe))"
+MPPRS="$(version_crate mpp) (features server, stripe, axum)"
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
@@ -70,8 +70,9 @@ echo "mock-link $LINK, mock-merchant $MERCHANT, records in $OUT"
 # link-ref talks to mock-link with a token the control API hands out.
 export LINK LINK_REF="$BIN/link-ref" MERCHANT OUT SECRET_KEY=$KEY ISSUE_SPT="$root/interop/issue-spt.sh"
 export LINK_AUTH_BASE_URL=$LINK LINK_API_BASE_URL=$LINK LINK_AUTH_FILE="$OUT/link-ref-session.json"
-LINK_ACCESS_TOKEN=$(curl -sf -X POST "$LINK/__control/tokens" -H 'content-type: application/json' -d '{}' |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+LINK_ACCESS_TOKEN=$(python3 -c 'import json, sys, urllib.request as u
+r = u.Request(sys.argv[1] + "/__control/tokens", b"{}", {"content-type": "application/json"})
+print(json.load(u.urlopen(r))["access_token"])' "$LINK")
 export LINK_ACCESS_TOKEN
 
 failed=()
@@ -84,14 +85,14 @@ check() {  # check PEER-LABEL CMD...: runs one check, keeps going on failure
 }
 
 start mppx-server node interop/node/mppx.mjs serve "$LINK" "$KEY" "$NETWORK"
-check "merchant: $MPPX" python3 interop/merchant_check.py mppx "$MPPX" "$URL/paid"
+check "merchant: mppx $MPPX" python3 interop/merchant_check.py mppx "$MPPX" "$URL/paid"
 start mpp-rs-server "$root/target/debug/interop-mpp-rs" serve "$LINK" "$KEY" "$NETWORK"
-check "merchant: $MPPRS" python3 interop/merchant_check.py mpp-rs "$MPPRS" "$URL/paid"
+check "merchant: mpp-rs (mpp crate) $MPPRS" python3 interop/merchant_check.py mpp-rs "$MPPRS" "$URL/paid"
 start pympp-server "$PY" interop/python/pympp_peer.py serve "$LINK" "$KEY" "$NETWORK"
-check "merchant: $PYMPP" python3 interop/merchant_check.py pympp "$PYMPP" "$URL/paid"
+check "merchant: pympp $PYMPP" python3 interop/merchant_check.py pympp "$PYMPP" "$URL/paid"
 
-check "client: $MPPX" python3 interop/client_check.py mppx "$MPPX" -- node interop/node/mppx.mjs client
-check "client: $PYMPP" python3 interop/client_check.py pympp "$PYMPP" -- "$PY" interop/python/pympp_peer.py client
+check "client: mppx $MPPX" python3 interop/client_check.py mppx "$MPPX" -- node interop/node/mppx.mjs client
+check "client: pympp $PYMPP" python3 interop/client_check.py pympp "$PYMPP" -- "$PY" interop/python/pympp_peer.py client
 
 decode_all() {
   "$BIN/mpp-testkit" corpus >"$OUT/corpus.jsonl"
@@ -100,9 +101,10 @@ decode_all() {
   "$root/target/debug/interop-mpp-rs" decode <"$OUT/corpus.jsonl" >"$OUT/decode-mpp-rs.jsonl"
   python3 interop/agreement.py "$OUT/corpus.jsonl" mppx="$OUT/decode-mppx.jsonl" \
     pympp="$OUT/decode-pympp.jsonl" mpp-rs="$OUT/decode-mpp-rs.jsonl" \
-    --markdown "$OUT/agreement.md" --json "$OUT/agreement.json" | tail -n 1
+    --markdown "$OUT/agreement.md" --json "$OUT/agreement.json" \
+    --expect interop/expected-agreement.json | grep -E "^(FAIL|\\| \\*\\*agreements)"
 }
-check "corpus agreement: $MPPX, $PYMPP, $MPPRS" decode_all
+check "corpus agreement: mppx $MPPX, pympp $PYMPP, mpp-rs $MPPRS" decode_all
 
 echo
 if [ ${#failed[@]} -gt 0 ]; then

@@ -30,7 +30,10 @@ venv=target/interop/venv
 stamp="$venv/.requirements.txt"
 if ! cmp -s interop/python/requirements.txt "$stamp" 2>/dev/null; then
   rm -rf "$venv"
-  python3 -m venv "$venv"
+  if ! python3 -m venv "$venv"; then  # Debian's python3 lacks ensurepip without python3-venv
+    [ "${CI:-}" = true ] && apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+    rm -rf "$venv" && python3 -m venv "$venv"
+  fi
   "$venv/bin/pip" install -q --disable-pip-version-check --require-hashes --no-deps \
     -r interop/python/requirements.txt
   cp interop/python/requirements.txt "$stamp"
