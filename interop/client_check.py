@@ -14,8 +14,10 @@ Per merchant, from mock-merchant's ledger and mock-link:
    pay: 200, one credential in the field the challenge names, the merchant
    paid, the receipt parsed by the client with the merchant's PaymentIntent,
    which mock-link holds as succeeded, its SPT redeemed exactly once.
- - `api-session` (a stripe session challenge): recorded as it is; it must not
-   be paid with a charge credential.
+ - `api-session` (a stripe session challenge) and `unsupported-header` (the
+   challenge names `header="X-Payment"`, outside draft -02's allow-list):
+   recorded as they are (which fields got a credential, what the merchant
+   answered); neither may end in a payment.
 Failures print `FAIL <peer> <version>: <message>`.
 """
 
@@ -35,7 +37,8 @@ OUT = os.environ.get("OUT", ".")
 ISSUE_SPT = os.environ["ISSUE_SPT"]
 MUST_PAY = {"api": "/m/api/report", "api-split": "/m/api-split/report",
             "credential-header": "/m/credential-header/report"}
-RECORD_ONLY = {"api-session": "/m/api-session/stream"}
+RECORD_ONLY = {"api-session": "/m/api-session/stream",
+               "unsupported-header": "/m/unsupported-header/report"}
 
 failures = []
 
@@ -117,7 +120,7 @@ def main():
         if merchant in MUST_PAY:
             check_paid(merchant, result, entries, seen)
         elif any(e["event"] == "paid" for e in entries):
-            fail(f"{merchant}: a session challenge was paid: {seen}")
+            fail(f"{merchant}: the merchant recorded a payment: {seen}")
         print(json.dumps({"peer": PEER, "merchant": merchant, **seen}), flush=True)
     record["failures"] = failures
     with open(os.path.join(OUT, f"client-{PEER}.json"), "w") as f:
