@@ -5,7 +5,7 @@
 #  - merchant side: each real MPP server (mppx, the `mpp` crate, pympp) on a
 #    free port, settling at mock-link, checked by interop/merchant_check.py
 #    (link-ref pays it; reused, replayed, revoked and 3-D Secure tokens);
-#  - client side: the mppx and pympp clients pay mock-merchant's api,
+#  - client side: the mppx, pympp and `mpp` crate clients pay mock-merchant's api,
 #    api-split, credential-header and api-session merchants
 #    (interop/client_check.py);
 #  - agreement: mpp-testkit's corpus decoded by the three peers
@@ -37,7 +37,7 @@ version_py() { "$PY" -c "import importlib.metadata as m; print(m.version('$1'))"
 version_crate() { awk -v n="$1" '$0 == "name = \"" n "\"" {getline; gsub(/version = |"/, ""); print; exit}' interop/mpp-rs/Cargo.lock; }
 MPPX="$(version_npm mppx) (stripe-node $(version_npm stripe))"
 PYMPP="$(version_py pympp) (stripe-python $(version_py stripe))"
-MPPRS="$(version_crate mpp) (features server, stripe, axum)"
+MPPRS="$(version_crate mpp) (features server, client, stripe, axum)"
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
@@ -93,6 +93,7 @@ check "merchant: pympp $PYMPP" python3 interop/merchant_check.py pympp "$PYMPP" 
 
 check "client: mppx $MPPX" python3 interop/client_check.py mppx "$MPPX" -- node interop/node/mppx.mjs client
 check "client: pympp $PYMPP" python3 interop/client_check.py pympp "$PYMPP" -- "$PY" interop/python/pympp_peer.py client
+check "client: mpp-rs $MPPRS" python3 interop/client_check.py mpp-rs "$MPPRS" -- "$root/target/debug/interop-mpp-rs" client
 
 decode_all() {
   "$BIN/mpp-testkit" corpus >"$OUT/corpus.jsonl"

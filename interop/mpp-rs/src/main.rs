@@ -6,6 +6,12 @@
 //! 127.0.0.1 with a free port and prints `listening http://127.0.0.1:<port>`
 //! once it accepts connections.
 //!
+//! `interop-mpp-rs client <url> <issue-spt command...>`: the crate's client
+//! (`ChargeClient` with a `StripeProvider`) pays <url>; its
+//! `create_token` runs the command with `<network id> <amount> <currency>`
+//! appended and reads an SPT on stdout. Prints one JSON line: status, the
+//! receipt as the crate parses it, the body, or the error.
+//!
 //! `interop-mpp-rs decode`: reads mpp-testkit corpus cases (JSON lines with
 //! `name` and `headers`) on stdin and prints, per case, what the crate's
 //! parser makes of it under Link's selection rule (`{"name", "outcome", "id"?,
@@ -16,7 +22,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::{Json, Router, routing::get};
 use base64::Engine;
-use mpp::protocol::core::{PaymentChallenge, parse_www_authenticate_all_bytes};
+use mpp::client::{ChargeClient, StripeProvider};
+use mpp::protocol::core::{PaymentChallenge, parse_receipt, parse_www_authenticate_all_bytes};
+use mpp::protocol::methods::stripe::CreateTokenResult;
 use mpp::server::axum::{ChargeChallenger, ChargeConfig, MppCharge, WithReceipt};
 use mpp::server::{Mpp, StripeConfig, stripe};
 use serde_json::{Value, json};
@@ -34,7 +42,10 @@ impl ChargeConfig for Report {
 /// `WithReceipt` writes the receipt as `Payment-Receipt`.
 async fn paid(charge: MppCharge<Report>) -> WithReceipt<Json<Value>> {
     let body = json!({"paid": true, "reference": charge.receipt.reference});
-    WithReceipt { receipt: charge.receipt, body: Json(body) }
+    WithReceipt {
+        receipt: charge.receipt,
+        body: Json(body),
+    }
 }
 
 async fn serve(api_base: &str, secret_key: &str, network_id: &str) -> anyhow::Result<()> {
@@ -83,9 +94,14 @@ fn select(headers: &[Vec<u8>]) -> Value {
     fn text(v: Option<&Value>) -> Option<&str> {
         v.and_then(Value::as_str).filter(|s| !s.is_empty())
     }
-    let amount_ok = text(request.get("amount")).is_some_and(|a| a.bytes().all(|b| b.is_ascii_digit()));
-    let network = text(request.get("methodDetails").and_then(|d| d.get("networkId")))
-        .or(text(request.get("networkId")));
+    let amount_ok =
+        text(request.get("amount")).is_some_and(|a| a.bytes().all(|b| b.is_ascii_digit()));
+    let network = text(
+        request
+            .get("methodDetails")
+            .and_then(|d| d.get("networkId")),
+    )
+    .or(text(request.get("networkId")));
     if !amount_ok || text(request.get("currency")).is_none() || network.is_none() {
         return json!({"outcome": "reject", "reason": "request lacks amount, currency or networkId"});
     }
@@ -101,7 +117,10 @@ fn field_values(case: &Value) -> anyhow::Result<Vec<Vec<u8>>> {
     let encoded: Vec<String> = serde_json::from_value(case["headers_base64"].clone())
         .context("a corpus case without `headers` or `headers_base64`")?;
     let engine = base64::engine::general_purpose::STANDARD;
-    Ok(encoded.iter().map(|v| engine.decode(v)).collect::<Result<_, _>>()?)
+    Ok(encoded
+        .iter()
+        .map(|v| engine.decode(v))
+        .collect::<Result<_, _>>()?)
 }
 
 fn decode() -> anyhow::Result<()> {
@@ -119,6 +138,66 @@ fn decode() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs the SPT-issuing command for the challenge's terms.
+async fn issue_spt(
+    command: Vec<String>,
+    terms: [String; 3],
+) -> Result<CreateTokenResult, mpp::MppError> {
+    let output = tokio::process::Command::new(&command[0])
+        .args(&command[1..])
+        .args(terms)
+        .output()
+        .await
+        .map_err(|e| mpp::MppError::Http(format!("issue-spt: {e}")))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(mpp::MppError::Http(format!("issue-spt failed: {stderr}")));
+    }
+    let spt = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    Ok(CreateTokenResult {
+        spt,
+        external_id: None,
+    })
+}
+
+async fn client(url: &str, command: Vec<String>) -> anyhow::Result<()> {
+    let provider = StripeProvider::new(move |params| {
+        let terms = [params.network_id, params.amount, params.currency];
+        Box::pin(issue_spt(command.clone(), terms))
+    });
+    // ChargeClient (redirects off) is the crate's client for either
+    // credential field; `send_with_payment` on a plain reqwest client refuses
+    // `Payment-Authorization` challenges.
+    let client = ChargeClient::new(reqwest::Client::builder())?;
+    let request = client
+        .request(reqwest::Method::GET, url)
+        .header("Accept-Payment", "stripe/charge");
+    let sent = client.send_with_payment(request, &provider).await;
+    let mut out = json!({"url": url});
+    match sent {
+        Ok(response) => {
+            out["status"] = json!(response.status().as_u16());
+            if let Some(value) = response.headers().get("payment-receipt") {
+                match value
+                    .to_str()
+                    .map_err(|e| e.to_string())
+                    .and_then(|v| parse_receipt(v).map_err(|e| e.to_string()))
+                {
+                    Ok(receipt) => {
+                        out["receipt"] = json!({"status": receipt.status, "method": receipt.method, "reference": receipt.reference})
+                    }
+                    Err(e) => out["receipt_error"] = json!(e),
+                }
+            }
+            let body = response.text().await.unwrap_or_default();
+            out["body"] = serde_json::from_str(&body).unwrap_or(json!(body));
+        }
+        Err(e) => out["error"] = json!(e.to_string()),
+    }
+    println!("{out}");
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -127,8 +206,11 @@ async fn main() -> anyhow::Result<()> {
             serve(api_base, secret_key, network_id).await
         }
         [cmd] if cmd == "decode" => decode(),
+        [cmd, url, command @ ..] if cmd == "client" && !command.is_empty() => {
+            client(url, command.to_vec()).await
+        }
         _ => anyhow::bail!(
-            "usage: interop-mpp-rs serve <stripe api base> <secret key> <network id> | decode"
+            "usage: interop-mpp-rs serve <stripe api base> <secret key> <network id> | client <url> <cmd...> | decode"
         ),
     }
 }
