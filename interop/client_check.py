@@ -26,31 +26,30 @@ import json
 import os
 import subprocess
 import sys
-import urllib.request
+
+from common import Report, http
 
 sep = sys.argv.index("--")
 PEER, VERSION = sys.argv[1:3]
 COMMAND = sys.argv[sep + 1:]
 LINK, MERCHANT = os.environ["LINK"], os.environ["MERCHANT"]
 SECRET_KEY = os.environ.get("SECRET_KEY", "sk_test_mock_merchant")
-OUT = os.environ.get("OUT", ".")
 ISSUE_SPT = os.environ["ISSUE_SPT"]
 MUST_PAY = {"api": "/m/api/report", "api-split": "/m/api-split/report",
             "credential-header": "/m/credential-header/report"}
 RECORD_ONLY = {"api-session": "/m/api-session/stream",
                "unsupported-header": "/m/unsupported-header/report"}
 
-failures = []
-
-
-def fail(message):
-    failures.append(message)
-    print(f"FAIL {PEER} {VERSION}: {message}", flush=True)
+report = Report(PEER, VERSION)
+fail = report.fail
+record = {"peer": PEER, "version": VERSION, "merchants": {}}
 
 
 def get_json(url, headers=None):
-    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=30) as r:
-        return json.load(r)
+    status, _, body = http("GET", url, headers)
+    if status != 200:
+        raise RuntimeError(f"GET {url} answered {status}: {body}")
+    return body
 
 
 def merchant_ledger(merchant, after):
@@ -110,7 +109,6 @@ def check_paid(merchant, result, entries, seen):
 
 
 def main():
-    record = {"peer": PEER, "version": VERSION, "merchants": {}}
     for merchant, path in {**MUST_PAY, **RECORD_ONLY}.items():
         before = last_seq()
         result = run_client(MERCHANT + path)
@@ -122,15 +120,7 @@ def main():
         elif any(e["event"] == "paid" for e in entries):
             fail(f"{merchant}: the merchant recorded a payment: {seen}")
         print(json.dumps({"peer": PEER, "merchant": merchant, **seen}), flush=True)
-    record["failures"] = failures
-    with open(os.path.join(OUT, f"client-{PEER}.json"), "w") as f:
-        json.dump(record, f, indent=2)
-    sys.exit(1 if failures else 0)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as error:  # the harness broke: still name the peer
-        print(f"FAIL {PEER} {VERSION}: {type(error).__name__}: {error}", flush=True)
-        sys.exit(1)
+    report.run(main, record, f"client-{PEER}.json")

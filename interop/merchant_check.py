@@ -33,18 +33,17 @@ import os
 import re
 import subprocess
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
+
+from common import Report, http
 
 PEER, VERSION, URL = sys.argv[1:4]
 LINK = os.environ["LINK"]
 LINK_REF = os.environ["LINK_REF"]
 SECRET_KEY = os.environ.get("SECRET_KEY", "sk_test_mock_merchant")
-OUT = os.environ.get("OUT", ".")
 ECHOED = ("id", "realm", "method", "intent", "request", "expires", "digest", "opaque", "header")
 
-failures = []
+report = Report(PEER, VERSION)
+fail = report.fail
 record = {"peer": PEER, "version": VERSION, "url": URL}
 
 # What each real server answers, as observed against mock-link and written
@@ -59,26 +58,6 @@ EXPECTED = {
     "pympp": {"reused_spt": (402, VF), "credential_replayed": (403, VF), "revoked_spt": (402, VF),
               "requires_action": (402, PAR), "card_declined": (402, VF)},
 }
-
-
-def fail(message):
-    failures.append(message)
-    print(f"FAIL {PEER} {VERSION}: {message}", flush=True)
-
-
-def http(method, url, headers=None, data=None):
-    """(status, headers, body) for any status; body parsed as JSON when it is."""
-    body = urllib.parse.urlencode(data).encode() if isinstance(data, dict) else data
-    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            status, head, raw = response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        status, head, raw = error.code, error.headers, error.read()
-    try:
-        return status, head, json.loads(raw)
-    except ValueError:
-        return status, head, raw.decode("utf-8", "replace")
 
 
 def stripe(method, path, data=None):
@@ -260,16 +239,10 @@ def main():
     refused("revoked_spt", revoked, "shared_payment_granted_token_revoked")
     test_card("requires_action", "pm_card_authenticationRequired")
     test_card("card_declined", "pm_card_chargeDeclined")
-    record["failures"] = failures
-    with open(os.path.join(OUT, f"merchant-{PEER}.json"), "w") as f:
-        json.dump(record, f, indent=2)
-    print(json.dumps({k: record.get(k) for k in ("peer", "version", "whole_flow", "paid", "reused_spt", "credential_replayed", "revoked_spt", "requires_action", "card_declined")}))
-    sys.exit(1 if failures else 0)
+    shown = ("whole_flow", "paid", "reused_spt", "credential_replayed", "revoked_spt",
+             "requires_action", "card_declined")
+    print(json.dumps({k: record.get(k) for k in ("peer", "version", *shown)}))
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as error:  # the harness broke: still name the peer
-        print(f"FAIL {PEER} {VERSION}: {type(error).__name__}: {error}", flush=True)
-        sys.exit(1)
+    report.run(main, record, f"merchant-{PEER}.json")

@@ -26,7 +26,7 @@ PY="$root/target/interop/venv/bin/python"
 KEY=sk_test_mock_merchant NETWORK=profile_mock_merchant
 
 for tool in mock-link mock-merchant link-ref mpp-testkit; do
-  [ -x "$BIN/$tool" ] || { echo "FAIL interop: $BIN/$tool is missing (cargo build --workspace)" >&2; exit 1; }
+  [ -x "$BIN/$tool" ] || { echo "FAIL interop: $BIN/$tool is missing (cargo build -p mock-link -p mock-merchant -p reference-client -p mpp-testkit)" >&2; exit 1; }
 done
 if [ ! -x "$root/target/debug/interop-mpp-rs" ] || [ ! -x "$PY" ] || [ ! -d interop/node/node_modules/mppx ]; then
   bash interop/setup.sh

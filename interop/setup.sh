@@ -3,8 +3,11 @@
 #   mppx and stripe-node: npm ci from interop/node/package-lock.json;
 #   pympp and stripe-python: a venv under target/interop/venv, pip with
 #     --require-hashes from interop/python/requirements.txt;
-#   the `mpp` crate's server: interop/mpp-rs (its own Cargo.lock), built into
-#     the workspace's target/ so it shares compiled dependencies.
+#   the `mpp` crate's server and client: interop/mpp-rs (its own Cargo.lock),
+#     built into the workspace's target/ so it shares compiled dependencies.
+# The workspace's debug binaries that run.sh starts (mock-link, mock-merchant,
+# link-ref, mpp-testkit) come from `cargo test --workspace` and the steps
+# before it in .ci/run; run.sh names any that is missing.
 # Skips a part that is already in place. Any failure is loud (set -e).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
