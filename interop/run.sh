@@ -22,6 +22,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 OUT="$(mkdir -p "${1:-target/interop}" && cd "${1:-target/interop}" && pwd)"
 BIN="${INTEROP_BIN:-$root/target/debug}"
+export PYTHONDONTWRITEBYTECODE=1
 PY="$root/target/interop/venv/bin/python"
 KEY=sk_test_mock_merchant NETWORK=profile_mock_merchant
 
