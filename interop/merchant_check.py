@@ -162,7 +162,8 @@ def pay_with_link_ref():
         return None
     calls = payment_intent_calls(before)
     record["stripe_calls"] = [
-        {"headers": {k: v for k, v in c["headers"].items()
+        {"auth_scheme": next((v.split(" ")[0] for k, v in c["headers"].items() if k.lower() == "authorization"), None),
+         "headers": {k: v for k, v in c["headers"].items()
                      if k.lower() in ("stripe-version", "idempotency-key", "content-type", "user-agent")},
          "body_keys": sorted(c["body"].keys()) if isinstance(c["body"], dict) else c["body"],
          "status": c["status"]}
