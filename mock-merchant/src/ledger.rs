@@ -116,26 +116,58 @@ impl LedgerEntry {
     }
 }
 
+/// The most entries the ledger keeps; beyond it the oldest are forgotten, so a
+/// merchant left running under load holds bounded memory. Sequence numbers go on
+/// counting, so a gap at the start shows what was forgotten.
+pub const MAX_LEDGER_ENTRIES: usize = 100_000;
+
 /// The entries, oldest first.
 #[derive(Debug, Default)]
 pub struct Ledger {
-    entries: Vec<LedgerEntry>,
+    entries: std::collections::VecDeque<LedgerEntry>,
+    /// Entries ever pushed (the last `seq`).
+    pushed: u64,
 }
 
 impl Ledger {
-    /// Appends `entry`, numbering and timestamping it.
+    /// Appends `entry`, numbering and timestamping it, and forgets the oldest
+    /// beyond [`MAX_LEDGER_ENTRIES`].
     pub fn push(&mut self, mut entry: LedgerEntry, at: String) {
-        entry.seq = self.entries.len() as u64 + 1;
+        self.pushed += 1;
+        entry.seq = self.pushed;
         entry.at = at;
-        self.entries.push(entry);
+        if self.entries.len() == MAX_LEDGER_ENTRIES {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(entry);
     }
 
-    /// Every entry, or those of one merchant.
+    /// Every entry kept, or those of one merchant.
     pub fn entries(&self, merchant: Option<&str>) -> Vec<LedgerEntry> {
         self.entries
             .iter()
             .filter(|e| merchant.is_none_or(|m| e.merchant == m))
             .cloned()
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ledger_keeps_the_newest_entries_and_goes_on_counting() {
+        let mut ledger = Ledger::default();
+        for _ in 0..MAX_LEDGER_ENTRIES + 3 {
+            ledger.push(
+                LedgerEntry::new("api", "GET /", "challenge_issued"),
+                "t".into(),
+            );
+        }
+        let kept = ledger.entries(None);
+        assert_eq!(kept.len(), MAX_LEDGER_ENTRIES);
+        assert_eq!(kept[0].seq, 4);
+        assert_eq!(kept.last().unwrap().seq, MAX_LEDGER_ENTRIES as u64 + 3);
     }
 }

@@ -123,16 +123,25 @@ async fn the_binary_prints_every_merchant_url_and_serves_them() {
 }
 
 #[tokio::test]
-#[ignore = "racy on a loaded machine: the partial request may still sit unread in the socket when SIGTERM lands, and hyper then closes the connection as idle (seen once under 5 parallel builds); the drain path is the one shutdown() takes, tested in connections.rs"]
 async fn sigterm_drains_an_in_flight_request_then_exits_0() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let (mut running, base, _lines) = start(&[], &[]);
     let address = base.trim_start_matches("http://").to_owned();
     let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    // `Expect: 100-continue` is the readiness signal: hyper answers `100 Continue` only
+    // once a handler reads the body, so the request is in flight, not unread in the socket.
     stream
-        .write_all(b"POST /m/api/orders HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 12\r\n\r\n{\"rows\":")
+        .write_all(b"POST /m/api/orders HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 12\r\nExpect: 100-continue\r\n\r\n")
         .await
         .unwrap();
+    let mut interim = [0u8; 25];
+    stream.read_exact(&mut interim).await.unwrap();
+    assert!(
+        interim.starts_with(b"HTTP/1.1 100 Continue\r\n\r\n"),
+        "{}",
+        String::from_utf8_lossy(&interim)
+    );
+    stream.write_all(b"{\"rows\":").await.unwrap();
     let pid = running.0.id().to_string();
     let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(killed.success());

@@ -486,6 +486,11 @@ fn api_result(status: StatusCode, body: Value) -> Result<Value> {
             }
             e
         }
+        // Any other 429 is Link (or a proxy) asking to slow down: as transient as a
+        // 5xx, so a polling loop backs off and tries again within its bounds.
+        StatusCode::TOO_MANY_REQUESTS => {
+            ClientError::new(codes::API_ERROR, message).with("retryable", true)
+        }
         s if s.is_server_error() => {
             ClientError::new(codes::SERVER_ERROR, message).with("retryable", true)
         }

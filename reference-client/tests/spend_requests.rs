@@ -727,6 +727,7 @@ async fn polling_retries_transient_failures_within_its_bounds() {
     // Each transient failure is retried: the poll ends with the request.
     for fault in [
         serde_json::json!({"kind": "status", "status": 503}),
+        serde_json::json!({"kind": "status", "status": 429}),
         serde_json::json!({"kind": "drop"}),
         serde_json::json!({"kind": "non_json", "status": 502}),
         serde_json::json!({"kind": "latency", "millis": 1500}),
@@ -746,7 +747,7 @@ async fn polling_retries_transient_failures_within_its_bounds() {
         .await
         .ok();
     assert_eq!(approved["status"], "approved");
-    // Every fault was used up, so the command polled through all four.
+    // Every fault was used up, so the command polled through all five.
     let armed = env.link.control().get("/faults").await.unwrap();
     assert_eq!(armed["data"].as_array().map(Vec::len), Some(0), "{armed}");
 
