@@ -495,7 +495,7 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         )
         .into_response();
     };
-    let logged = !path.starts_with("/__control");
+    let logged = !path.starts_with("/__control") && !crate::pages::is_unlogged(&path);
     let now = state.lock().now();
     let mut entry = logged.then(|| LoggedRequest {
         id: format!(
