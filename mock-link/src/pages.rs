@@ -60,6 +60,8 @@ fn layout(title: &str, wide: bool, body: Markup, script: Option<&str>) -> Markup
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · mock Link" }
                 link rel="stylesheet" href=(STYLESHEET_PATH);
+                // No favicon request (it would land in the logs as a 404).
+                link rel="icon" href="data:,";
             }
             body {
                 p.notice role="note" {

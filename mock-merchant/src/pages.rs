@@ -58,6 +58,8 @@ pub fn page(status: StatusCode, brand: &Brand<'_>, title: &str, body: Markup) ->
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · " (brand.name) }
                 link rel="stylesheet" href=(STYLESHEET_PATH);
+                // No favicon request (it would land in the logs as a 404).
+                link rel="icon" href="data:,";
             }
             body {
                 p.notice role="note" {

@@ -177,7 +177,7 @@ fn sessions(store: &Store) -> Markup {
                             tr {
                                 td { code { (grant.user_id) } }
                                 td { (grant.connection_label.as_deref().unwrap_or(&grant.client_id)) span.desc { code { (grant.client_id) } } }
-                                td { (grant.scope) }
+                                td { (super::scope_label(&grant.scope)) }
                                 td {
                                     @if grant.revoked { "Logged out" }
                                     @else { (live_tokens(grant_id)) " live access token(s)" }
