@@ -271,6 +271,11 @@ impl Browser {
             .map_err(command_error(format!("waiting for {css}")))
     }
 
+    /// Whether the page has an element `css` selects now (no waiting).
+    pub async fn has(&self, css: &str) -> bool {
+        self.client.find(Locator::Css(css)).await.is_ok()
+    }
+
     /// Clicks the element `css` selects.
     pub async fn click(&self, css: &str) -> Result<(), BrowserError> {
         self.find(css)

@@ -90,7 +90,7 @@ fn order_table(caption: &str) -> Markup {
                 @for item in ITEMS {
                     tr {
                         td { (item.name) span.desc { (item.description) } }
-                        td { code { (item.sku) } }
+                        td { code.sku { (item.sku) } }
                         td.num { (usd(item.unit_amount)) }
                         td.num { (item.quantity) }
                         td.num { (usd(item.total())) }
