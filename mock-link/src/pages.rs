@@ -13,14 +13,14 @@ use axum::routing::get;
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
-use crate::accounts::{DEFAULT_USER_ID, PaymentMethod};
 use crate::auth::{DeviceCodeRef, decide_device_code, device_code_is_open, normalize_phrase};
 use crate::body::parse_form;
 use crate::error::{Error, ErrorShape};
 use crate::ids::random_id;
-use crate::server::AppState;
-use crate::spend_requests::state_machine::{Event, Resolution, State as Status};
-use crate::spend_requests::{apply_event, expire_due_requests};
+use crate::model::AppState;
+use crate::model::accounts::{DEFAULT_USER_ID, PaymentMethod};
+use crate::model::spend_request::lifecycle::{apply_event, expire_due_requests};
+use crate::model::spend_request::state_machine::{Event, Resolution, State as Status};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}\
 h1{font-size:1.4rem}.phrase{font-size:1.6rem;font-weight:600;letter-spacing:.05em}\
