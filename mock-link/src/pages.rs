@@ -18,16 +18,16 @@ use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::accounts::{DEFAULT_USER_ID, PaymentMethod};
 use crate::auth::{DeviceCodeRef, decide_device_code, device_code_is_open, normalize_phrase};
 use crate::body::parse_form;
 use crate::error::{Error, ErrorShape};
 use crate::ids::random_id;
-use crate::server::AppState;
-use crate::spend_requests::SpendRequest;
-use crate::spend_requests::state_machine::{Event, Resolution, State as Status};
-use crate::spend_requests::validation::CredentialType;
-use crate::spend_requests::{apply_event, expire_due_requests};
+use crate::model::AppState;
+use crate::model::accounts::{DEFAULT_USER_ID, PaymentMethod};
+use crate::model::spend_request::SpendRequest;
+use crate::model::spend_request::lifecycle::{apply_event, expire_due_requests};
+use crate::model::spend_request::state_machine::{Event, Resolution, State as Status};
+use crate::model::spend_request::validation::CredentialType;
 
 /// Where the stylesheet is served.
 pub const STYLESHEET_PATH: &str = "/assets/mock-link.css";

@@ -12,11 +12,11 @@ use maud::{Markup, html};
 
 use super::{brand_label, credential_label, format_amount, layout, merchant_label, status_pill};
 use crate::clock::rfc3339;
-use crate::control::LedgerEntry;
-use crate::server::AppState;
-use crate::spend_requests::expire_due_requests;
-use crate::spend_requests::state_machine::{Resolution, State as Status};
-use crate::store::{DeviceDecision, Store};
+use crate::model::AppState;
+use crate::model::ledger::LedgerEntry;
+use crate::model::spend_request::lifecycle::expire_due_requests;
+use crate::model::spend_request::state_machine::{Resolution, State as Status};
+use crate::model::store::{DeviceDecision, Store};
 
 /// The dashboard's live part, as an HTML fragment.
 pub const LIVE_PATH: &str = "/dashboard/live";
