@@ -331,6 +331,11 @@ pub async fn run(options: RunOptions) -> Result<Report, RunError> {
             if all_mcp && tags.iter().any(|t| t == "cli-only") {
                 return skip("not applicable over MCP".into());
             }
+            if tags.iter().any(|t| t == "browser") && !crate::steps::browser::browser_available() {
+                return skip(
+                    "not applicable: no Chromium and chromedriver here (apt-get install chromium chromium-driver; under CI=true @browser scenarios run and fail)".into(),
+                );
+            }
             progress.selected();
             true
         }

@@ -9,14 +9,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use serde_json::{Map, Value, json};
 
-use crate::accounts::{DEFAULT_USER_ID, User};
 use crate::body::{Form, parse_form};
 use crate::clock::{later, seconds_until};
 use crate::error::{Error, ErrorShape, Result};
 use crate::ids::{random_id, random_index, random_secret};
-use crate::scripts::DeviceOutcome;
-use crate::server::AppState;
-use crate::store::{AccessToken, DeviceCode, DeviceDecision, Grant, RefreshToken, Store};
+use crate::model::AppState;
+use crate::model::accounts::{DEFAULT_USER_ID, User};
+use crate::model::scripts::DeviceOutcome;
+use crate::model::store::{AccessToken, DeviceCode, DeviceDecision, Grant, RefreshToken, Store};
 
 /// The scope a device code gets when the client asks for none.
 pub const DEFAULT_SCOPE: &str = "userinfo:read payment_methods.agentic";

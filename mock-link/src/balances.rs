@@ -6,12 +6,12 @@ use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
-use crate::accounts::{Transaction, User};
 use crate::auth::authenticate;
 use crate::body::{Form, parse_query};
 use crate::clock::rfc3339;
 use crate::error::{Error, Result};
-use crate::server::AppState;
+use crate::model::AppState;
+use crate::model::accounts::{Transaction, User};
 
 /// The most items one page may hold.
 pub const MAX_LIMIT: usize = 100;

@@ -5,8 +5,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::faults::ArmedFault;
-use crate::scripts::{DeviceScript, SpendRequestScript};
-use crate::spend_requests::state_machine::Resolution;
+use crate::model::scripts::{DeviceScript, SpendRequestScript};
+use crate::model::spend_request::state_machine::Resolution;
 
 /// Why a control call failed.
 #[derive(Debug, thiserror::Error)]

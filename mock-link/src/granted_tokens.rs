@@ -9,106 +9,19 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::accounts::Merchant;
 use crate::body::{Form, parse_form};
 use crate::clock::{from_unix_seconds, later, unix_seconds};
-use crate::control::LedgerEntry;
 use crate::error::{Error, ErrorShape, Result};
 use crate::ids::random_secret;
-use crate::server::AppState;
-use crate::spend_requests::expire_due_requests;
-use crate::spend_requests::state_machine::{Event, transition};
-use crate::store::Store;
+use crate::model::AppState;
+use crate::model::accounts::Merchant;
+use crate::model::granted_token::{Terms, TestGrantedToken};
+use crate::model::ledger::LedgerEntry;
+use crate::model::spend_request::lifecycle::expire_due_requests;
+use crate::model::store::Store;
 use crate::stripe::{authenticated_merchant, required, valid_currency};
-
-/// A token a seller made with the test helper, "as if an agent had shared one".
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TestGrantedToken {
-    pub id: String,
-    /// The network id of the merchant that made it: only that merchant can see or redeem it.
-    pub network_id: String,
-    /// The test PaymentMethod it shares (`pm_card_visa`, `pm_card_chargeDeclined`, ...).
-    pub payment_method: String,
-    pub max_amount: i64,
-    pub currency: String,
-    pub created: SystemTime,
-    pub expires_at: SystemTime,
-    pub shared_metadata: Map<String, Value>,
-    /// The PaymentIntent that redeemed it, once redeemed.
-    pub redeemed_by: Option<String>,
-}
-
-/// What redemption and the seller view need of a token, whichever way it was minted.
-#[derive(Debug, Clone)]
-pub struct Terms {
-    pub id: String,
-    /// The spend request it was issued for; `None` for a test-helper token.
-    pub spend_request_id: Option<String>,
-    pub network_id: String,
-    pub max_amount: i64,
-    pub currency: String,
-    pub created: SystemTime,
-    pub expires_at: SystemTime,
-    pub redeemed_by: Option<String>,
-    pub revoked_at: Option<SystemTime>,
-}
-
-impl Terms {
-    /// Where the token came from, as the ledger names it.
-    pub fn source(&self) -> &'static str {
-        if self.spend_request_id.is_some() {
-            "spend_request"
-        } else {
-            "test_helper"
-        }
-    }
-}
-
-/// The terms of token `id`, if mock-link minted it.
-pub fn terms(store: &Store, id: &str) -> Option<Terms> {
-    let revoked_at = store.revoked_tokens.get(id).copied();
-    if let Some(token) = store.shared_payment_tokens.get(id) {
-        // Issued on approval: the ledger's `issued` entry says when.
-        let created = store
-            .ledger
-            .iter()
-            .find(|entry| entry.event == "issued" && entry.credential == id)
-            .map(|entry| from_unix_seconds(entry.at))
-            .unwrap_or(token.valid_until);
-        return Some(Terms {
-            id: token.id.clone(),
-            spend_request_id: Some(token.spend_request_id.clone()),
-            network_id: token.network_id.clone(),
-            max_amount: token.amount,
-            currency: token.currency.clone(),
-            created,
-            expires_at: token.valid_until,
-            redeemed_by: token.redeemed_by.clone(),
-            revoked_at,
-        });
-    }
-    store
-        .test_granted_tokens
-        .get(id)
-        .map(|token| test_token_terms(token, revoked_at))
-}
-
-fn test_token_terms(token: &TestGrantedToken, revoked_at: Option<SystemTime>) -> Terms {
-    Terms {
-        id: token.id.clone(),
-        spend_request_id: None,
-        network_id: token.network_id.clone(),
-        max_amount: token.max_amount,
-        currency: token.currency.clone(),
-        created: token.created,
-        expires_at: token.expires_at,
-        redeemed_by: token.redeemed_by.clone(),
-        revoked_at,
-    }
-}
 
 /// The PaymentIntent that redeemed the token, if any.
 fn redeeming_intent<'a>(store: &'a Store, terms: &Terms) -> Option<&'a Value> {
@@ -139,7 +52,7 @@ pub fn deactivation(store: &Store, terms: &Terms) -> Option<(SystemTime, &'stati
             .iter()
             .find(|request| &request.id == request_id);
         match request {
-            Some(request) if transition(request.state, Event::Redeem).is_ok() => {}
+            Some(request) if request.is_redeemable() => {}
             Some(request) => return Some((request.updated_at, "revoked")),
             None => return Some((terms.created, "revoked")),
         }
@@ -245,7 +158,8 @@ pub fn to_json(store: &Store, terms: &Terms) -> Value {
 /// The token `id` as `merchant` may see it: tokens are granted to one network, so any other
 /// merchant gets the same 404 as for an unknown id.
 fn visible_terms(store: &Store, merchant: &Merchant, id: &str) -> Result<Terms> {
-    terms(store, id)
+    store
+        .token_terms(id)
         .filter(|terms| terms.network_id == merchant.network_id)
         .ok_or_else(|| Error::Stripe {
             status: StatusCode::NOT_FOUND,
@@ -346,7 +260,7 @@ pub async fn create_test_token(
     let mut store = state.lock();
     let merchant = authenticated_merchant(&store, &headers)?;
     let token = new_test_token(&store, &merchant, &form)?;
-    let terms = test_token_terms(&token, None);
+    let terms = token.terms(None);
     store.test_granted_tokens.insert(token.id.clone(), token);
     let now = store.now();
     store.ledger.push(LedgerEntry::for_token(

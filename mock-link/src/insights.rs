@@ -9,13 +9,13 @@ use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
-use crate::accounts::User;
 use crate::auth::authenticate;
 use crate::balances::Page;
 use crate::body::parse_query;
 use crate::clock::unix_seconds;
 use crate::error::{Error, Result};
-use crate::server::AppState;
+use crate::model::AppState;
+use crate::model::accounts::User;
 
 /// Every insight type mock-link computes: (id, description).
 pub const INSIGHT_TYPES: &[(&str, &str)] = &[

@@ -104,17 +104,14 @@ pub mod faults;
 pub mod granted_tokens;
 mod ids;
 pub mod insights;
+pub mod model;
 pub mod observations;
 pub mod pages;
 pub mod request_log;
-pub mod scripts;
-pub mod seed;
 pub mod seller_client;
 pub mod serve;
 pub mod server;
 pub mod spend_requests;
-pub mod state_db;
-pub mod store;
 pub mod stripe;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -129,9 +126,10 @@ use tokio::task::JoinHandle;
 pub use config::Config;
 pub use control_client::{ControlClient, ControlError, loopback_http_client};
 pub use error::Error;
-pub use seed::Seed;
+pub use model::scripts::{DeviceOutcome, DeviceScript, SpendOutcome, SpendRequestScript};
+pub use model::seed::Seed;
+pub use model::spend_request::state_machine::Resolution;
 pub use seller_client::{SellerClient, StripeAnswer};
-pub use spend_requests::state_machine::Resolution;
 
 /// Configures and starts a mock-link.
 #[derive(Debug, Clone)]
@@ -251,7 +249,7 @@ impl MockLinkBuilder {
 
     /// Keeps the state in the SQLite database at `path` (created when missing), so it
     /// survives restarts: a start on an existing database continues from it. Every change
-    /// is saved before its response is sent (see [`state_db`]).
+    /// is saved before its response is sent (see [`model::state_db`]).
     pub fn state(mut self, path: impl Into<PathBuf>) -> Self {
         self.state = Some(path.into());
         self
@@ -267,18 +265,18 @@ impl MockLinkBuilder {
         let invalid = |error: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, error);
         let (store, state_db) = match &self.state {
             None => (
-                store::Store::new(self.config, base_url.clone(), self.seed)
+                model::Store::new(self.config, base_url.clone(), self.seed)
                     .map_err(|error| invalid(error.to_string()))?,
                 None,
             ),
             Some(path) => {
                 let (store, db) =
-                    state_db::open_store(path, self.config, base_url.clone(), self.seed)
+                    model::state_db::open_store(path, self.config, base_url.clone(), self.seed)
                         .map_err(|error| invalid(error.to_string()))?;
                 (store, Some(Arc::new(db)))
             }
         };
-        let state = server::AppState {
+        let state = model::AppState {
             store: Arc::new(Mutex::new(store)),
             state_db,
         };
@@ -327,7 +325,7 @@ pub struct MockLink {
     address: SocketAddr,
     control: ControlClient,
     control_token: Option<String>,
-    state: server::AppState,
+    state: model::AppState,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -367,7 +365,7 @@ impl MockLink {
     }
 
     /// Direct access to the shared state (for in-process assertions).
-    pub fn state(&self) -> &server::AppState {
+    pub fn state(&self) -> &model::AppState {
         &self.state
     }
 

@@ -11,7 +11,7 @@ use crate::body::parse_json_object;
 use crate::clock::rfc3339;
 use crate::error::{Error, Result};
 use crate::ids::random_id;
-use crate::server::AppState;
+use crate::model::AppState;
 
 /// The longest free-form context.
 pub const MAX_CONTEXT_CHARS: usize = 500;

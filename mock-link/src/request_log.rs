@@ -9,28 +9,15 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::body::MAX_BODY_BYTES;
 use crate::clock::{unix_millis, unix_seconds};
 use crate::error::{Error, ErrorShape};
 use crate::faults;
+use crate::model::AppState;
+use crate::model::request_log::{LoggedRequest, append};
 use crate::serve::BodyReadTimeout;
-use crate::server::AppState;
-
-/// The most entries the request log keeps; older ones are dropped.
-pub const MAX_LOGGED_REQUESTS: usize = 10_000;
-
-/// The most bytes the whole log keeps (entries as JSON); the oldest go first.
-pub const MAX_LOGGED_BYTES: usize = 4 * 1024 * 1024;
-
-/// The most bytes of one body the log keeps (as redacted JSON); longer ones are cut and the
-/// entry says `truncated: true`.
-pub const MAX_LOGGED_BODY_BYTES: usize = 8 * 1024;
-
-/// The most bytes of a path, a query or one header value the log keeps.
-const MAX_LOGGED_TEXT_BYTES: usize = 2 * 1024;
 
 /// Numbers the entries (`req_1`, `req_2`, ...) for `starting_after`.
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -66,122 +53,6 @@ const SECRET_PREFIXES: &[&str] = &[
     "sk_live_",
     crate::control_access::CONTROL_TOKEN_PREFIX,
 ];
-
-/// One logged request.
-#[derive(Debug, Clone, Serialize)]
-pub struct LoggedRequest {
-    /// `req_<n>`, increasing: the cursor of `GET /__control/requests?starting_after=`.
-    pub id: String,
-    /// Unix seconds on the virtual clock.
-    pub at: i64,
-    /// Unix milliseconds on the virtual clock (for checks of polling intervals).
-    pub at_ms: i64,
-    pub method: String,
-    pub path: String,
-    pub query: Option<String>,
-    pub headers: BTreeMap<String, String>,
-    pub body: Value,
-    pub status: u16,
-    /// Whether the body (or the path, the query, a header value) was cut to its bound.
-    pub truncated: bool,
-    /// Bytes of this entry as JSON, counted against [`MAX_LOGGED_BYTES`].
-    #[serde(skip)]
-    pub size: usize,
-}
-
-/// `text` cut to at most `limit` bytes (at a character boundary), and whether it was cut.
-fn bounded(text: String, limit: usize) -> (String, bool) {
-    if text.len() <= limit {
-        return (text, false);
-    }
-    let mut end = limit;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    (text[..end].to_owned(), true)
-}
-
-impl LoggedRequest {
-    /// Cuts every part to its bound (after redaction, so a cut never uncovers a secret) and
-    /// measures the entry.
-    fn bound(mut self) -> Self {
-        let mut truncated = false;
-        let mut cut = |text: &mut String, limit| {
-            let (kept, was_cut) = bounded(std::mem::take(text), limit);
-            *text = kept;
-            truncated |= was_cut;
-        };
-        cut(&mut self.path, MAX_LOGGED_TEXT_BYTES);
-        if let Some(query) = &mut self.query {
-            cut(query, MAX_LOGGED_TEXT_BYTES);
-        }
-        for value in self.headers.values_mut() {
-            cut(value, MAX_LOGGED_TEXT_BYTES);
-        }
-        let body = self.body.to_string();
-        if body.len() > MAX_LOGGED_BODY_BYTES {
-            let (kept, _) = bounded(body, MAX_LOGGED_BODY_BYTES);
-            self.body = Value::String(kept);
-            truncated = true;
-        }
-        self.truncated = truncated;
-        self.size = serde_json::to_vec(&self).map_or(0, |json| json.len());
-        self
-    }
-}
-
-/// Appends `entry`, then drops the oldest entries until the log is within its count and byte
-/// caps.
-fn append(log: &mut Vec<LoggedRequest>, entry: LoggedRequest) {
-    log.push(entry.bound());
-    let mut total: usize = log.iter().map(|entry| entry.size).sum();
-    let mut dropped = 0;
-    while dropped + 1 < log.len()
-        && (total > MAX_LOGGED_BYTES || log.len() - dropped > MAX_LOGGED_REQUESTS)
-    {
-        total -= log[dropped].size;
-        dropped += 1;
-    }
-    log.drain(..dropped);
-}
-
-/// One page of the log, oldest first: `{object: "list", data, has_more}`. `limit` (1-10000)
-/// and `starting_after` (an entry id) are optional; without them every entry is answered.
-pub fn page(log: &[LoggedRequest], query: Option<&str>) -> Result<Value, Error> {
-    let query = crate::body::parse_query(query)?;
-    let limit = match query.get("limit") {
-        None => None,
-        Some(text) => Some(
-            text.parse::<usize>()
-                .ok()
-                .filter(|limit| (1..=MAX_LOGGED_REQUESTS).contains(limit))
-                .ok_or_else(|| {
-                    Error::invalid_param(
-                        "limit",
-                        format!("limit must be an integer from 1 to {MAX_LOGGED_REQUESTS}"),
-                    )
-                })?,
-        ),
-    };
-    let start = match query.get("starting_after") {
-        None => 0,
-        Some(id) => {
-            log.iter().position(|entry| entry.id == id).ok_or_else(|| {
-                Error::invalid_param(
-                    "starting_after",
-                    "starting_after must be the id of an entry still in the log",
-                )
-            })? + 1
-        }
-    };
-    let rest = &log[start..];
-    let end = limit.map_or(rest.len(), |limit| limit.min(rest.len()));
-    Ok(serde_json::json!({
-        "object": "list",
-        "data": &rest[..end],
-        "has_more": end < rest.len(),
-    }))
-}
 
 /// Bytes a token may continue with after its prefix (the token68 set of RFC 7235, plus `.`):
 /// a foreign token with a `-` or `.` in it is hidden whole, not only up to the first dash.
@@ -495,7 +366,7 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         )
         .into_response();
     };
-    let logged = !path.starts_with("/__control");
+    let logged = !path.starts_with("/__control") && !crate::pages::is_unlogged(&path);
     let now = state.lock().now();
     let mut entry = logged.then(|| LoggedRequest {
         id: format!(

@@ -1,7 +1,5 @@
 //! The router: auth, API, Stripe, control and page routes side by side on one listener.
 
-use std::sync::{Arc, Mutex};
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, Uri};
@@ -11,32 +9,11 @@ use axum::routing::{get, post};
 
 use crate::body::MAX_BODY_BYTES;
 use crate::error::{Error, ErrorShape};
-use crate::state_db::{self, StateDb, StoreGuard};
-use crate::store::Store;
+use crate::model::{AppState, state_db};
 use crate::{
     accounts, auth, balances, control, granted_tokens, insights, observations, pages, request_log,
     spend_requests, stripe,
 };
-
-/// What every handler shares: the store behind its mutex (and, with `--state`, its database).
-#[derive(Clone, Debug)]
-pub struct AppState {
-    pub store: Arc<Mutex<Store>>,
-    pub state_db: Option<Arc<StateDb>>,
-}
-
-impl AppState {
-    /// Locks the store. A handler never panics while holding it, but if one ever did the
-    /// data is still consistent enough for a test double, so poisoning is ignored.
-    /// With `--state`, a change is saved when the guard is released (see [`StoreGuard`]).
-    pub fn lock(&self) -> StoreGuard<'_> {
-        let guard = self
-            .store
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        StoreGuard::new(guard, self.state_db.as_deref())
-    }
-}
 
 async fn not_found(uri: Uri) -> impl IntoResponse {
     let path = uri.path();

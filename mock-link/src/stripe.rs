@@ -10,18 +10,18 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
-use crate::accounts::Merchant;
 use crate::body::{Form, parse_form};
 use crate::clock::unix_seconds;
-use crate::control::LedgerEntry;
 use crate::error::{Error, ErrorShape};
-use crate::granted_tokens::{Terms, terms};
 use crate::ids::random_id;
-use crate::scripts::{magic_behaviour, magic_declines, magic_payment_requires_action};
-use crate::server::AppState;
-use crate::spend_requests::expire_due_requests;
-use crate::spend_requests::state_machine::{Event, transition};
-use crate::store::{Store, StoredResponse};
+use crate::model::AppState;
+use crate::model::accounts::Merchant;
+use crate::model::granted_token::Terms;
+use crate::model::ledger::LedgerEntry;
+use crate::model::scripts::{magic_behaviour, magic_declines, magic_payment_requires_action};
+use crate::model::spend_request::lifecycle::{Change, apply, expire_due_requests};
+use crate::model::spend_request::payment::{PaymentOutcome, PaymentStatus};
+use crate::model::store::{Store, StoredResponse};
 
 /// The secret key a request authenticates with: `Bearer sk_...` or Basic with the key as username.
 fn secret_key(headers: &HeaderMap) -> Result<String, Error> {
@@ -198,7 +198,7 @@ fn refusal(
                 .spend_requests
                 .iter()
                 .find(|request| &request.id == id)
-                .is_some_and(|request| transition(request.state, Event::Redeem).is_ok())
+                .is_some_and(|request| request.is_redeemable())
         })
     };
     let error = if terms.redeemed_by.is_some() {
@@ -306,7 +306,7 @@ fn create_payment_intent(
     }
     expire_due_requests(store);
     let now = store.now();
-    let terms = terms(store, &spt_id).ok_or_else(|| {
+    let terms = store.token_terms(&spt_id).ok_or_else(|| {
         Error::stripe(
             "resource_missing",
             "No such shared payment granted token.",
@@ -348,26 +348,22 @@ fn create_payment_intent(
     if let Some(stored) = store.test_granted_tokens.get_mut(&spt_id) {
         stored.redeemed_by = Some(payment_intent_id.clone());
     }
-    if let Some(request) = terms.spend_request_id.as_ref().and_then(|id| {
-        store
-            .spend_requests
-            .iter_mut()
-            .find(|request| &request.id == id)
-    }) {
-        if !requires_action && let Ok(next) = transition(request.state, Event::Redeem) {
-            request.state = next;
-        }
-        request.payment_intent = Some(payment_intent_id.clone());
-        request.payment_status = Some(json!({
-            "outcome": if requires_action { "failure" } else { "success" },
-            "code": if requires_action { Some("authentication_required") } else { None },
-            "decline_code": null,
-            "amount": amount,
-            "currency": currency,
-            "created": unix_seconds(now),
-            "refund_details": null,
-        }));
-        request.updated_at = now;
+    if let Some(id) = &terms.spend_request_id {
+        let (outcome, code) = if requires_action {
+            (
+                PaymentOutcome::Failure,
+                Some("authentication_required".to_owned()),
+            )
+        } else {
+            (PaymentOutcome::Success, None)
+        };
+        let status = PaymentStatus::new(outcome, code, None, amount, currency.clone(), now);
+        let redeemed = Change::Redeemed {
+            payment_intent: payment_intent_id.clone(),
+            status,
+        };
+        // Refusal checked above that the request exists and is redeemable.
+        let _ = apply(store, id, redeemed);
     }
     store.ledger.push(LedgerEntry::redemption(
         &terms,
@@ -426,20 +422,16 @@ fn decline(
         Some("card_declined".into()),
         now,
     ));
-    if let Some(request) = terms
-        .spend_request_id
-        .as_ref()
-        .and_then(|id| store.spend_request_mut(id))
-    {
-        request.payment_status = Some(json!({
-            "outcome": "failure",
-            "code": "card_declined",
-            "decline_code": decline_code,
-            "amount": amount,
-            "currency": currency,
-            "created": unix_seconds(now),
-            "refund_details": null,
-        }));
+    if let Some(id) = &terms.spend_request_id {
+        let status = PaymentStatus::new(
+            PaymentOutcome::Failure,
+            Some("card_declined".to_owned()),
+            Some(decline_code.to_owned()),
+            amount,
+            currency.to_owned(),
+            now,
+        );
+        let _ = apply(store, id, Change::Declined(status));
     }
     Error::Stripe {
         status: StatusCode::PAYMENT_REQUIRED,

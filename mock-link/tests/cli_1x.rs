@@ -89,7 +89,7 @@ async fn an_agent_user_agent_suffix_is_accepted_on_auth_and_api_hosts() {
 async fn the_server_enforces_the_amount_cap_naming_amount() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let max = mock_link::spend_requests::validation::MAX_AMOUNT;
+    let max = mock_link::model::spend_request::validation::MAX_AMOUNT;
     let accepted = api
         .create(common::with(card_request(), json!({ "amount": max })))
         .await;

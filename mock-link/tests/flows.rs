@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::{CLIENT_ID, CONTEXT, DEVICE_GRANT, read};
 use mock_link::MockLink;
-use mock_link::scripts::{SpendOutcome, SpendRequestScript};
+use mock_link::{SpendOutcome, SpendRequestScript};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

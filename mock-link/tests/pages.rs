@@ -151,7 +151,15 @@ async fn approval_page_shows_the_purchase_and_approves_it() {
     assert!(html.contains("Trail shoe"));
     assert!(html.contains("Total due"));
     assert!(html.contains(common::CONTEXT));
-    assert!(html.contains("visa ending 4242"));
+    assert!(
+        html.contains("Visa ending 4242"),
+        "brands read as people write them"
+    );
+    assert!(
+        html.contains(">Waiting for your approval<"),
+        "statuses in words"
+    );
+    assert!(html.contains("One-time card"));
 
     let (status, done) = submit(
         created["approval_url"].as_str().unwrap().to_owned(),
@@ -346,4 +354,186 @@ async fn verify_account_refuses_a_missing_or_malformed_body_with_400_json() {
         );
         assert!(answer["error"]["code"].is_string(), "{answer}");
     }
+}
+
+fn text_of(html: &str) -> String {
+    // The visible text: tags and attributes dropped.
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
+#[tokio::test]
+async fn a_request_waiting_for_3ds_links_to_it_and_can_be_denied_and_the_3ds_page_shows_the_purchase()
+ {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let created = api
+        .create(with(
+            card_request(),
+            json!({
+                "request_approval": true,
+                "line_items": [{"name": "Trail shoe", "description": "Size 42", "sku": "TRS-42", "quantity": 2, "unit_amount": 2000}],
+                "totals": [{"type": "subtotal", "display_text": "Subtotal", "amount": 4000}, {"type": "total", "display_text": "Total", "amount": 4999}],
+            }),
+        ))
+        .await;
+    let id = created["id"].as_str().unwrap();
+    link.control()
+        .require_action(id, Resolution::AutoResume)
+        .await
+        .unwrap();
+    let approval_url = created["approval_url"].as_str().unwrap().to_owned();
+    let (status, html) = page(approval_url.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains(&format!(r#"href="/three_d_secure/{id}""#)),
+        "{html}"
+    );
+    assert!(html.contains(r#"value="deny""#), "{html}");
+    assert!(!html.contains(r#"value="approve""#));
+    let visible = text_of(&html);
+    for internal in ["requires_action", "pending_approval", "This request is"] {
+        assert!(!visible.contains(internal), "{internal} in {visible}");
+    }
+    assert!(visible.contains("Waiting for 3-D Secure"));
+
+    let (status, html) = page(format!("{}/three_d_secure/{id}", link.base_url())).await;
+    assert_eq!(status, StatusCode::OK);
+    for shown in [
+        "Trail Shoes Inc",
+        "Trail shoe",
+        "Size 42",
+        "TRS-42",
+        "20.00 USD",
+        "40.00 USD",
+        "Subtotal",
+        "49.99 USD",
+    ] {
+        assert!(html.contains(shown), "{shown}: {html}");
+    }
+
+    let (status, done) = submit(approval_url, &[("decision", "deny")]).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert!(done.contains("You denied the purchase"));
+    let (_, body) = api.get(&format!("/spend_requests/{id}")).await;
+    assert_eq!(body["status"], "denied");
+}
+
+#[tokio::test]
+async fn verify_account_without_a_user_says_so() {
+    let link = start().await;
+    let (status, html) = page(format!("{}/verify-account", link.base_url())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("This link names no account"), "{html}");
+    assert!(!html.contains("already verified"), "{html}");
+    assert!(html.contains("No account is waiting for verification"));
+    link.control()
+        .create_user(json!({"id": "usr_unverified", "requires_verification": true}))
+        .await
+        .unwrap();
+    let (_, html) = page(format!("{}/verify-account", link.base_url())).await;
+    assert!(
+        html.contains(r#"<option value="usr_unverified">"#),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn error_pages_link_back_and_every_page_uses_the_served_stylesheet() {
+    let link = start().await;
+    let (status, html) = page(format!("{}/approve/lsrq_nothing", link.base_url())).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        html.contains(r#"<a href="/">Back to the dashboard</a>"#),
+        "{html}"
+    );
+    for path in ["/", "/verify", "/payment-methods/add", "/verify-account"] {
+        let (_, html) = page(format!("{}{path}", link.base_url())).await;
+        assert!(
+            html.contains(r#"<link rel="stylesheet" href="/assets/mock-link.css">"#),
+            "{path}"
+        );
+        assert!(html.contains(r#"name="viewport""#), "{path}");
+        assert!(html.contains("Test double."), "{path}");
+    }
+    let css = reqwest::get(format!("{}/assets/mock-link.css", link.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    assert!(css.text().await.unwrap().contains(":focus-visible"));
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_state_decides_requests_and_stays_out_of_the_request_log() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let created = api
+        .create(with(card_request(), json!({"request_approval": true})))
+        .await;
+    let id = created["id"].as_str().unwrap();
+    let (status, html) = page(format!("{}/", link.base_url())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!(r#"id="sr-{id}""#)), "{html}");
+    assert!(html.contains(r#"id="user-usr_default""#));
+    assert!(html.contains("<script>"), "the poll script is inline");
+    assert!(!html.contains("<script src"), "no external script");
+    let (status, live) = page(format!("{}/dashboard/live", link.base_url())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(live.contains(&format!(r#"id="sr-{id}""#)));
+    assert!(live.contains(r#"name="return_to" value="/""#));
+    assert!(
+        live.contains("POST /spend_requests"),
+        "the request log is shown"
+    );
+
+    // Approving from the dashboard goes back to it.
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}/approve/{id}", link.base_url()))
+        .form(&[("decision", "approve"), ("return_to", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/");
+    let (_, live) = page(format!("{}/dashboard/live", link.base_url())).await;
+    assert!(live.contains(r#"data-status="approved""#), "{live}");
+    assert!(
+        live.contains("card ending"),
+        "the issued card, by its last digits"
+    );
+    let card = api
+        .get(&format!("/spend_requests/{id}?include=card"))
+        .await
+        .1["card"]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!live.contains(&card), "never a full card number");
+
+    let logged: Vec<String> = link
+        .control()
+        .requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|entry| entry["path"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        !logged
+            .iter()
+            .any(|path| path == "/" || path == "/dashboard/live"),
+        "{logged:?}"
+    );
 }

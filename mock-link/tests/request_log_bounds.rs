@@ -37,7 +37,7 @@ async fn the_whole_log_stays_under_its_byte_cap_dropping_the_oldest() {
     let http = reqwest::Client::new();
     // Each body is past the per-entry bound, so every entry is as large as the log allows,
     // and 600 of them are more than the byte cap holds.
-    let big = "y".repeat(mock_link::request_log::MAX_LOGGED_BODY_BYTES + 1024);
+    let big = "y".repeat(mock_link::model::request_log::MAX_LOGGED_BODY_BYTES + 1024);
     let send = |query: String| {
         http.post(format!("{}/spend_requests?{query}", link.base_url()))
             .json(&json!({ "context": big }))
@@ -59,7 +59,7 @@ async fn the_whole_log_stays_under_its_byte_cap_dropping_the_oldest() {
         .await
         .unwrap();
     assert!(
-        answer.len() <= mock_link::request_log::MAX_LOGGED_BYTES + 64 * 1024,
+        answer.len() <= mock_link::model::request_log::MAX_LOGGED_BYTES + 64 * 1024,
         "the log answered {} bytes",
         answer.len()
     );

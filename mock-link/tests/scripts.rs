@@ -4,7 +4,7 @@ mod common;
 
 use common::{Api, CLIENT_ID, DEVICE_GRANT, card_request, read, spt_request, start, with};
 use mock_link::MockLink;
-use mock_link::scripts::{DeviceOutcome, DeviceScript, SpendOutcome, SpendRequestScript};
+use mock_link::{DeviceOutcome, DeviceScript, SpendOutcome, SpendRequestScript};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

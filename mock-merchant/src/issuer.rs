@@ -1,6 +1,8 @@
 //! The card network's view for the card shop: asks mock-link's control API
-//! whether a card number was issued by Link, with this CVC and expiry, and is
-//! still within its `valid_until` on mock-link's clock.
+//! whether a card number was issued by Link, with this CVC and expiry, is
+//! still within its `valid_until` on mock-link's clock, and whether its spend
+//! request allows this charge (its amount at most, in its currency, while it is
+//! approved), as the real service refuses a one-time card used beyond its terms.
 
 use serde_json::Value;
 
@@ -46,13 +48,59 @@ fn as_u64(value: &Value) -> Option<u64> {
         .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
-/// Checks `number` (digits only) with `cvc`, `exp_month`, `exp_year` at mock-link.
+/// A charge the shop asks the issuer to allow: amount in the smallest unit, lower-case currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Charge<'a> {
+    pub amount: u64,
+    pub currency: &'a str,
+}
+
+/// `49.99 USD`.
+pub fn display_amount(amount: u64, currency: &str) -> String {
+    format!(
+        "{}.{:02} {}",
+        amount / 100,
+        amount % 100,
+        currency.to_ascii_uppercase()
+    )
+}
+
+/// Why the spend request behind a card does not allow `charge`, if it does not.
+fn refusal_by_terms(request: &Value, charge: Charge<'_>) -> Option<String> {
+    let status = request["status"].as_str().unwrap_or_default();
+    if !matches!(status, "approved" | "submitted") {
+        return Some(format!(
+            "card_declined: the spend request behind this card is {}, not approved",
+            status.replace('_', " ")
+        ));
+    }
+    let currency = request["currency"].as_str().unwrap_or_default();
+    if !currency.eq_ignore_ascii_case(charge.currency) {
+        return Some(format!(
+            "card_declined: this card was approved for payments in {}, not {}",
+            currency.to_ascii_uppercase(),
+            charge.currency.to_ascii_uppercase()
+        ));
+    }
+    let approved = request["amount"].as_u64().unwrap_or(0);
+    (charge.amount > approved).then(|| {
+        format!(
+            "card_declined: {} is above the {} this card was approved for",
+            display_amount(charge.amount, charge.currency),
+            display_amount(approved, currency)
+        )
+    })
+}
+
+/// Checks `number` (digits only) with `cvc`, `exp_month`, `exp_year` at mock-link, and that
+/// its spend request allows `charge`.
 pub async fn check_card(
     shared: &Shared,
     number: &str,
     cvc: &str,
     exp_month: u64,
     exp_year: u64,
+    charge: Charge<'_>,
 ) -> IssuerAnswer {
     let last4 = &number[number.len().saturating_sub(4)..];
     let ledger = match get_json(shared, "/ledger").await {
@@ -94,7 +142,10 @@ pub async fn check_card(
             Err(reason) => return IssuerAnswer::Unavailable(reason),
         };
         return match card["valid_until"].as_i64() {
-            Some(valid_until) if now < valid_until => IssuerAnswer::Valid,
+            Some(valid_until) if now < valid_until => match refusal_by_terms(&request, charge) {
+                Some(reason) => IssuerAnswer::Declined(reason),
+                None => IssuerAnswer::Valid,
+            },
             _ => {
                 IssuerAnswer::Declined("card_expired: the card is past its valid_until".to_owned())
             }
@@ -103,4 +154,45 @@ pub async fn check_card(
     IssuerAnswer::Declined(format!(
         "card_declined: the card ending {last4} was not issued by Link"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const CHARGE: Charge<'static> = Charge {
+        amount: 4999,
+        currency: "usd",
+    };
+
+    #[test]
+    fn a_charge_within_the_approved_amount_and_currency_passes() {
+        let request = json!({"status": "approved", "amount": 4999, "currency": "usd"});
+        assert_eq!(refusal_by_terms(&request, CHARGE), None);
+        let more = json!({"status": "submitted", "amount": 6000, "currency": "USD"});
+        assert_eq!(refusal_by_terms(&more, CHARGE), None);
+    }
+
+    #[test]
+    fn above_the_amount_another_currency_or_not_approved_is_declined() {
+        let less = json!({"status": "approved", "amount": 2350, "currency": "usd"});
+        let reason = refusal_by_terms(&less, CHARGE).unwrap();
+        assert!(
+            reason.contains("49.99 USD is above the 23.50 USD"),
+            "{reason}"
+        );
+        let euros = json!({"status": "approved", "amount": 9999, "currency": "eur"});
+        assert!(
+            refusal_by_terms(&euros, CHARGE)
+                .unwrap()
+                .contains("in EUR, not USD")
+        );
+        let canceled = json!({"status": "canceled", "amount": 9999, "currency": "usd"});
+        assert!(
+            refusal_by_terms(&canceled, CHARGE)
+                .unwrap()
+                .contains("canceled")
+        );
+    }
 }

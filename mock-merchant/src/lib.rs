@@ -90,6 +90,7 @@ pub mod knobs;
 pub mod ledger;
 pub mod listen;
 pub mod mcp;
+pub mod pages;
 pub mod paid;
 pub mod respond;
 pub mod server;

@@ -163,7 +163,7 @@ fn rewrite_for_host(request: &mut Request) {
         return;
     };
     let path = request.uri().path();
-    if path.starts_with("/m/") || path.starts_with("/__control") {
+    if path.starts_with("/m/") || path.starts_with("/__control") || path.starts_with("/assets/") {
         return;
     }
     let rewritten = match request.uri().query() {
@@ -187,6 +187,7 @@ fn routes(state: AppState) -> Router {
     }
     router
         .route("/", get(index))
+        .route(crate::pages::STYLESHEET_PATH, get(crate::pages::stylesheet))
         .route("/openapi.json", get(openapi))
         .route("/m/api/openapi.json", get(openapi))
         .route("/m/api/free", get(free))
@@ -205,6 +206,7 @@ fn routes(state: AppState) -> Router {
             "/m/hostile/control-chars-ok",
             get(hostile::control_chars_ok),
         )
+        .route("/m/{shop}", get(shop::shop_root))
         .route("/m/{shop}/", get(shop::product))
         .route(
             "/m/{shop}/checkout",
@@ -232,10 +234,15 @@ fn routes(state: AppState) -> Router {
 }
 
 async fn not_found(request: Request) -> Response {
-    plain_problem(
-        StatusCode::NOT_FOUND,
-        format!("no merchant serves {}", request.uri().path()),
-    )
+    let detail = format!("no merchant serves {}", request.uri().path());
+    if crate::pages::wants_html(request.headers()) {
+        return crate::pages::error_page(
+            StatusCode::NOT_FOUND,
+            &detail,
+            ("/", "See every mock merchant"),
+        );
+    }
+    plain_problem(StatusCode::NOT_FOUND, detail)
 }
 
 async fn method_not_allowed(request: Request) -> Response {
@@ -249,8 +256,11 @@ async fn method_not_allowed(request: Request) -> Response {
     )
 }
 
-/// `GET /`: the catalogue with absolute URLs.
-async fn index(State(state): State<AppState>) -> Json<Value> {
+/// `GET /`: the catalogue with absolute URLs, as a page to a browser.
+async fn index(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if crate::pages::wants_html(&headers) {
+        return crate::pages::catalogue_page(&state.base_url);
+    }
     let merchants: Vec<Value> = CATALOGUE
         .iter()
         .map(|m| {
@@ -261,7 +271,7 @@ async fn index(State(state): State<AppState>) -> Json<Value> {
             })
         })
         .collect();
-    Json(json!({ "merchants": merchants }))
+    Json(json!({ "merchants": merchants })).into_response()
 }
 
 /// `GET /openapi.json`: the paid operations with `x-payment-info`.

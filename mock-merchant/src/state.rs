@@ -75,6 +75,8 @@ pub struct Shared {
     claims: Mutex<HashMap<String, Claim>>,
     probes: Mutex<HashMap<String, u64>>,
     charged_cards: Mutex<HashSet<String>>,
+    /// Orders placed since the last reset (declined attempts do not count).
+    orders: AtomicU64,
     knobs: Mutex<HashMap<String, Knobs>>,
     issued_stripe: Mutex<Remembered<Issued>>,
     paid_answers: Mutex<Remembered<PaidAnswer>>,
@@ -195,6 +197,7 @@ impl Shared {
             claims: Mutex::default(),
             probes: Mutex::default(),
             charged_cards: Mutex::default(),
+            orders: AtomicU64::new(0),
             knobs: Mutex::default(),
             issued_stripe: Mutex::new(Remembered::new(REMEMBERED_CHALLENGES)),
             paid_answers: Mutex::new(Remembered::new(REMEMBERED_ANSWERS)),
@@ -298,6 +301,12 @@ impl Shared {
         lock(&self.claims).clear();
         lock(&self.probes).clear();
         lock(&self.charged_cards).clear();
+        self.orders.store(0, Ordering::SeqCst);
+    }
+
+    /// The number of the next order placed (1 after a reset).
+    pub fn next_order(&self) -> u64 {
+        self.orders.fetch_add(1, Ordering::SeqCst) + 1
     }
 
     /// Counts a probe of `key`; returns how many came before.

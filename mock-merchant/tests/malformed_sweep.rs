@@ -53,6 +53,9 @@ const LINK_ROUTES: &[(&str, &[&str])] = &[
     ("/verify-account", &["GET", "POST"]),
     ("/payment-methods/add", &["GET", "POST"]),
     ("/wallet", &["GET"]),
+    ("/", &["GET"]),
+    ("/dashboard/live", &["GET"]),
+    ("/assets/mock-link.css", &["GET"]),
     ("/__control/clock", &["GET"]),
     ("/__control/clock/advance", &["POST"]),
     ("/__control/device_codes", &["GET"]),
@@ -100,6 +103,7 @@ const LINK_HTML_PAGES: &[&str] = &[
 /// serve every method), as its router (`server.rs`) declares them.
 const MERCHANT_ROUTES: &[(&str, &[&str])] = &[
     ("/", &["GET"]),
+    ("/assets/mock-merchant.css", &["GET"]),
     ("/openapi.json", &["GET"]),
     ("/m/api/openapi.json", &["GET"]),
     ("/m/api/free", &["GET"]),
@@ -114,6 +118,7 @@ const MERCHANT_ROUTES: &[(&str, &[&str])] = &[
     ("/m/hostile/many-fields", &["GET"]),
     ("/m/hostile/control-chars", &["GET"]),
     ("/m/hostile/control-chars-ok", &["GET"]),
+    ("/m/card-shop", &["GET"]),
     ("/m/card-shop/", &["GET"]),
     ("/m/card-shop/checkout", &["GET", "POST"]),
     ("/m/card-shop/agents.txt", &["GET"]),

@@ -2,6 +2,7 @@
 //! the client), the user's and the world's side (mock control), and checks.
 
 pub mod agent;
+pub mod browser;
 pub mod checks;
 pub mod decoding;
 pub mod lifecycle;

@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use cucumber::{given, when};
+use mock_link::Resolution;
 use mock_link::faults::{ArmedFault, Fault};
-use mock_link::scripts::{DeviceOutcome, DeviceScript};
-use mock_link::spend_requests::state_machine::Resolution;
+use mock_link::{DeviceOutcome, DeviceScript};
 use serde_json::json;
 
 use crate::world::{LinkWorld, StepResult};

@@ -146,19 +146,24 @@ impl Env {
     /// A card issued by mock-link for an approved card spend request (`number`, `cvc`,
     /// `exp_month`, `exp_year`, `billing_address`, `valid_until`).
     pub async fn card(&self) -> Value {
+        self.card_for(4999, "usd").await
+    }
+
+    /// A card issued for a spend request of `amount` (cents) in `currency`.
+    pub async fn card_for(&self, amount: u64, currency: &str) -> Value {
         let created: Value = self
             .http
             .post(format!("{}/spend_requests", self.link.base_url()))
             .bearer_auth(&self.access_token)
             .json(&json!({
                 "payment_details": "csmrpd_default_visa",
-                "amount": 4999,
-                "currency": "usd",
+                "amount": amount,
+                "currency": currency,
                 "merchant_name": "Card Shop",
                 "merchant_url": self.merchant.url("card-shop", "/"),
                 "context": CONTEXT,
-                "line_items": [{"name": "Trail Running Shoes", "quantity": 1, "unit_amount": 4999}],
-                "totals": [{"type": "total", "display_text": "Total", "amount": 4999}],
+                "line_items": [{"name": "Trail Running Shoes", "quantity": 1, "unit_amount": amount}],
+                "totals": [{"type": "total", "display_text": "Total", "amount": amount}],
                 "request_approval": true,
             }))
             .send()

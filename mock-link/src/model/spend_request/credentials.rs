@@ -4,8 +4,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::Address;
 use crate::ids::{random_digits, random_id};
+use crate::model::accounts::Address;
 
 /// A virtual card issued for an approved card spend request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,6 +116,21 @@ pub fn issue_card(
         billing_address: billing_address.into(),
         valid_until,
     }
+}
+
+/// A shared payment token issued for an approved SPT spend request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SharedPaymentToken {
+    pub id: String,
+    pub spend_request_id: String,
+    pub network_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub valid_until: SystemTime,
+    /// The PaymentIntent that redeemed it, once redeemed.
+    pub redeemed_by: Option<String>,
+    /// Redemptions declined so far (magic payment methods).
+    pub declined_attempts: u32,
 }
 
 #[cfg(test)]

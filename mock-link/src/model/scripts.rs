@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::spend_requests::state_machine::{Event, Resolution};
+use crate::model::spend_request::state_machine::{Event, Resolution};
 
 /// What happens to a device code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,16 +6,18 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::accounts::{Merchant, User};
-use crate::clock::Clock;
+use crate::clock::{Clock, from_unix_seconds};
 use crate::config::Config;
-use crate::control::{LedgerEntry, LoggedRequest};
 use crate::error::Error;
 use crate::faults::ArmedFault;
-use crate::granted_tokens::TestGrantedToken;
-use crate::scripts::{DeviceScript, SpendRequestScript};
-use crate::seed::Seed;
-use crate::spend_requests::SpendRequest;
+use crate::model::accounts::{Merchant, User};
+use crate::model::granted_token::{Terms, TestGrantedToken};
+use crate::model::ledger::LedgerEntry;
+use crate::model::request_log::LoggedRequest;
+use crate::model::scripts::{DeviceScript, SpendRequestScript};
+use crate::model::seed::Seed;
+use crate::model::spend_request::credentials::SharedPaymentToken;
+use crate::model::spend_request::{Include, SpendRequest};
 
 /// Where a device authorization stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,21 +81,6 @@ pub struct RefreshToken {
     pub used: bool,
 }
 
-/// A shared payment token issued for an approved SPT spend request.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SharedPaymentToken {
-    pub id: String,
-    pub spend_request_id: String,
-    pub network_id: String,
-    pub amount: i64,
-    pub currency: String,
-    pub valid_until: SystemTime,
-    /// The PaymentIntent that redeemed it, once redeemed.
-    pub redeemed_by: Option<String>,
-    /// Redemptions declined so far (magic payment methods).
-    pub declined_attempts: u32,
-}
-
 /// A stored Stripe answer, replayed for a repeated `Idempotency-Key`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredResponse {
@@ -104,7 +91,7 @@ pub struct StoredResponse {
 
 /// All state of one mock-link instance.
 ///
-/// With `--state` the serialized store is the database's snapshot (see [`crate::state_db`]).
+/// With `--state` the serialized store is the database's snapshot (see [`crate::model::state_db`]).
 /// What the command line or builder decides at each start (`config`, `base_url`, `seed`
 /// and the settings taken from the config) and the request log are not saved.
 #[derive(Debug, Serialize, Deserialize)]
@@ -194,7 +181,7 @@ impl Store {
         };
         store.seed_defaults();
         let seed = store.seed.clone();
-        seed.apply(&mut store)?;
+        store.apply_seed(&seed)?;
         Ok(store)
     }
 
@@ -256,6 +243,68 @@ impl Store {
     /// The user with this id, mutably.
     pub fn user_mut(&mut self, user_id: &str) -> Option<&mut User> {
         self.users.iter_mut().find(|user| user.id == user_id)
+    }
+
+    /// Adds the seed's users and merchants; a user or merchant with a known id or key replaces
+    /// it. Answers the users added.
+    pub fn apply_seed(&mut self, seed: &Seed) -> Result<Vec<User>, Error> {
+        let users = seed.users()?;
+        for user in &users {
+            self.users.retain(|existing| existing.id != user.id);
+            self.users.push(user.clone());
+        }
+        for merchant in &seed.merchants {
+            self.merchants
+                .retain(|existing| existing.secret_key != merchant.secret_key);
+            self.merchants.push(merchant.clone());
+        }
+        Ok(users)
+    }
+
+    /// The spend request with this id, whoever owns it.
+    pub fn spend_request(&self, id: &str) -> Option<&SpendRequest> {
+        self.spend_requests.iter().find(|request| request.id == id)
+    }
+
+    /// The wire object of `request`, with its SPT once minted on the virtual clock.
+    pub fn spend_request_json(&self, request: &SpendRequest, include: Include) -> Value {
+        let minted = request
+            .spt_available_at
+            .is_none_or(|available_at| self.now() >= available_at);
+        let spt = request
+            .shared_payment_token
+            .as_ref()
+            .filter(|_| minted)
+            .and_then(|id| self.shared_payment_tokens.get(id));
+        request.to_json(&self.base_url, spt, include)
+    }
+
+    /// The terms of token `id`, if mock-link minted it.
+    pub fn token_terms(&self, id: &str) -> Option<Terms> {
+        let revoked_at = self.revoked_tokens.get(id).copied();
+        if let Some(token) = self.shared_payment_tokens.get(id) {
+            // Issued on approval: the ledger's `issued` entry says when.
+            let created = self
+                .ledger
+                .iter()
+                .find(|entry| entry.event == "issued" && entry.credential == id)
+                .map(|entry| from_unix_seconds(entry.at))
+                .unwrap_or(token.valid_until);
+            return Some(Terms {
+                id: token.id.clone(),
+                spend_request_id: Some(token.spend_request_id.clone()),
+                network_id: token.network_id.clone(),
+                max_amount: token.amount,
+                currency: token.currency.clone(),
+                created,
+                expires_at: token.valid_until,
+                redeemed_by: token.redeemed_by.clone(),
+                revoked_at,
+            });
+        }
+        self.test_granted_tokens
+            .get(id)
+            .map(|token| token.terms(revoked_at))
     }
 
     /// The spend request with this id, whoever owns it.

@@ -17,10 +17,9 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::accounts::{Address, Merchant, PaymentMethod, ShippingAddress, User};
 use crate::error::{Error, Result};
 use crate::ids::random_id;
-use crate::store::Store;
+use crate::model::accounts::{Address, Merchant, PaymentMethod, ShippingAddress, User};
 
 /// A payment method to seed (a card; only its brand and last four digits are known).
 #[derive(Debug, Clone, Deserialize)]
@@ -130,8 +129,8 @@ impl Seed {
         serde_json::from_str(text)
     }
 
-    /// Adds the seed's users and merchants; a user or merchant with a known id or key replaces it.
-    pub fn apply(&self, store: &mut Store) -> Result<Vec<User>> {
+    /// The seed's users, built; fails on an invalid user or merchant.
+    pub fn users(&self) -> Result<Vec<User>> {
         let mut users = Vec::with_capacity(self.users.len());
         for seed in &self.users {
             users.push(seed.build()?);
@@ -146,16 +145,6 @@ impl Seed {
             if merchant.network_id.is_empty() {
                 return Err(Error::invalid_param("network_id", "must not be empty"));
             }
-        }
-        for user in &users {
-            store.users.retain(|existing| existing.id != user.id);
-            store.users.push(user.clone());
-        }
-        for merchant in &self.merchants {
-            store
-                .merchants
-                .retain(|existing| existing.secret_key != merchant.secret_key);
-            store.merchants.push(merchant.clone());
         }
         Ok(users)
     }

@@ -2,7 +2,7 @@
 //! spend requests and issued credentials survive a restart (and a crash).
 //!
 //! The whole [`Store`] is one JSON snapshot in one row. The one door is [`StoreGuard`], what
-//! [`crate::server::AppState::lock`] hands out: when a guard that was borrowed mutably is
+//! [`crate::model::AppState::lock`] hands out: when a guard that was borrowed mutably is
 //! released, the store is serialized and, if it differs from what the database holds, written
 //! in one SQLite transaction *before the store's mutex is released*. So no response (of this
 //! request or of another one that saw the change) can leave before the change is on disk.
@@ -29,8 +29,8 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, pa
 use crate::clock::unix_millis;
 use crate::config::Config;
 use crate::error::{Error, ErrorShape};
-use crate::seed::Seed;
-use crate::store::Store;
+use crate::model::seed::Seed;
+use crate::model::store::Store;
 
 /// The database layout this mock-link reads and writes (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: i64 = 1;

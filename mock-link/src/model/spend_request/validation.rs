@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::accounts::PaymentMethod;
 use crate::error::{Error, Result};
-use crate::scripts::is_magic_payment_method;
+use crate::model::accounts::PaymentMethod;
+use crate::model::scripts::is_magic_payment_method;
 
 /// The largest amount a spend request may carry, in the currency's smallest unit.
 pub const MAX_AMOUNT: i64 = 500_000;

@@ -1,0 +1,110 @@
+//! `/__control/seed`, `/__control/users[/...]` and `/__control/merchants`: the accounts a
+//! test adds, and a user's approval policy.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use serde_json::{Value, json};
+
+use crate::accounts::validate_approval_policy;
+use crate::body::parse_json_object;
+use crate::error::{Error, Result};
+use crate::model::AppState;
+use crate::model::accounts::Merchant;
+use crate::model::seed::{NewPaymentMethod, Seed, SeedUser};
+
+use super::parse;
+
+pub(super) async fn create_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let body: SeedUser = parse(&headers, &body)?;
+    let user = body.build()?;
+    let json = serde_json::to_value(&user).unwrap_or(Value::Null);
+    let mut store = state.lock();
+    store.users.retain(|existing| existing.id != user.id);
+    store.users.push(user);
+    Ok(Json(json))
+}
+
+pub(super) async fn apply_seed(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let seed: Seed = parse(&headers, &body)?;
+    let users = state.lock().apply_seed(&seed)?;
+    Ok(Json(json!({ "users": users, "merchants": seed.merchants })))
+}
+
+pub(super) async fn list_users(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "data": state.lock().users }))
+}
+
+pub(super) async fn add_payment_method(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let body: NewPaymentMethod = parse(&headers, &body)?;
+    let method = body.build()?;
+    let mut store = state.lock();
+    let user = store
+        .user_mut(&user_id)
+        .ok_or_else(|| Error::not_found("user", &user_id))?;
+    user.add_payment_method(method);
+    Ok(Json(serde_json::to_value(&*user).unwrap_or(Value::Null)))
+}
+
+pub(super) async fn add_merchant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let merchant: Merchant = parse(&headers, &body)?;
+    if !merchant.secret_key.starts_with("sk_test_") {
+        return Err(Error::invalid_param(
+            "secret_key",
+            "must start with sk_test_",
+        ));
+    }
+    let mut store = state.lock();
+    store
+        .merchants
+        .retain(|existing| existing.secret_key != merchant.secret_key);
+    store.merchants.push(merchant.clone());
+    Ok(Json(serde_json::to_value(merchant).unwrap_or(Value::Null)))
+}
+
+/// `POST /__control/users/{id}/approval_policy`: the user's policy from now on.
+pub(super) async fn set_approval_policy(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let policy = validate_approval_policy(&Value::Object(parse_json_object(&headers, &body)?))?;
+    let mut store = state.lock();
+    if store.user(&user_id).is_none() {
+        return Err(Error::not_found("user", &user_id));
+    }
+    store.approval_policies.insert(user_id, policy.clone());
+    Ok(Json(policy))
+}
+
+/// `DELETE /__control/users/{id}/approval_policy`: the user has no policy again.
+pub(super) async fn clear_approval_policy(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+) -> Result<Json<Value>> {
+    let mut store = state.lock();
+    if store.user(&user_id).is_none() {
+        return Err(Error::not_found("user", &user_id));
+    }
+    store.approval_policies.remove(&user_id);
+    Ok(Json(json!({})))
+}
