@@ -101,7 +101,7 @@ async fn redeemed_events(link: &MockLink, spt: &str) -> usize {
         .await
         .unwrap()
         .iter()
-        .filter(|e| e["credential"] == spt && e["event"] == "redeemed")
+        .filter(|e| e.credential == spt && e.event == "redeemed")
         .count()
 }
 

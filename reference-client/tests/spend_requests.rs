@@ -551,11 +551,11 @@ async fn unknown_requests_are_not_found_and_user_commands_work() {
 
 /// The body of the last `POST /spend_requests` that reached mock-link.
 async fn last_create_body(env: &Env) -> serde_json::Value {
-    let log = env.link.control().requests().await.unwrap();
+    let log = env.link.control().received_requests().await.unwrap();
     log.iter()
         .rev()
-        .find(|r| r["method"] == "POST" && r["path"] == "/spend_requests")
-        .map(|r| r["body"].clone())
+        .find(|r| r.method == "POST" && r.path == "/spend_requests")
+        .map(|r| r.body.clone())
         .expect("a create reached Link")
 }
 
@@ -627,16 +627,16 @@ async fn payment_method_retrieve_and_update_name_the_method_in_the_path() {
     ])
     .await
     .error("NOT_FOUND");
-    let log = env.link.control().requests().await.unwrap();
+    let log = env.link.control().received_requests().await.unwrap();
     let update = log
         .iter()
         .rev()
-        .find(|r| r["method"] == "POST" && r["path"] == "/payment-details/csmrpd_nobody_has")
+        .find(|r| r.method == "POST" && r.path == "/payment-details/csmrpd_nobody_has")
         .expect("the update reached Link");
-    assert_eq!(update["body"], serde_json::json!({"nickname": "Travel"}));
+    assert_eq!(update.body, serde_json::json!({"nickname": "Travel"}));
     assert!(
         log.iter()
-            .any(|r| r["method"] == "GET" && r["path"] == "/payment-details/csmrpd_nobody_has")
+            .any(|r| r.method == "GET" && r.path == "/payment-details/csmrpd_nobody_has")
     );
 
     // An id that would change the path is refused before any request.

@@ -51,7 +51,7 @@ impl Api {
 
     /// Logs `user_id` in with the default scope plus `extra_scope`.
     pub async fn with_scope(link: &MockLink, user_id: &str, extra_scope: &str) -> Self {
-        let scope = format!("{} {extra_scope}", mock_link::auth::DEFAULT_SCOPE);
+        let scope = format!("{} {extra_scope}", mock_link::DEFAULT_SCOPE);
         let tokens = link
             .control()
             .issue_tokens_for_client(user_id, "control", &scope)

@@ -153,17 +153,11 @@ impl Env {
     pub async fn request_paths(&self) -> Vec<String> {
         self.link
             .control()
-            .requests()
+            .received_requests()
             .await
             .expect("request log")
             .iter()
-            .map(|r| {
-                format!(
-                    "{} {}",
-                    r["method"].as_str().unwrap_or(""),
-                    r["path"].as_str().unwrap_or("")
-                )
-            })
+            .map(|r| format!("{} {}", r.method, r.path))
             .collect()
     }
 }
