@@ -2,8 +2,9 @@
 
 mod common;
 
-use common::{Env, context, luhn};
+use common::{Env, context};
 use mock_link::Resolution;
+use mock_link::passes_luhn;
 
 async fn logged_in() -> Env {
     let env = Env::start().await;
@@ -227,7 +228,7 @@ async fn polling_ends_with_the_approved_request_and_its_card() {
     let approved = values.last().unwrap();
     assert_eq!(approved["status"], "approved");
     let card = &approved["card"];
-    assert!(luhn(card["number"].as_str().unwrap()), "{card}");
+    assert!(passes_luhn(card["number"].as_str().unwrap()), "{card}");
     for key in [
         "cvc",
         "exp_month",
@@ -494,7 +495,7 @@ async fn test_mode_and_output_file() {
         .await
         .ok();
     let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-    assert!(luhn(saved["card"]["number"].as_str().unwrap()));
+    assert!(passes_luhn(saved["card"]["number"].as_str().unwrap()));
     assert_ne!(
         shown["card"]["number"], saved["card"]["number"],
         "the printed copy is masked"
