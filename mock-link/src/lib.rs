@@ -171,7 +171,7 @@ mod observations;
 mod pages;
 mod request_log;
 mod seller_client;
-mod serve;
+pub mod serve;
 mod server;
 mod spend_requests;
 mod stripe;
@@ -182,8 +182,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub use auth::DEFAULT_SCOPE;
 pub use config::Config;
@@ -378,14 +376,7 @@ impl MockLinkBuilder {
             .layer(axum::Extension(serve::BodyReadTimeout(
                 self.limits.body_read_timeout,
             )));
-        let limits = self.limits;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            serve::serve(listener, app, limits, async {
-                let _ = stopped.await;
-            })
-            .await;
-        });
+        let server = serve::Running::spawn(listener, app, self.limits.options());
         tracing::info!(%base_url, "mock-link listening");
         Ok(MockLink {
             control: ControlClient::new(base_url.clone()).with_token(control_token.clone()),
@@ -393,8 +384,7 @@ impl MockLinkBuilder {
             base_url,
             address,
             state,
-            stop: Some(stop),
-            task: Some(task),
+            server,
         })
     }
 }
@@ -407,8 +397,7 @@ pub struct MockLink {
     control: ControlClient,
     control_token: Option<String>,
     state: model::AppState,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    server: serve::Running,
 }
 
 impl MockLink {
@@ -471,19 +460,6 @@ impl MockLink {
 
     /// Stops accepting connections and waits for the server task to end.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for MockLink {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.server.shutdown().await;
     }
 }

@@ -132,9 +132,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use mock_link::serve;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub use catalogue::{CATALOGUE, MerchantInfo};
 pub use knobs::{Change, Knobs, Redirect, Target};
@@ -353,21 +352,13 @@ impl MockMerchantBuilder {
         };
         let shared = Arc::new(state::Shared::new(config, base_url.clone(), cross_origin));
         let app = server::router(shared.clone());
-        let limits = self.limits;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            listen::serve(listener, app, limits, async {
-                let _ = stopped.await;
-            })
-            .await;
-        });
+        let server = serve::Running::spawn(listener, app, self.limits.options());
         tracing::info!(%base_url, "mock-merchant listening");
         Ok(MockMerchant {
             base_url,
             address,
             shared,
-            stop: Some(stop),
-            task: Some(task),
+            server,
         })
     }
 }
@@ -378,8 +369,7 @@ pub struct MockMerchant {
     base_url: String,
     address: SocketAddr,
     shared: state::AppState,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    server: serve::Running,
 }
 
 impl MockMerchant {
@@ -479,19 +469,6 @@ impl MockMerchant {
     /// Stops accepting connections, lets in-flight requests finish (at most
     /// the drain timeout), and waits for the server task to end.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for MockMerchant {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.server.shutdown().await;
     }
 }
