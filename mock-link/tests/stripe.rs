@@ -5,29 +5,12 @@ mod common;
 use std::time::Duration;
 
 use base64::Engine;
-use common::{Api, read, spt_request, start, with};
+use common::{Api, approved_spt, read, start};
 use mock_link::MockLink;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const SECRET_KEY: &str = "sk_test_mock_merchant";
-
-/// An approved SPT spend request; returns (spend request id, spt).
-async fn approved_spt(link: &MockLink, api: &Api, changes: Value) -> (String, String) {
-    let created = api
-        .create(with(
-            with(spt_request(), json!({"request_approval": true})),
-            changes,
-        ))
-        .await;
-    let id = created["id"].as_str().unwrap().to_owned();
-    let approved = link.control().approve_spend_request(&id).await.unwrap();
-    let spt = approved["shared_payment_token"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (id, spt)
-}
 
 fn pay_form(spt: &str, amount: &str, currency: &str) -> Vec<(&'static str, String)> {
     vec![

@@ -138,3 +138,21 @@ pub fn with(mut base: Value, changes: Value) -> Value {
     }
     base
 }
+
+/// An SPT spend request (the seeded merchant's network, 2500 usd cents, with `changes`)
+/// that the user approved through the control API; returns (spend request id, spt).
+pub async fn approved_spt(link: &MockLink, api: &Api, changes: Value) -> (String, String) {
+    let created = api
+        .create(with(
+            with(spt_request(), json!({"request_approval": true})),
+            changes,
+        ))
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let approved = link.control().approve_spend_request(&id).await.unwrap();
+    let spt = approved["shared_payment_token"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (id, spt)
+}
