@@ -14,7 +14,7 @@ use std::io;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
-use crate::runner::{Report, ScenarioResult, Verdict};
+use crate::report::{Report, ScenarioResult, Verdict};
 use crate::step_log::StepOutcome;
 
 /// The report as JUnit XML.
@@ -242,7 +242,7 @@ fn clean(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::NotRun;
+    use crate::report::NotRun;
     use crate::step_log::StepRecord;
 
     fn result(scenario: &str, verdict: Verdict, error: Option<&str>) -> ScenarioResult {

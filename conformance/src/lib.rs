@@ -8,6 +8,7 @@
 //! client's output and at what reached Link and the merchant.
 
 pub mod client;
+pub mod client_env;
 pub mod flows;
 pub mod junit;
 pub mod matrix;
@@ -15,6 +16,7 @@ pub mod mcp;
 pub mod op;
 pub mod output;
 pub mod progress;
+pub mod report;
 pub mod runner;
 pub mod step_log;
 pub mod steps;

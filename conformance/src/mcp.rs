@@ -17,7 +17,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::oneshot;
 
-use crate::client::{ClientEnv, ClientError, OPERATION_BOUND};
+use crate::client_env::{ClientEnv, ClientError, OPERATION_BOUND};
 use crate::output::Outcome;
 
 type Pending = std::sync::Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>;

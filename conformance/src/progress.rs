@@ -5,7 +5,7 @@
 use std::io::{IsTerminal as _, Write as _};
 use std::sync::Mutex;
 
-use crate::runner::{ScenarioResult, Verdict};
+use crate::report::{ScenarioResult, Verdict};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {

@@ -483,13 +483,10 @@ impl LinkWorld {
             .map(str::to_owned))
     }
 
-    /// The request log of mock-link.
+    /// The request log of mock-link, as the wire shows it (the checks read JSON members).
     pub async fn request_log(&self) -> Result<Vec<Value>, String> {
-        self.link
-            .control()
-            .requests()
-            .await
-            .map_err(|e| e.to_string())
+        let log = self.link.control().received_requests().await;
+        as_json(log.map_err(|e| e.to_string())?)
     }
 
     /// Requests that reached mock-link during the last operation (and after).
@@ -502,13 +499,10 @@ impl LinkWorld {
             .collect())
     }
 
-    /// mock-link's credential ledger.
+    /// mock-link's credential ledger, as the wire shows it.
     pub async fn link_ledger(&self) -> Result<Vec<Value>, String> {
-        self.link
-            .control()
-            .ledger()
-            .await
-            .map_err(|e| e.to_string())
+        let ledger = self.link.control().ledger().await;
+        as_json(ledger.map_err(|e| e.to_string())?)
     }
 
     /// The phrase of the pending login (from the first object of the login).
@@ -626,4 +620,12 @@ impl LinkWorld {
                 )
             })
     }
+}
+
+/// Typed records as the JSON objects the control API answered.
+fn as_json<T: serde::Serialize>(records: Vec<T>) -> Result<Vec<Value>, String> {
+    records
+        .iter()
+        .map(|record| serde_json::to_value(record).map_err(|e| e.to_string()))
+        .collect()
 }

@@ -2,9 +2,12 @@
 
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::faults::ArmedFault;
+use crate::model::ledger::LedgerEntry;
+use crate::model::request_log::LoggedRequest;
 use crate::model::scripts::{DeviceScript, SpendRequestScript};
 use crate::model::spend_request::state_machine::Resolution;
 
@@ -17,6 +20,9 @@ pub enum ControlError {
     /// mock-link answered with an error status.
     #[error("control request answered {status}: {body}")]
     Status { status: u16, body: Value },
+    /// mock-link answered, but not in the shape of the typed records.
+    #[error("control answer has an unexpected shape: {0}")]
+    Decode(#[from] serde_json::Error),
 }
 
 /// An HTTP client for the mocks' own plain-HTTP URLs that trusts no certificate authority.
@@ -224,14 +230,15 @@ impl ControlClient {
             .await
     }
 
-    /// The request log, oldest first.
-    pub async fn requests(&self) -> Result<Vec<Value>, ControlError> {
-        Ok(data(self.get("/requests").await?))
+    /// The request log, oldest first: what clients sent, secrets redacted (the same records
+    /// as [`crate::MockLink::received_requests`] in-process).
+    pub async fn received_requests(&self) -> Result<Vec<LoggedRequest>, ControlError> {
+        typed_data(self.get("/requests").await?)
     }
 
-    /// The credential ledger, oldest first.
-    pub async fn ledger(&self) -> Result<Vec<Value>, ControlError> {
-        Ok(data(self.get("/ledger").await?))
+    /// The credential ledger, oldest first (the same records as [`crate::MockLink::ledger`]).
+    pub async fn ledger(&self) -> Result<Vec<LedgerEntry>, ControlError> {
+        typed_data(self.get("/ledger").await?)
     }
 
     /// Forgets everything and seeds the defaults again.
@@ -375,4 +382,9 @@ fn data(value: Value) -> Vec<Value> {
         },
         _ => Vec::new(),
     }
+}
+
+/// The `data` list of an answer, as typed records.
+fn typed_data<T: DeserializeOwned>(value: Value) -> Result<Vec<T>, ControlError> {
+    Ok(serde_json::from_value(Value::Array(data(value)))?)
 }

@@ -49,7 +49,7 @@ fn one() -> u32 {
 
 impl ArmedFault {
     /// Refuses faults that could not be applied.
-    pub fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         if !self.path.starts_with('/') {
             return Err(Error::invalid_param("path", "must start with /"));
         }

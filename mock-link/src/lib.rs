@@ -69,50 +69,112 @@
 //! # }
 //! ```
 //!
-//! ## Where things are
+//! ## Driving it and asserting on what a client did
 //!
-//! - [`auth`]: the device flow, refresh, revoke, and the bearer check of the API host.
-//! - [`spend_requests`]: the API handlers; [`spend_requests::state_machine`] is the pure
-//!   `transition(state, event)`; [`spend_requests::validation`] every field rule;
-//!   [`spend_requests::credentials`] test cards and SPTs.
-//! - [`stripe`]: `POST /v1/payment_intents` (SPT redemption) and its retrieve;
-//!   [`granted_tokens`]: the seller's view of an SPT and Stripe's test helpers;
-//!   [`seller_client`]: a typed client of those routes for tests playing the seller.
-//! - [`accounts`], [`balances`], [`observations`]: the other API resources.
-//! - [`control`] and [`control_client`]: the `/__control` API and its typed client;
-//!   [`scripts`] (outcomes after N polls, magic inputs), [`faults`], [`seed`].
-//! - [`pages`]: the HTML pages; [`request_log`]: the middleware that logs and redacts.
-//! - [`clock`], [`config`], [`store`], [`error`], [`server`]: the plumbing;
-//!   [`state_db`]: `--state`, the store kept in SQLite across restarts.
+//! [`MockLink::start`] is the default server on a free loopback port (the builder,
+//! [`MockLink::builder`], changes lifetimes, seeds users, keeps state in SQLite, ...).
+//! [`MockLink::control`] is the [`ControlClient`]: it stands in for the human (approve, deny),
+//! the payment network (succeed, fail), the calendar (advance the clock) and the test author
+//! (faults, scripts). [`MockLink::received_requests`] and [`MockLink::ledger`] are the typed
+//! records a test asserts on; the control client answers the same records over HTTP, for a
+//! mock-link in another process:
+//!
+//! ```
+//! use mock_link::MockLink;
+//! use serde_json::{Value, json};
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let link = MockLink::start().await;
+//! // A logged-in agent (without the device flow) asks for a shared payment token...
+//! let tokens = link.control().issue_tokens(mock_link::DEFAULT_USER_ID).await?;
+//! let created: Value = reqwest::Client::new()
+//!     .post(format!("{}/spend_requests", link.base_url()))
+//!     .bearer_auth(tokens["access_token"].as_str().unwrap())
+//!     .json(&json!({
+//!         "payment_details": mock_link::DEFAULT_CARD_ID,
+//!         "credential_type": "shared_payment_token",
+//!         "network_id": mock_link::DEFAULT_MERCHANT_NETWORK_ID,
+//!         "amount": 2500,
+//!         "currency": "usd",
+//!         "context": "Buying one premium market report from the mock merchant for the user, who asked for today's edition of it.",
+//!         "request_approval": true,
+//!     }))
+//!     .send()
+//!     .await?
+//!     .json()
+//!     .await?;
+//! // ...the user approves it (the control API plays the human)...
+//! let id = created["id"].as_str().unwrap();
+//! let approved = link.control().approve_spend_request(id).await?;
+//! assert_eq!(approved["status"], "approved");
+//!
+//! // ...and the test asserts on what the client sent (secrets redacted)...
+//! let sent = link.received_requests();
+//! assert_eq!((sent[0].method.as_str(), sent[0].path.as_str()), ("POST", "/spend_requests"));
+//! assert_eq!(sent[0].headers["authorization"], "Bearer [REDACTED]");
+//! // ...and on what Link issued, in-process or over HTTP alike.
+//! let ledger = link.ledger();
+//! assert_eq!(ledger[0].event, "issued");
+//! assert_eq!(ledger[0].spend_request_id.as_deref(), Some(id));
+//! assert_eq!(link.control().ledger().await?, ledger);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## The whole test-author API
+//!
+//! - [`MockLink`] (`start`, `builder`, `base_url`, `control`, `received_requests`, `ledger`,
+//!   `shutdown`) and [`MockLinkBuilder`]; [`Config`] and [`Seed`] (with [`SeedUser`],
+//!   [`NewPaymentMethod`], [`Merchant`]) for what it starts with.
+//! - [`ControlClient`] and [`ControlError`]: the `/__control` API, typed.
+//! - Records: [`LoggedRequest`], [`LedgerEntry`]; scripted outcomes [`DeviceScript`]
+//!   ([`DeviceOutcome`]) and [`SpendRequestScript`] ([`SpendOutcome`], [`Resolution`]);
+//!   armed faults [`ArmedFault`] ([`Fault`]).
+//! - [`SellerClient`]: the Stripe routes as a seller calls them.
+//! - The seeded ids ([`DEFAULT_USER_ID`], [`DEFAULT_CARD_ID`], ...), the scopes
+//!   ([`DEFAULT_SCOPE`], [`APPROVE_SCOPE`]), [`passes_luhn`] and the bounds in [`limits`].
+//!
+//! ## Where things are (for contributors)
+//!
+//! - `model/`: the records and the rules that change them, below every handler: `store.rs`
+//!   (with `app_state.rs` and `state_db.rs`, `--state` in SQLite), `seed.rs`, `accounts.rs`,
+//!   `spend_request/` (the pure `state_machine.rs`, `validation.rs`, `credentials.rs`,
+//!   `payment.rs`, and `lifecycle.rs`: the one door for every change after creation),
+//!   `granted_token.rs`, `ledger.rs`, `request_log.rs`, `scripts.rs`.
+//! - Handlers above it, importing downward only: `auth.rs`, `spend_requests.rs`,
+//!   `accounts.rs`, `balances.rs`, `insights.rs`, `observations.rs`, `stripe.rs`,
+//!   `granted_tokens.rs`, `control/` (one file a route group), `pages.rs`; the middleware
+//!   `request_log.rs`, `faults.rs`, `control_access.rs`; `server.rs` and `serve.rs`.
 //!
 //! The seeded account: user `usr_default` (Jenny Rosen) with a default Visa
 //! `csmrpd_default_visa` and a Mastercard `csmrpd_default_mastercard`; the seeded merchant
 //! has secret key `sk_test_mock_merchant` and network id `profile_mock_merchant`.
 //! See `docs/mock-link.md` for every endpoint and decision.
 
-pub mod accounts;
-pub mod auth;
-pub mod balances;
+mod accounts;
+mod auth;
+mod balances;
 mod body;
-pub mod clock;
-pub mod config;
-pub mod control;
-pub mod control_access;
-pub mod control_client;
-pub mod error;
-pub mod faults;
-pub mod granted_tokens;
+mod clock;
+mod config;
+mod control;
+mod control_access;
+mod control_client;
+mod error;
+mod faults;
+mod granted_tokens;
 mod ids;
-pub mod insights;
-pub mod model;
-pub mod observations;
-pub mod pages;
-pub mod request_log;
-pub mod seller_client;
+mod insights;
+mod model;
+mod observations;
+mod pages;
+mod request_log;
+mod seller_client;
 pub mod serve;
-pub mod server;
-pub mod spend_requests;
-pub mod stripe;
+mod server;
+mod spend_requests;
+mod stripe;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -120,16 +182,33 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
+pub use auth::DEFAULT_SCOPE;
 pub use config::Config;
 pub use control_client::{ControlClient, ControlError, loopback_http_client};
-pub use error::Error;
+pub use faults::{ArmedFault, Fault};
+pub use model::accounts::{
+    Address, BankAccount, CardDetails, DEFAULT_CARD_ID, DEFAULT_MERCHANT_NETWORK_ID,
+    DEFAULT_MERCHANT_SECRET_KEY, DEFAULT_USER_ID, Merchant, PaymentMethod, SECOND_CARD_ID,
+    ShippingAddress,
+};
+pub use model::ledger::LedgerEntry;
+pub use model::request_log::LoggedRequest;
 pub use model::scripts::{DeviceOutcome, DeviceScript, SpendOutcome, SpendRequestScript};
-pub use model::seed::Seed;
+pub use model::seed::{NewPaymentMethod, Seed, SeedUser};
+pub use model::spend_request::credentials::passes_luhn;
 pub use model::spend_request::state_machine::Resolution;
 pub use seller_client::{SellerClient, StripeAnswer};
+pub use spend_requests::APPROVE_SCOPE;
+
+/// The bounds mock-link enforces, for tests that probe them.
+pub mod limits {
+    pub use crate::clock::MAX_SPAN;
+    pub use crate::model::request_log::{
+        MAX_LOGGED_BODY_BYTES, MAX_LOGGED_BYTES, MAX_LOGGED_REQUESTS,
+    };
+    pub use crate::model::spend_request::validation::MAX_AMOUNT;
+}
 
 /// Configures and starts a mock-link.
 #[derive(Debug, Clone)]
@@ -249,7 +328,7 @@ impl MockLinkBuilder {
 
     /// Keeps the state in the SQLite database at `path` (created when missing), so it
     /// survives restarts: a start on an existing database continues from it. Every change
-    /// is saved before its response is sent (see [`model::state_db`]).
+    /// is saved before its response is sent (see `docs/mock-link.md`).
     pub fn state(mut self, path: impl Into<PathBuf>) -> Self {
         self.state = Some(path.into());
         self
@@ -297,14 +376,7 @@ impl MockLinkBuilder {
             .layer(axum::Extension(serve::BodyReadTimeout(
                 self.limits.body_read_timeout,
             )));
-        let limits = self.limits;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            serve::serve(listener, app, limits, async {
-                let _ = stopped.await;
-            })
-            .await;
-        });
+        let server = serve::Running::spawn(listener, app, self.limits.options());
         tracing::info!(%base_url, "mock-link listening");
         Ok(MockLink {
             control: ControlClient::new(base_url.clone()).with_token(control_token.clone()),
@@ -312,8 +384,7 @@ impl MockLinkBuilder {
             base_url,
             address,
             state,
-            stop: Some(stop),
-            task: Some(task),
+            server,
         })
     }
 }
@@ -326,11 +397,22 @@ pub struct MockLink {
     control: ControlClient,
     control_token: Option<String>,
     state: model::AppState,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    server: serve::Running,
 }
 
 impl MockLink {
+    /// Starts a mock-link with the default configuration on a free loopback port: the
+    /// shortcut for `MockLink::builder().start()`.
+    ///
+    /// # Panics
+    /// When the loopback listener cannot be bound (a broken test host).
+    pub async fn start() -> Self {
+        Self::builder()
+            .start()
+            .await
+            .expect("mock-link starts on a free loopback port")
+    }
+
     /// A builder with the default configuration, bound to `127.0.0.1:0`.
     pub fn builder() -> MockLinkBuilder {
         MockLinkBuilder {
@@ -364,26 +446,20 @@ impl MockLink {
         &self.control
     }
 
-    /// Direct access to the shared state (for in-process assertions).
-    pub fn state(&self) -> &model::AppState {
-        &self.state
+    /// What clients sent, oldest first, secrets redacted: the request log, read in-process
+    /// (over HTTP: [`ControlClient::received_requests`]).
+    pub fn received_requests(&self) -> Vec<LoggedRequest> {
+        self.state.lock().request_log.clone()
+    }
+
+    /// The credential ledger, oldest first: every credential issued, redeemed, refused or
+    /// revoked, read in-process (over HTTP: [`ControlClient::ledger`]).
+    pub fn ledger(&self) -> Vec<LedgerEntry> {
+        self.state.lock().ledger.clone()
     }
 
     /// Stops accepting connections and waits for the server task to end.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for MockLink {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.server.shutdown().await;
     }
 }

@@ -1,6 +1,7 @@
-//! The accept loop: hyper's HTTP/1 server with a header-read timeout (which also ends idle
-//! keep-alive connections), a cap on open connections, a body-read timeout (applied by the
-//! request middleware) and a bounded graceful drain on shutdown.
+//! The server lifecycle both mocks share: the accept loop (hyper's HTTP/1 server with a
+//! header-read timeout, which also ends idle keep-alive connections, a cap on open connections
+//! and a bounded graceful drain on shutdown) run in a background task that stops when shut
+//! down or dropped. The body-read timeout is each mock's request middleware's.
 
 use std::io;
 use std::pin::Pin;
@@ -15,11 +16,12 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
+use tokio::task::JoinHandle;
 
-/// Connection limits; every value is configurable on the builder.
+/// mock-link's connection limits; every value is configurable on the builder.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ServeLimits {
+pub(crate) struct ServeLimits {
     /// Time a client has to send a whole request head, counted from the connection's start or
     /// the end of its previous answer: slow headers (slowloris) and idle keep-alive
     /// connections are closed after it.
@@ -44,24 +46,91 @@ impl Default for ServeLimits {
     }
 }
 
+impl ServeLimits {
+    /// What the accept loop needs of them; hyper's own refusals get mock-link's JSON bodies.
+    pub(crate) fn options(&self) -> ServeOptions {
+        ServeOptions {
+            header_read_timeout: self.header_read_timeout,
+            max_connections: self.max_connections,
+            shutdown_grace: self.shutdown_grace,
+            problem_bodies: true,
+        }
+    }
+}
+
 /// The body-read timeout, handed to the request middleware as a request extension.
 #[derive(Debug, Clone, Copy)]
-pub struct BodyReadTimeout(pub Duration);
+pub(crate) struct BodyReadTimeout(pub Duration);
+
+/// How the accept loop serves connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// Time a client has to send a whole request head (and an idle keep-alive connection to
+    /// send its next one).
+    pub header_read_timeout: Duration,
+    /// Open connections at most; more wait in the listen backlog until one closes.
+    pub max_connections: usize,
+    /// How long shutdown waits for in-flight requests before closing their connections.
+    pub shutdown_grace: Duration,
+    /// Whether hyper's own empty-bodied refusals (400, 414, 431) get a JSON problem body
+    /// `{"error": {"code", "message"}}`.
+    pub problem_bodies: bool,
+}
+
+/// A server running in a background task; it stops when shut down or dropped.
+#[derive(Debug)]
+pub struct Running {
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Serves `app` on `listener` in a background task.
+    pub fn spawn(listener: TcpListener, app: Router, options: ServeOptions) -> Self {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, app, options, async {
+            let _ = stopped.await;
+        }));
+        Self {
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish (at most the shutdown
+    /// grace), and waits for the server task to end.
+    pub async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
 
 /// Serves `app` on `listener` until `stop` completes, then stops accepting and lets in-flight
-/// requests finish for at most `limits.shutdown_grace`.
-pub async fn serve(
+/// requests finish for at most `options.shutdown_grace`.
+async fn serve(
     listener: TcpListener,
     app: Router,
-    limits: ServeLimits,
+    options: ServeOptions,
     stop: impl Future<Output = ()>,
 ) {
-    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let permits = Arc::new(Semaphore::new(options.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
+        .header_read_timeout(options.header_read_timeout)
         // One buffer per write, so that ProblemBodies sees a refusal's head whole.
         .writev(false);
     // Connection tasks, so that the ones still running after the grace are closed.
@@ -90,7 +159,7 @@ pub async fn serve(
             () = &mut stop => break,
         };
         let connection = builder.serve_connection(
-            TokioIo::new(ProblemBodies::new(stream)),
+            TokioIo::new(ProblemBodies::new(stream, options.problem_bodies)),
             TowerToHyperService::new(app.clone()),
         );
         let connection = graceful.watch(connection);
@@ -102,12 +171,12 @@ pub async fn serve(
         });
     }
     drop(listener);
-    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+    if tokio::time::timeout(options.shutdown_grace, graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!(
-            grace = ?limits.shutdown_grace,
+            grace = ?options.shutdown_grace,
             "in-flight requests did not finish in time; closing their connections"
         );
     }
@@ -148,14 +217,17 @@ fn problem_body(head: &[u8]) -> Option<(&'static str, &'static str)> {
 /// 400, 414 or 431 with an empty body, so such a head can only come from hyper.
 struct ProblemBodies<T> {
     inner: T,
+    /// Off: every write passes through.
+    enabled: bool,
     /// A rewritten answer being written, and how much of it is out.
     pending: Option<(Vec<u8>, usize)>,
 }
 
 impl<T> ProblemBodies<T> {
-    fn new(inner: T) -> Self {
+    fn new(inner: T, enabled: bool) -> Self {
         Self {
             inner,
+            enabled,
             pending: None,
         }
     }
@@ -179,7 +251,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ProblemBodies<T> {
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
         if this.pending.is_none() {
-            let Some((code, message)) = problem_body(buf) else {
+            let Some((code, message)) = problem_body(buf).filter(|_| this.enabled) else {
                 return Pin::new(&mut this.inner).poll_write(cx, buf);
             };
             let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();

@@ -130,7 +130,7 @@ fn binding_every_interface_warns_and_prints_a_generated_control_token() {
 #[cfg(unix)]
 #[tokio::test]
 async fn sigterm_drains_an_in_flight_request_then_exits() {
-    use mock_link::faults::{ArmedFault, Fault};
+    use mock_link::{ArmedFault, Fault};
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_mock-link"))
         .args(["--port", "0"])

@@ -89,7 +89,7 @@ async fn an_agent_user_agent_suffix_is_accepted_on_auth_and_api_hosts() {
 async fn the_server_enforces_the_amount_cap_naming_amount() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let max = mock_link::model::spend_request::validation::MAX_AMOUNT;
+    let max = mock_link::limits::MAX_AMOUNT;
     let accepted = api
         .create(common::with(card_request(), json!({ "amount": max })))
         .await;
@@ -252,11 +252,7 @@ async fn an_allowed_client_sets_expires_at_between_three_hours_and_seven_days() 
         .unwrap();
     let tokens = link
         .control()
-        .issue_tokens_for_client(
-            "usr_default",
-            "lwlpk_partner",
-            mock_link::auth::DEFAULT_SCOPE,
-        )
+        .issue_tokens_for_client("usr_default", "lwlpk_partner", mock_link::DEFAULT_SCOPE)
         .await
         .unwrap();
     let api = Api {
@@ -710,12 +706,7 @@ async fn delegated_routes_need_the_approve_scope() {
         4999
     );
 
-    let approver = Api::with_scope(
-        &link,
-        "usr_default",
-        mock_link::spend_requests::APPROVE_SCOPE,
-    )
-    .await;
+    let approver = Api::with_scope(&link, "usr_default", mock_link::APPROVE_SCOPE).await;
     let (status, updated) = approver.post(&update_path, json!({ "amount": 4000 })).await;
     assert_eq!(status, StatusCode::OK, "{updated}");
     assert_eq!(updated["status"], "approved");

@@ -7,7 +7,7 @@ mod common;
 use std::future::Future;
 use std::sync::Arc;
 
-use common::{Api, read, spt_request, start, with};
+use common::{Api, approved_spt, read, spt_request, start, with};
 use mock_link::ControlError;
 use mock_link::MockLink;
 use reqwest::StatusCode;
@@ -53,22 +53,6 @@ fn unpooled_client() -> reqwest::Client {
         .unwrap()
 }
 
-/// An approved SPT for 2500 usd cents on the seeded merchant's network.
-async fn approved_spt(link: &MockLink, api: &Api) -> String {
-    let created = api
-        .create(with(spt_request(), json!({"request_approval": true})))
-        .await;
-    let approved = link
-        .control()
-        .approve_spend_request(created["id"].as_str().unwrap())
-        .await
-        .unwrap();
-    approved["shared_payment_token"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 /// 1,000 concurrent `POST /v1/payment_intents` with `spt`; `idempotency_key(i)` picks
 /// each attempt's key. Returns each (status, body).
 async fn redeem_concurrently(
@@ -101,7 +85,7 @@ async fn redeemed_events(link: &MockLink, spt: &str) -> usize {
         .await
         .unwrap()
         .iter()
-        .filter(|e| e["credential"] == spt && e["event"] == "redeemed")
+        .filter(|e| e.credential == spt && e.event == "redeemed")
         .count()
 }
 
@@ -125,7 +109,7 @@ fn assert_one_success(outcomes: &[(StatusCode, Value)]) {
 async fn a_thousand_concurrent_redemptions_of_one_spt_succeed_exactly_once() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let spt = approved_spt(&link, &api).await;
+    let (_, spt) = approved_spt(&link, &api, json!({})).await;
     let outcomes = redeem_concurrently(&link, &spt, |_| None).await;
     assert_one_success(&outcomes);
     assert_eq!(redeemed_events(&link, &spt).await, 1);
@@ -135,7 +119,7 @@ async fn a_thousand_concurrent_redemptions_of_one_spt_succeed_exactly_once() {
 async fn a_thousand_concurrent_redemptions_with_distinct_idempotency_keys_succeed_exactly_once() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let spt = approved_spt(&link, &api).await;
+    let (_, spt) = approved_spt(&link, &api, json!({})).await;
     let outcomes = redeem_concurrently(&link, &spt, |i| Some(format!("key-{i}"))).await;
     assert_one_success(&outcomes);
     assert_eq!(redeemed_events(&link, &spt).await, 1);
@@ -145,7 +129,7 @@ async fn a_thousand_concurrent_redemptions_with_distinct_idempotency_keys_succee
 async fn a_thousand_concurrent_redemptions_under_one_idempotency_key_replay_one_payment() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let spt = approved_spt(&link, &api).await;
+    let (_, spt) = approved_spt(&link, &api, json!({})).await;
     let outcomes = redeem_concurrently(&link, &spt, |_| Some("one-key".to_owned())).await;
     let (status, first) = &outcomes[0];
     assert_eq!(*status, StatusCode::OK, "{first}");

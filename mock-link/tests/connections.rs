@@ -118,7 +118,7 @@ async fn slow_request_in_flight(
     link: &MockLink,
     millis: u64,
 ) -> tokio::task::JoinHandle<reqwest::Result<reqwest::Response>> {
-    use mock_link::faults::{ArmedFault, Fault};
+    use mock_link::{ArmedFault, Fault};
     link.control()
         .inject_fault(&ArmedFault {
             method: Some("POST".into()),

@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Api, read, start};
-use mock_link::faults::{ArmedFault, Fault};
+use mock_link::{ArmedFault, Fault};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -54,8 +54,8 @@ async fn a_status_fault_fails_the_next_n_calls_in_the_route_shape() {
     .await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(body["error"], "invalid_request", "OAuth shape: {body}");
-    let log = link.control().requests().await.unwrap();
-    assert_eq!(log.last().unwrap()["status"], 500);
+    let log = link.control().received_requests().await.unwrap();
+    assert_eq!(log.last().unwrap().status, 500);
 }
 
 #[tokio::test]

@@ -249,9 +249,6 @@ async fn spt_story_login_approve_pay_once_then_logout() {
 
     // The issuer's record tells the same story.
     let ledger = link.control().ledger().await.unwrap();
-    let events: Vec<&str> = ledger
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
+    let events: Vec<&str> = ledger.iter().map(|e| e.event.as_ref()).collect();
     assert_eq!(events, vec!["issued", "redeemed", "redemption_refused"]);
 }

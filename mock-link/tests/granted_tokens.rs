@@ -477,7 +477,7 @@ async fn mpp_idempotency_keys_replay_under_preview_versions() {
     assert_eq!(code(&other), "token_already_used");
 
     // The key carries the token: the request log must not.
-    let log = serde_json::to_string(&link.control().requests().await.unwrap()).unwrap();
+    let log = serde_json::to_string(&link.control().received_requests().await.unwrap()).unwrap();
     assert!(log.contains("mpp_ch_Xy-9_spt_[REDACTED]"), "{log}");
     assert!(!log.contains(spt.trim_start_matches("spt_")), "{log}");
 }
@@ -506,8 +506,8 @@ async fn the_ledger_records_test_tokens_like_link_tokens_and_the_log_hides_them(
     let events = |spt: &str| -> Vec<String> {
         ledger
             .iter()
-            .filter(|entry| entry["credential"] == spt)
-            .map(|entry| entry["event"].as_str().unwrap().to_owned())
+            .filter(|entry| entry.credential == spt)
+            .map(|entry| entry.event.to_string())
             .collect()
     };
     assert_eq!(events(&redeemed), ["issued", "redeemed"]);
@@ -517,32 +517,36 @@ async fn the_ledger_records_test_tokens_like_link_tokens_and_the_log_hides_them(
     );
     for entry in ledger
         .iter()
-        .filter(|entry| entry["credential"] == redeemed.as_str())
+        .filter(|entry| entry.credential == redeemed.as_str())
     {
-        assert_eq!(entry["source"], "test_helper");
-        assert_eq!(entry["spend_request_id"], Value::Null);
-        assert_eq!(entry["credential_type"], "shared_payment_token");
-        assert_eq!(entry["network_id"], NETWORK_ID);
-        assert_eq!(entry["amount"], 1000);
+        assert_eq!(entry.source, "test_helper");
+        assert_eq!(entry.spend_request_id, None);
+        assert_eq!(entry.credential_type, "shared_payment_token");
+        assert_eq!(entry.network_id.as_deref(), Some(NETWORK_ID));
+        assert_eq!(entry.amount, 1000);
     }
     let redemption = ledger
         .iter()
-        .find(|entry| entry["event"] == "redeemed")
+        .find(|entry| entry.event == "redeemed")
         .unwrap();
-    assert_eq!(redemption["merchant_network_id"], NETWORK_ID);
+    assert_eq!(redemption.merchant_network_id.as_deref(), Some(NETWORK_ID));
     assert!(
-        redemption["payment_intent"]
-            .as_str()
+        redemption
+            .payment_intent
+            .as_deref()
             .unwrap()
             .starts_with("pi_")
     );
     let refused = ledger
         .iter()
-        .find(|entry| entry["event"] == "redemption_refused")
+        .find(|entry| entry.event == "redemption_refused")
         .unwrap();
-    assert_eq!(refused["reason"], "shared_payment_granted_token_revoked");
+    assert_eq!(
+        refused.reason.as_deref(),
+        Some("shared_payment_granted_token_revoked")
+    );
 
-    let log = serde_json::to_string(&link.control().requests().await.unwrap()).unwrap();
+    let log = serde_json::to_string(&link.control().received_requests().await.unwrap()).unwrap();
     assert!(
         log.contains("/v1/shared_payment/granted_tokens/spt_[REDACTED]"),
         "{log}"

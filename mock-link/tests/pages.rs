@@ -524,11 +524,11 @@ async fn the_dashboard_shows_state_decides_requests_and_stays_out_of_the_request
 
     let logged: Vec<String> = link
         .control()
-        .requests()
+        .received_requests()
         .await
         .unwrap()
-        .iter()
-        .map(|entry| entry["path"].as_str().unwrap_or_default().to_owned())
+        .into_iter()
+        .map(|entry| entry.path)
         .collect();
     assert!(
         !logged

@@ -16,10 +16,10 @@ async fn a_large_body_is_kept_as_a_bounded_prefix_flagged_truncated() {
         .send()
         .await
         .unwrap();
-    let log = link.control().requests().await.unwrap();
+    let log = link.control().received_requests().await.unwrap();
     let entry = &log[0];
-    assert_eq!(entry["truncated"], true);
-    let kept = serde_json::to_string(&entry["body"]).unwrap();
+    assert!(entry.truncated);
+    let kept = serde_json::to_string(&entry.body).unwrap();
     assert!(kept.len() <= 9 * 1024, "kept {} bytes", kept.len());
     assert!(!kept.contains("opaque-secret"), "redacted before being cut");
     reqwest::Client::new()
@@ -27,8 +27,8 @@ async fn a_large_body_is_kept_as_a_bounded_prefix_flagged_truncated() {
         .send()
         .await
         .unwrap();
-    let log = link.control().requests().await.unwrap();
-    assert_eq!(log[1]["truncated"], false);
+    let log = link.control().received_requests().await.unwrap();
+    assert!(!log[1].truncated);
 }
 
 #[tokio::test]
@@ -37,7 +37,7 @@ async fn the_whole_log_stays_under_its_byte_cap_dropping_the_oldest() {
     let http = reqwest::Client::new();
     // Each body is past the per-entry bound, so every entry is as large as the log allows,
     // and 600 of them are more than the byte cap holds.
-    let big = "y".repeat(mock_link::model::request_log::MAX_LOGGED_BODY_BYTES + 1024);
+    let big = "y".repeat(mock_link::limits::MAX_LOGGED_BODY_BYTES + 1024);
     let send = |query: String| {
         http.post(format!("{}/spend_requests?{query}", link.base_url()))
             .json(&json!({ "context": big }))
@@ -59,7 +59,7 @@ async fn the_whole_log_stays_under_its_byte_cap_dropping_the_oldest() {
         .await
         .unwrap();
     assert!(
-        answer.len() <= mock_link::model::request_log::MAX_LOGGED_BYTES + 64 * 1024,
+        answer.len() <= mock_link::limits::MAX_LOGGED_BYTES + 64 * 1024,
         "the log answered {} bytes",
         answer.len()
     );
@@ -104,7 +104,7 @@ async fn the_log_pages_with_limit_and_starting_after() {
         .collect();
     assert_eq!(rest, ["n=2", "n=3", "n=4"]);
     // Without parameters: every entry, as before.
-    assert_eq!(link.control().requests().await.unwrap().len(), 5);
+    assert_eq!(link.control().received_requests().await.unwrap().len(), 5);
     for bad in ["limit=0", "limit=abc", "starting_after=req_nope"] {
         let error = link
             .control()

@@ -352,6 +352,6 @@ async fn magic_pi_requires_action_uses_the_token_without_success() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(again["error"]["code"], "token_already_used");
     let ledger = link.control().ledger().await.unwrap();
-    let redeemed = ledger.iter().find(|e| e["event"] == "redeemed").unwrap();
-    assert_eq!(redeemed["reason"], "requires_action");
+    let redeemed = ledger.iter().find(|e| e.event == "redeemed").unwrap();
+    assert_eq!(redeemed.reason.as_deref(), Some("requires_action"));
 }

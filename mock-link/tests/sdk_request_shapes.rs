@@ -127,6 +127,6 @@ async fn each_sdks_request_redeems_once_and_replays_under_its_idempotency_key() 
         assert_eq!(refused["error"]["code"], "token_already_used", "{sdk}");
     }
     let ledger = link.control().ledger().await.unwrap();
-    let redeemed = ledger.iter().filter(|e| e["event"] == "redeemed").count();
+    let redeemed = ledger.iter().filter(|e| e.event == "redeemed").count();
     assert_eq!(redeemed, SHAPES.len(), "one redemption per SDK");
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{Api, card_request, spt_request, start, with};
 use mock_link::Resolution;
-use mock_link::model::spend_request::credentials::passes_luhn;
+use mock_link::passes_luhn;
 use reqwest::StatusCode;
 use serde_json::json;
 

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{Api, CLIENT_ID, DEVICE_GRANT, card_request, read, spt_request, with};
-use mock_link::MockLink;
+use mock_link::{LedgerEntry, MockLink};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
@@ -87,12 +87,10 @@ async fn redeem(
 }
 
 /// How many times the ledger says each SPT was redeemed.
-fn redemptions(ledger: &[Value]) -> HashMap<String, usize> {
+fn redemptions(ledger: &[LedgerEntry]) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
-    for entry in ledger.iter().filter(|entry| entry["event"] == "redeemed") {
-        *counts
-            .entry(entry["credential"].as_str().unwrap().to_owned())
-            .or_default() += 1;
+    for entry in ledger.iter().filter(|entry| entry.event == "redeemed") {
+        *counts.entry(entry.credential.clone()).or_default() += 1;
     }
     counts
 }

@@ -5,29 +5,12 @@ mod common;
 use std::time::Duration;
 
 use base64::Engine;
-use common::{Api, read, spt_request, start, with};
+use common::{Api, approved_spt, read, start};
 use mock_link::MockLink;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const SECRET_KEY: &str = "sk_test_mock_merchant";
-
-/// An approved SPT spend request; returns (spend request id, spt).
-async fn approved_spt(link: &MockLink, api: &Api, changes: Value) -> (String, String) {
-    let created = api
-        .create(with(
-            with(spt_request(), json!({"request_approval": true})),
-            changes,
-        ))
-        .await;
-    let id = created["id"].as_str().unwrap().to_owned();
-    let approved = link.control().approve_spend_request(&id).await.unwrap();
-    let spt = approved["shared_payment_token"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (id, spt)
-}
 
 fn pay_form(spt: &str, amount: &str, currency: &str) -> Vec<(&'static str, String)> {
     vec![
@@ -88,14 +71,14 @@ async fn redeeming_an_approved_spt_succeeds_once_and_marks_the_request_succeeded
     assert_eq!(request["payment_status_details"]["amount"], 2500);
 
     let ledger = link.control().ledger().await.unwrap();
-    let events: Vec<&str> = ledger
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
+    let events: Vec<&str> = ledger.iter().map(|e| e.event.as_ref()).collect();
     assert_eq!(events, vec!["issued", "redeemed", "redemption_refused"]);
-    assert_eq!(ledger[1]["merchant_network_id"], "profile_mock_merchant");
-    assert_eq!(ledger[1]["payment_intent"], intent["id"]);
-    assert_eq!(ledger[2]["reason"], "token_already_used");
+    assert_eq!(
+        ledger[1].merchant_network_id.as_deref(),
+        Some("profile_mock_merchant")
+    );
+    assert_eq!(ledger[1].payment_intent.as_deref(), intent["id"].as_str());
+    assert_eq!(ledger[2].reason.as_deref(), Some("token_already_used"));
 }
 
 #[tokio::test]
@@ -279,7 +262,7 @@ async fn the_same_idempotency_key_replays_the_first_answer() {
         .await
         .unwrap()
         .iter()
-        .filter(|entry| entry["event"] == "redeemed")
+        .filter(|entry| entry.event == "redeemed")
         .count();
     assert_eq!(redeemed, 1);
 }

@@ -29,7 +29,7 @@ pub struct Knobs {
 
 impl Knobs {
     /// Checks values serde cannot: redirect statuses.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         for (name, redirect) in [
             ("redirect_reprobe", &self.redirect_reprobe),
             ("redirect_paid_retry", &self.redirect_paid_retry),
@@ -47,7 +47,7 @@ impl Knobs {
     }
 
     /// Whether the policy refuses a credential from payer `source`.
-    pub fn refuses(&self, source: Option<&str>) -> bool {
+    pub(crate) fn refuses(&self, source: Option<&str>) -> bool {
         self.refuse_payers
             .iter()
             .any(|payer| payer == "*" || Some(payer.as_str()) == source)
@@ -139,7 +139,7 @@ impl Change {
 
     /// Reads a name (`changing-terms?change=<name>`, or the knob's JSON
     /// value); `network` is an alias of `network_id`; unknown names are `None`.
-    pub fn from_name(name: &str) -> Option<Self> {
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
         serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
     }
 }

@@ -49,7 +49,7 @@ pub struct LedgerEntry {
 
 impl LedgerEntry {
     /// An entry of `event` for `merchant` on `route`; fill the rest with the setters.
-    pub fn new(merchant: &str, route: &str, event: &str) -> Self {
+    pub(crate) fn new(merchant: &str, route: &str, event: &str) -> Self {
         Self {
             seq: 0,
             at: String::new(),
@@ -68,49 +68,49 @@ impl LedgerEntry {
     }
 
     /// With the HTTP field a credential came in.
-    pub fn header(mut self, field: &str) -> Self {
+    pub(crate) fn header(mut self, field: &str) -> Self {
         self.header = Some(field.to_ascii_lowercase());
         self
     }
 
     /// With the absolute URL requested.
-    pub fn url(mut self, url: &str) -> Self {
+    pub(crate) fn url(mut self, url: &str) -> Self {
         self.url = Some(url.to_owned());
         self
     }
 
     /// With the challenge id.
-    pub fn challenge(mut self, id: &str) -> Self {
+    pub(crate) fn challenge(mut self, id: &str) -> Self {
         self.challenge_id = Some(id.to_owned());
         self
     }
 
     /// With `method/intent`.
-    pub fn method(mut self, method: &str, intent: &str) -> Self {
+    pub(crate) fn method(mut self, method: &str, intent: &str) -> Self {
         self.method = Some(format!("{method}/{intent}"));
         self
     }
 
     /// With the SPT.
-    pub fn spt(mut self, spt: Option<&str>) -> Self {
+    pub(crate) fn spt(mut self, spt: Option<&str>) -> Self {
         self.spt = spt.map(str::to_owned);
         self
     }
 
     /// With the problem code.
-    pub fn problem(mut self, code: &str) -> Self {
+    pub(crate) fn problem(mut self, code: &str) -> Self {
         self.problem = Some(code.to_owned());
         self
     }
 
     /// With a reference.
-    pub fn reference(mut self, reference: &str) -> Self {
+    pub(crate) fn reference(mut self, reference: &str) -> Self {
         self.reference = Some(reference.to_owned());
         self
     }
 
     /// With free text.
-    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+    pub(crate) fn detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
         self
     }

@@ -5,7 +5,7 @@
 //! agent must handle. The paid ones speak the HTTP `Payment` scheme through
 //! `mpp-wire` and settle shared payment tokens at a Stripe-compatible API,
 //! normally an in-process mock-link. See `docs/mock-merchant.md` for the
-//! catalogue and [`catalogue::CATALOGUE`] for the same list in code.
+//! catalogue and [`CATALOGUE`] for the same list in code.
 //!
 //! ## Tutorial
 //!
@@ -20,8 +20,8 @@
 //!
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let link = MockLink::builder().start().await?;
-//! let merchant = MockMerchant::builder().link(link.base_url()).start().await?;
+//! let link = MockLink::start().await;
+//! let merchant = MockMerchant::start(link.base_url()).await;
 //! let http = reqwest::Client::new();
 //!
 //! // 1. The probe: 402 with several challenges, stripe among them.
@@ -79,39 +79,76 @@
 //!
 //! Expiry runs on the merchant's own clock ([`MockMerchant::advance_clock`] or
 //! `POST /__control/clock/advance`), so tests never sleep.
+//!
+//! ## The whole test-author API
+//!
+//! - [`MockMerchant`] (`start`, `builder`, `base_url`, `url`, `ledger`, `ledger_of`,
+//!   `set_knobs`, `knobs_of`, `advance_clock`, `reset`, `shutdown`) and
+//!   [`MockMerchantBuilder`] (with [`Config`], [`SettleStyle`], [`Limits`]).
+//! - The catalogue: [`CATALOGUE`] ([`MerchantInfo`]) and the paid endpoints [`PAID`]
+//!   ([`PaidSpec`]); the seeded merchant's [`DEFAULT_SECRET_KEY`] and [`DEFAULT_NETWORK_ID`].
+//! - Records: [`LedgerEntry`], what a merchant saw and did, the same on
+//!   `GET /__control/ledger`.
+//! - Faults: [`Knobs`] ([`Change`], [`Redirect`], [`Target`]), per merchant:
+//!
+//! ```
+//! use mock_merchant::{Knobs, MockMerchant};
+//!
+//! # #[tokio::main]
+//! # async fn main() {
+//! let link = mock_link::MockLink::start().await;
+//! let merchant = MockMerchant::start(link.base_url()).await;
+//! // Refuse every payer after verification (403); a probe still gets its 402.
+//! let knobs = Knobs { refuse_payers: vec!["*".into()], ..Knobs::default() };
+//! merchant.set_knobs("api", knobs.clone());
+//! assert_eq!(merchant.knobs_of("api"), knobs);
+//! let probe = reqwest::get(merchant.url("api", "/report")).await.unwrap();
+//! assert_eq!(probe.status(), 402);
+//! assert_eq!(merchant.ledger_of("api")[0].event, "challenge_issued");
+//! # }
+//! ```
+//!
+//! - The bounds its routes use, in [`limits`].
 
-pub mod catalogue;
-pub mod challenges;
-pub mod clock;
-pub mod control_access;
-pub mod hostile;
-pub mod issuer;
-pub mod knobs;
-pub mod ledger;
-pub mod listen;
-pub mod mcp;
-pub mod pages;
-pub mod paid;
-pub mod respond;
-pub mod server;
-pub mod settle;
-pub mod shop;
-pub mod state;
-pub mod verify;
+mod catalogue;
+mod challenges;
+mod clock;
+mod control_access;
+mod hostile;
+mod issuer;
+mod knobs;
+mod ledger;
+mod listen;
+mod mcp;
+mod pages;
+mod paid;
+mod respond;
+mod server;
+mod settle;
+mod shop;
+mod state;
+mod verify;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use mock_link::serve;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub use catalogue::{CATALOGUE, MerchantInfo};
 pub use knobs::{Change, Knobs, Redirect, Target};
 pub use ledger::LedgerEntry;
 pub use listen::Limits;
+pub use paid::{PAID, PaidSpec};
 pub use state::{Config, SettleStyle};
+
+/// The bounds and names mock-merchant's routes use, for tests that probe them.
+pub mod limits {
+    pub use crate::hostile::{HUGE_BODY_BYTES, MANY_FIELDS};
+    pub use crate::mcp::PAID_TOOL;
+    pub use crate::paid::MAX_BODY_BYTES;
+}
 
 /// The secret key of mock-link's seeded merchant.
 pub const DEFAULT_SECRET_KEY: &str = "sk_test_mock_merchant";
@@ -316,21 +353,13 @@ impl MockMerchantBuilder {
         };
         let shared = Arc::new(state::Shared::new(config, base_url.clone(), cross_origin));
         let app = server::router(shared.clone());
-        let limits = self.limits;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            listen::serve(listener, app, limits, async {
-                let _ = stopped.await;
-            })
-            .await;
-        });
+        let server = serve::Running::spawn(listener, app, self.limits.options());
         tracing::info!(%base_url, "mock-merchant listening");
         Ok(MockMerchant {
             base_url,
             address,
             shared,
-            stop: Some(stop),
-            task: Some(task),
+            server,
         })
     }
 }
@@ -341,11 +370,24 @@ pub struct MockMerchant {
     base_url: String,
     address: SocketAddr,
     shared: state::AppState,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    server: serve::Running,
 }
 
 impl MockMerchant {
+    /// Starts every merchant with the defaults on a free loopback port, settling at the
+    /// mock-link at `link_base_url`: the shortcut for
+    /// `MockMerchant::builder().link(link_base_url).start()`.
+    ///
+    /// # Panics
+    /// When the loopback listener cannot be bound (a broken test host).
+    pub async fn start(link_base_url: &str) -> Self {
+        Self::builder()
+            .link(link_base_url)
+            .start()
+            .await
+            .expect("mock-merchant starts on a free loopback port")
+    }
+
     /// A builder with the defaults, bound to `127.0.0.1:0`.
     pub fn builder() -> MockMerchantBuilder {
         MockMerchantBuilder {
@@ -428,19 +470,6 @@ impl MockMerchant {
     /// Stops accepting connections, lets in-flight requests finish (at most
     /// the drain timeout), and waits for the server task to end.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for MockMerchant {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.server.shutdown().await;
     }
 }

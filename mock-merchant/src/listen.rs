@@ -1,20 +1,13 @@
-//! The listener loop (D4, D7): HTTP/1 connections with a header-read
-//! timeout (which also closes idle keep-alive connections), a cap on open
-//! connections (the excess waits in the kernel's backlog), and a graceful
-//! shutdown that stops accepting, lets in-flight requests finish, and gives
-//! up after a bound. The body timeout is [`crate::server`]'s.
+//! The listener's limits (D4, D7): a header-read timeout (which also closes
+//! idle keep-alive connections), a cap on open connections (the excess waits
+//! in the kernel's backlog), and a graceful shutdown that stops accepting,
+//! lets in-flight requests finish, and gives up after a bound. The loop is
+//! mock-link's (`mock_link::serve`), shared by both mocks; the body timeout
+//! is [`crate::server`]'s.
 
-use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use mock_link::serve::ServeOptions;
 
 /// How long connections may take, and how many may be open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,57 +36,15 @@ impl Default for Limits {
     }
 }
 
-/// Serves `app` on `listener` until `stop` completes, then drains.
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    limits: Limits,
-    stop: impl Future<Output = ()>,
-) {
-    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    let graceful = GracefulShutdown::new();
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
-    tokio::pin!(stop);
-    loop {
-        let permit = tokio::select! {
-            permit = permits.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-            () = &mut stop => break,
-        };
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(error) => {
-                    // Out of file descriptors and the like: back off a little.
-                    tracing::warn!(%error, "accepting a connection failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut stop => break,
-        };
-        let service = TowerToHyperService::new(app.clone());
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "connection ended with an error");
-            }
-            drop(permit);
-        });
-    }
-    drop(listener);
-    if tokio::time::timeout(limits.drain_timeout, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            after = ?limits.drain_timeout,
-            "shutdown: in-flight requests did not finish in time; dropping them"
-        );
+impl Limits {
+    /// What the shared accept loop (`mock_link::serve`) needs of them; hyper's own refusals
+    /// keep their empty bodies.
+    pub(crate) fn options(&self) -> ServeOptions {
+        ServeOptions {
+            header_read_timeout: self.header_read_timeout,
+            max_connections: self.max_connections,
+            shutdown_grace: self.drain_timeout,
+            problem_bodies: false,
+        }
     }
 }

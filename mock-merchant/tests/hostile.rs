@@ -96,7 +96,7 @@ async fn a_huge_body_and_many_fields_still_carry_a_readable_challenge() {
     let env = Env::start().await;
     let huge = env.get(&env.merchant.url("hostile", "/huge-body")).await;
     assert_eq!(huge.status, StatusCode::PAYMENT_REQUIRED);
-    assert!(huge.text.len() > mock_merchant::hostile::HUGE_BODY_BYTES);
+    assert!(huge.text.len() > mock_merchant::limits::HUGE_BODY_BYTES);
     assert_eq!(
         huge.stripe_challenge().network_id,
         mock_merchant::DEFAULT_NETWORK_ID
@@ -104,7 +104,7 @@ async fn a_huge_body_and_many_fields_still_carry_a_readable_challenge() {
 
     let many = env.get(&env.merchant.url("hostile", "/many-fields")).await;
     let fields = many.www_authenticate();
-    assert_eq!(fields.len(), mock_merchant::hostile::MANY_FIELDS);
+    assert_eq!(fields.len(), mock_merchant::limits::MANY_FIELDS);
     assert_eq!(
         many.stripe_challenge().network_id,
         mock_merchant::DEFAULT_NETWORK_ID

@@ -99,7 +99,7 @@ const LINK_HTML_PAGES: &[&str] = &[
     "/wallet",
 ];
 
-/// mock-merchant's routes besides the paid ones (`mock_merchant::paid::PAID`, which
+/// mock-merchant's routes besides the paid ones (`mock_merchant::PAID`, which
 /// serve every method), as its router (`server.rs`) declares them.
 const MERCHANT_ROUTES: &[(&str, &[&str])] = &[
     ("/", &["GET"]),
@@ -459,7 +459,7 @@ async fn sweep_link(env: &Env, sweep: &mut Sweep, oversized_only: bool) {
 async fn sweep_merchant(env: &Env, sweep: &mut Sweep, oversized_only: bool) {
     // A credential that decodes to JSON but is no credential at all.
     let authorization = "Payment e30";
-    let paid = mock_merchant::paid::PAID
+    let paid = mock_merchant::PAID
         .iter()
         .map(|spec| (spec.path, ALL_METHODS));
     // The paid routes last: each refusal adds a ledger entry with the full URL, and
@@ -478,7 +478,7 @@ async fn sweep_merchant(env: &Env, sweep: &mut Sweep, oversized_only: bool) {
 }
 
 fn merchant_route_count() -> usize {
-    mock_merchant::paid::PAID.len() + MERCHANT_ROUTES.len()
+    mock_merchant::PAID.len() + MERCHANT_ROUTES.len()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

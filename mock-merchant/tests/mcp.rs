@@ -41,7 +41,7 @@ fn stripe_of(error: &Value) -> PaymentChallenge {
 }
 
 fn paid_call(id: u64, credential: &PaymentCredential) -> Value {
-    let mut message = call(id, mock_merchant::mcp::PAID_TOOL);
+    let mut message = call(id, mock_merchant::limits::PAID_TOOL);
     mcp::attach_credential(&mut message["params"], credential);
     message
 }

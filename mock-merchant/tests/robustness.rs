@@ -182,7 +182,7 @@ async fn an_oversized_body_on_a_paid_route_is_a_413_problem() {
     let response = env
         .http
         .post(env.merchant.url("api", "/orders"))
-        .body(vec![b'{'; mock_merchant::paid::MAX_BODY_BYTES + 1])
+        .body(vec![b'{'; mock_merchant::limits::MAX_BODY_BYTES + 1])
         .send()
         .await
         .unwrap();

@@ -182,7 +182,8 @@ async fn a_login_and_two_purchases_log_no_secret_at_trace_level() {
 async fn a_login_and_two_purchases_leave_no_secret_in_the_request_log() {
     let env = Env::start().await;
     let secrets = login_and_buy(&env).await;
-    let log = serde_json::to_string(&env.link.control().requests().await.unwrap()).unwrap();
+    let log =
+        serde_json::to_string(&env.link.control().received_requests().await.unwrap()).unwrap();
     let leaks = leaks(&secrets, &log);
     assert!(leaks.is_empty(), "secrets in the request log: {leaks:?}");
 }

@@ -266,7 +266,7 @@ async fn a_card_whose_spend_request_already_succeeded_is_refused() {
     let env = Env::start().await;
     let card = env.card().await;
     let ledger = env.link.control().ledger().await.unwrap();
-    let id = ledger[0]["spend_request_id"].as_str().unwrap();
+    let id = ledger[0].spend_request_id.as_deref().unwrap();
     env.link
         .control()
         .succeed_spend_request(id, serde_json::json!({}))

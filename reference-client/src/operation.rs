@@ -149,12 +149,8 @@ impl Operation {
             Self::AuthLogin(a) => ops::auth::login(&link, a, out).await,
             Self::AuthStatus(a) => ops::auth::status(&link, a, out).await,
             Self::AuthLogout(a) => ops::auth::logout(&link, a, out).await,
-            Self::PaymentMethodsList(a) => {
-                ops::spend_requests::payment_methods_list(&link, a, out).await
-            }
-            Self::PaymentMethodsAdd(a) => {
-                ops::spend_requests::payment_methods_add(&link, a, out).await
-            }
+            Self::PaymentMethodsList(a) => ops::payment_methods::list(&link, a, out).await,
+            Self::PaymentMethodsAdd(a) => ops::payment_methods::add(&link, a, out).await,
             Self::SpendRequestCreate(a) => ops::spend_requests::create(&link, a, out).await,
             Self::SpendRequestUpdate(a) => ops::spend_requests::update(&link, a, out).await,
             Self::SpendRequestRetrieve(a) => ops::spend_requests::retrieve(&link, a, out).await,
@@ -167,12 +163,8 @@ impl Operation {
             Self::MppPay(a) => ops::mpp::pay(&link, a, out).await,
             Self::UserInfoRetrieve(a) => ops::account::user_info(&link, a, out).await,
             Self::ShippingAddressList(a) => ops::account::shipping_addresses(&link, a, out).await,
-            Self::PaymentMethodsRetrieve(a) => {
-                ops::spend_requests::payment_methods_retrieve(&link, a, out).await
-            }
-            Self::PaymentMethodsUpdate(a) => {
-                ops::spend_requests::payment_methods_update(&link, a, out).await
-            }
+            Self::PaymentMethodsRetrieve(a) => ops::payment_methods::retrieve(&link, a, out).await,
+            Self::PaymentMethodsUpdate(a) => ops::payment_methods::update(&link, a, out).await,
         }
     }
 }

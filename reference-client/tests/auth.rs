@@ -85,14 +85,14 @@ async fn login_never_polls_faster_than_the_server_interval() {
     let statuses: Vec<_> = env
         .link
         .control()
-        .requests()
+        .received_requests()
         .await
         .unwrap()
         .into_iter()
-        .filter(|r| r["path"] == "/device/token")
-        .map(|r| r["status"].clone())
+        .filter(|r| r.path == "/device/token")
+        .map(|r| r.status)
         .collect();
-    assert!(statuses.iter().all(|s| s == 400), "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 400), "{statuses:?}");
     run.error("POLLING_TIMEOUT");
 }
 

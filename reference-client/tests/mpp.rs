@@ -91,10 +91,7 @@ impl Shop {
 
     async fn redemptions(&self) -> usize {
         let ledger = self.env.link.control().ledger().await.unwrap();
-        ledger
-            .iter()
-            .filter(|e| e["event"] == "redeemed" || e["kind"] == "redeemed")
-            .count()
+        ledger.iter().filter(|e| e.event == "redeemed").count()
     }
 }
 

@@ -2,8 +2,9 @@
 
 mod common;
 
-use common::{Env, context, luhn};
+use common::{Env, context};
 use mock_link::Resolution;
+use mock_link::passes_luhn;
 
 async fn logged_in() -> Env {
     let env = Env::start().await;
@@ -227,7 +228,7 @@ async fn polling_ends_with_the_approved_request_and_its_card() {
     let approved = values.last().unwrap();
     assert_eq!(approved["status"], "approved");
     let card = &approved["card"];
-    assert!(luhn(card["number"].as_str().unwrap()), "{card}");
+    assert!(passes_luhn(card["number"].as_str().unwrap()), "{card}");
     for key in [
         "cvc",
         "exp_month",
@@ -494,7 +495,7 @@ async fn test_mode_and_output_file() {
         .await
         .ok();
     let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-    assert!(luhn(saved["card"]["number"].as_str().unwrap()));
+    assert!(passes_luhn(saved["card"]["number"].as_str().unwrap()));
     assert_ne!(
         shown["card"]["number"], saved["card"]["number"],
         "the printed copy is masked"
@@ -551,11 +552,11 @@ async fn unknown_requests_are_not_found_and_user_commands_work() {
 
 /// The body of the last `POST /spend_requests` that reached mock-link.
 async fn last_create_body(env: &Env) -> serde_json::Value {
-    let log = env.link.control().requests().await.unwrap();
+    let log = env.link.control().received_requests().await.unwrap();
     log.iter()
         .rev()
-        .find(|r| r["method"] == "POST" && r["path"] == "/spend_requests")
-        .map(|r| r["body"].clone())
+        .find(|r| r.method == "POST" && r.path == "/spend_requests")
+        .map(|r| r.body.clone())
         .expect("a create reached Link")
 }
 
@@ -627,16 +628,16 @@ async fn payment_method_retrieve_and_update_name_the_method_in_the_path() {
     ])
     .await
     .error("NOT_FOUND");
-    let log = env.link.control().requests().await.unwrap();
+    let log = env.link.control().received_requests().await.unwrap();
     let update = log
         .iter()
         .rev()
-        .find(|r| r["method"] == "POST" && r["path"] == "/payment-details/csmrpd_nobody_has")
+        .find(|r| r.method == "POST" && r.path == "/payment-details/csmrpd_nobody_has")
         .expect("the update reached Link");
-    assert_eq!(update["body"], serde_json::json!({"nickname": "Travel"}));
+    assert_eq!(update.body, serde_json::json!({"nickname": "Travel"}));
     assert!(
         log.iter()
-            .any(|r| r["method"] == "GET" && r["path"] == "/payment-details/csmrpd_nobody_has")
+            .any(|r| r.method == "GET" && r.path == "/payment-details/csmrpd_nobody_has")
     );
 
     // An id that would change the path is refused before any request.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use cucumber::{given, when};
 use mock_link::Resolution;
-use mock_link::faults::{ArmedFault, Fault};
+use mock_link::{ArmedFault, Fault};
 use mock_link::{DeviceOutcome, DeviceScript};
 use serde_json::json;
 

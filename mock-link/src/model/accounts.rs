@@ -146,7 +146,7 @@ pub struct Merchant {
 
 impl Merchant {
     /// `sk_test_mock_merchant` on network `profile_mock_merchant`.
-    pub fn default_merchant() -> Self {
+    pub(crate) fn default_merchant() -> Self {
         Self {
             secret_key: DEFAULT_MERCHANT_SECRET_KEY.into(),
             network_id: DEFAULT_MERCHANT_NETWORK_ID.into(),

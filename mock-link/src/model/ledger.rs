@@ -10,7 +10,7 @@ use crate::model::granted_token::Terms;
 use crate::model::spend_request::SpendRequest;
 
 /// One line of the issuer's record: a credential issued, redeemed, or a redemption refused.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LedgerEntry {
     pub at: i64,
     /// `issued`, `redeemed`, `redemption_refused` or `revoked` (test helper).
@@ -34,7 +34,7 @@ pub struct LedgerEntry {
 
 impl LedgerEntry {
     /// A credential issued on approval.
-    pub fn issued(request: &SpendRequest, credential: String, now: SystemTime) -> Self {
+    pub(crate) fn issued(request: &SpendRequest, credential: String, now: SystemTime) -> Self {
         Self {
             at: unix_seconds(now),
             event: "issued".into(),
@@ -52,7 +52,7 @@ impl LedgerEntry {
     }
 
     /// An event of an SPT, however it was minted.
-    pub fn for_token(
+    pub(crate) fn for_token(
         event: &'static str,
         terms: &Terms,
         merchant_network_id: Option<&str>,
@@ -77,7 +77,7 @@ impl LedgerEntry {
     }
 
     /// A redemption attempt: `payment_intent` when it succeeded, `reason` when refused.
-    pub fn redemption(
+    pub(crate) fn redemption(
         terms: &Terms,
         merchant_network_id: &str,
         payment_intent: Option<String>,

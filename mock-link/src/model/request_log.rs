@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::Error;
@@ -22,7 +22,7 @@ pub const MAX_LOGGED_BODY_BYTES: usize = 8 * 1024;
 const MAX_LOGGED_TEXT_BYTES: usize = 2 * 1024;
 
 /// One logged request.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoggedRequest {
     /// `req_<n>`, increasing: the cursor of `GET /__control/requests?starting_after=`.
     pub id: String,
@@ -40,7 +40,7 @@ pub struct LoggedRequest {
     pub truncated: bool,
     /// Bytes of this entry as JSON, counted against [`MAX_LOGGED_BYTES`].
     #[serde(skip)]
-    pub size: usize,
+    pub(crate) size: usize,
 }
 
 /// `text` cut to at most `limit` bytes (at a character boundary), and whether it was cut.

@@ -46,7 +46,7 @@ pub enum SpendOutcome {
 
 impl SpendOutcome {
     /// The state-machine event this outcome is.
-    pub fn event(self) -> Event {
+    pub(crate) fn event(self) -> Event {
         match self {
             Self::Approve => Event::Approve,
             Self::Deny => Event::Deny,

@@ -216,11 +216,6 @@ fn create_private(path: &Path) -> std::io::Result<()> {
 }
 
 impl StateDb {
-    /// Where the database is.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     fn lock(&self) -> MutexGuard<'_, Saved> {
         self.saved
             .lock()

@@ -51,7 +51,7 @@ impl Api {
 
     /// Logs `user_id` in with the default scope plus `extra_scope`.
     pub async fn with_scope(link: &MockLink, user_id: &str, extra_scope: &str) -> Self {
-        let scope = format!("{} {extra_scope}", mock_link::auth::DEFAULT_SCOPE);
+        let scope = format!("{} {extra_scope}", mock_link::DEFAULT_SCOPE);
         let tokens = link
             .control()
             .issue_tokens_for_client(user_id, "control", &scope)
@@ -137,4 +137,22 @@ pub fn with(mut base: Value, changes: Value) -> Value {
         }
     }
     base
+}
+
+/// An SPT spend request (the seeded merchant's network, 2500 usd cents, with `changes`)
+/// that the user approved through the control API; returns (spend request id, spt).
+pub async fn approved_spt(link: &MockLink, api: &Api, changes: Value) -> (String, String) {
+    let created = api
+        .create(with(
+            with(spt_request(), json!({"request_approval": true})),
+            changes,
+        ))
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let approved = link.control().approve_spend_request(&id).await.unwrap();
+    let spt = approved["shared_payment_token"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (id, spt)
 }

@@ -246,8 +246,8 @@ impl Env {
             .await
             .unwrap()
             .into_iter()
-            .filter(|e| e["credential"] == spt)
-            .map(|e| e["event"].as_str().unwrap_or_default().to_owned())
+            .filter(|e| e.credential == spt)
+            .map(|e| e.event.into_owned())
             .collect()
     }
 }

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod auth;
 pub mod mpp;
+pub mod payment_methods;
 pub mod spend_requests;
 
 use std::time::Duration;

@@ -1,5 +1,4 @@
-//! `spend-request create|update|retrieve|request-approval|cancel|list` and
-//! `payment-methods list|add`.
+//! `spend-request create|update|retrieve|request-approval|cancel|list`.
 
 use std::io::Write;
 use std::path::Path;
@@ -7,13 +6,11 @@ use std::path::Path;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use crate::args::{
-    CreateArgs, IdArgs, ListArgs, NoArgs, PaymentMethodArgs, PaymentMethodUpdateArgs, RetrieveArgs,
-    UpdateArgs,
-};
+use crate::args::{CreateArgs, IdArgs, ListArgs, RetrieveArgs, UpdateArgs};
 use crate::error::{ClientError, Result, codes};
 use crate::link::Link;
 use crate::ops::Poller;
+use crate::ops::payment_methods::default_payment_method;
 use crate::output::{Emit, mask};
 
 /// Link's bounds on a spend request.
@@ -82,77 +79,6 @@ fn check_context(context: &str) -> Result<()> {
 
 fn objects(items: &[crate::args::JsonObject]) -> Value {
     Value::Array(items.iter().map(|o| Value::Object(o.0.clone())).collect())
-}
-
-/// The account's default payment method id (or the first one).
-pub async fn default_payment_method(link: &Link) -> Result<String> {
-    let methods = list_payment_methods(link).await?;
-    let list = methods.as_array().cloned().unwrap_or_default();
-    list.iter()
-        .find(|m| m.get("is_default").and_then(Value::as_bool) == Some(true))
-        .or_else(|| list.first())
-        .and_then(|m| m.get("id").and_then(Value::as_str))
-        .map(str::to_owned)
-        .ok_or_else(|| {
-            ClientError::new(
-                codes::NO_PAYMENT_METHOD,
-                "the Link account has no payment method; run `link-ref payment-methods add` and add one",
-            )
-        })
-}
-
-async fn list_payment_methods(link: &Link) -> Result<Value> {
-    let body = link.api(Method::GET, "/payment-details", &[], None).await?;
-    Ok(crate::ops::account::list_in(body, "payment_details"))
-}
-
-/// `payment-methods list`.
-pub async fn payment_methods_list(link: &Link, _args: NoArgs, out: &mut dyn Emit) -> Result<()> {
-    out.emit(list_payment_methods(link).await?);
-    Ok(())
-}
-
-/// `payment-methods add`: where the user adds one (the wallet page).
-pub async fn payment_methods_add(link: &Link, _args: NoArgs, out: &mut dyn Emit) -> Result<()> {
-    let url = std::env::var("LINK_WALLET_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| format!("{}/payment-methods/add", link.config().auth_base_url));
-    out.emit(json!({
-        "url": url,
-        "instruction": "Open this URL and add a card; then `link-ref payment-methods list` shows it.",
-    }));
-    Ok(())
-}
-
-/// `payment-methods retrieve <id>`: `GET /payment-details/{id}` (unknown: `NOT_FOUND`).
-pub async fn payment_methods_retrieve(
-    link: &Link,
-    args: PaymentMethodArgs,
-    out: &mut dyn Emit,
-) -> Result<()> {
-    let path = format!(
-        "/payment-details/{}",
-        path_segment(&args.id, "payment method", "csmrpd_")?
-    );
-    out.emit(link.api(Method::GET, &path, &[], None).await?);
-    Ok(())
-}
-
-/// `payment-methods update <id> --nickname S`: `POST /payment-details/{id}`
-/// `{nickname}`; `""` clears it.
-pub async fn payment_methods_update(
-    link: &Link,
-    args: PaymentMethodUpdateArgs,
-    out: &mut dyn Emit,
-) -> Result<()> {
-    let path = format!(
-        "/payment-details/{}",
-        path_segment(&args.id, "payment method", "csmrpd_")?
-    );
-    let body = json!({ "nickname": args.nickname });
-    out.emit(link.api(Method::POST, &path, &[], Some(&body)).await?);
-    Ok(())
 }
 
 /// Checks the flags of `create` and builds the body, before any request.
@@ -422,7 +348,7 @@ pub fn path_id(id: &str) -> Result<&str> {
 }
 
 /// An id safe to put in a path: letters, digits, `_` and `-` only.
-fn path_segment<'a>(id: &'a str, what: &str, prefix: &str) -> Result<&'a str> {
+pub(crate) fn path_segment<'a>(id: &'a str, what: &str, prefix: &str) -> Result<&'a str> {
     if !id.is_empty()
         && id
             .bytes()

@@ -153,17 +153,11 @@ impl Env {
     pub async fn request_paths(&self) -> Vec<String> {
         self.link
             .control()
-            .requests()
+            .received_requests()
             .await
             .expect("request log")
             .iter()
-            .map(|r| {
-                format!(
-                    "{} {}",
-                    r["method"].as_str().unwrap_or(""),
-                    r["path"].as_str().unwrap_or("")
-                )
-            })
+            .map(|r| format!("{} {}", r.method, r.path))
             .collect()
     }
 }
@@ -216,25 +210,6 @@ impl Drop for Running {
 /// A context long enough for Link.
 pub fn context() -> String {
     "The agent is buying one annual subscription to the Example Times for the user, as they asked in this conversation today.".into()
-}
-
-/// Luhn check.
-pub fn luhn(number: &str) -> bool {
-    let digits: Vec<u32> = number.chars().filter_map(|c| c.to_digit(10)).collect();
-    let sum: u32 = digits
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &d)| {
-            if i % 2 == 1 {
-                let x = d * 2;
-                if x > 9 { x - 9 } else { x }
-            } else {
-                d
-            }
-        })
-        .sum();
-    digits.len() >= 12 && sum.is_multiple_of(10)
 }
 
 /// A scripted merchant: the n-th request gets the n-th answer (the last one
