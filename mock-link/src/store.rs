@@ -9,10 +9,11 @@ use serde_json::Value;
 use crate::accounts::{Merchant, User};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::control::{LedgerEntry, LoggedRequest};
+use crate::control::LedgerEntry;
 use crate::error::Error;
 use crate::faults::ArmedFault;
 use crate::granted_tokens::TestGrantedToken;
+use crate::request_log::RequestLog;
 use crate::scripts::{DeviceScript, SpendRequestScript};
 use crate::seed::Seed;
 use crate::spend_requests::SpendRequest;
@@ -134,7 +135,7 @@ pub struct Store {
     /// What this process was asked; not saved (it can be large, and it is not data a
     /// client made).
     #[serde(skip)]
-    pub request_log: Vec<LoggedRequest>,
+    pub request_log: RequestLog,
     pub ledger: Vec<LedgerEntry>,
     /// Applied on top of the defaults at start and after every reset.
     #[serde(skip)]
@@ -183,7 +184,7 @@ impl Store {
             test_granted_tokens: HashMap::new(),
             revoked_tokens: HashMap::new(),
             idempotency: HashMap::new(),
-            request_log: Vec::new(),
+            request_log: RequestLog::default(),
             ledger: Vec::new(),
             seed,
             faults: Vec::new(),
