@@ -1,6 +1,8 @@
 //! Sources (cards and bank accounts), their balances, and the transaction history, each a
 //! cursor-paginated list: `limit` 1-100 (default 10), `starting_after`, `ending_before`.
 
+use std::ops::Range;
+
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
@@ -114,8 +116,13 @@ pub(crate) struct Page {
 
 impl Page {
     pub(crate) fn from_query(query: &Form) -> Result<Self> {
+        Self::from_query_or(query, DEFAULT_LIMIT)
+    }
+
+    /// As `from_query`, with `default_limit` when the query has no `limit`.
+    pub(crate) fn from_query_or(query: &Form, default_limit: usize) -> Result<Self> {
         let limit = match query.get("limit") {
-            None => DEFAULT_LIMIT,
+            None => default_limit,
             Some(text) => text
                 .parse::<usize>()
                 .ok()
@@ -144,34 +151,40 @@ impl Page {
 
     /// One page of `items` (already in list order, each with an `id` or `source_id` key).
     pub(crate) fn apply(&self, items: Vec<Value>) -> Result<Value> {
-        let key_of = |item: &Value| {
-            item.get("id")
-                .or_else(|| item.get("source_id"))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .unwrap_or_default()
-        };
+        let keys: Vec<&str> = items
+            .iter()
+            .map(|item| {
+                item.get("id")
+                    .or_else(|| item.get("source_id"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            })
+            .collect();
+        let (range, has_more) = self.window(&keys)?;
+        Ok(json!({ "object": "list", "data": &items[range], "has_more": has_more }))
+    }
+
+    /// Which of the items with these keys (in list order) are on the page, and whether
+    /// more follow in the paging direction; a caller with many items pages their keys
+    /// and builds only the page's objects.
+    pub(crate) fn window(&self, keys: &[&str]) -> Result<(Range<usize>, bool)> {
         let position = |cursor: &str, param: &str| {
-            items
-                .iter()
-                .position(|item| key_of(item) == cursor)
-                .ok_or_else(|| {
-                    Error::invalid_param(param, format!("no item '{cursor}' in this list"))
-                })
+            keys.iter().position(|key| *key == cursor).ok_or_else(|| {
+                Error::invalid_param(param, format!("no item '{cursor}' in this list"))
+            })
         };
-        let (page, has_more) = if let Some(cursor) = &self.starting_after {
+        Ok(if let Some(cursor) = &self.starting_after {
             let start = position(cursor, "starting_after")? + 1;
-            let end = (start + self.limit).min(items.len());
-            (items[start..end].to_vec(), end < items.len())
+            let end = (start + self.limit).min(keys.len());
+            (start..end, end < keys.len())
         } else if let Some(cursor) = &self.ending_before {
             let end = position(cursor, "ending_before")?;
             let start = end.saturating_sub(self.limit);
-            (items[start..end].to_vec(), start > 0)
+            (start..end, start > 0)
         } else {
-            let end = self.limit.min(items.len());
-            (items[..end].to_vec(), end < items.len())
-        };
-        Ok(json!({ "object": "list", "data": page, "has_more": has_more }))
+            let end = self.limit.min(keys.len());
+            (0..end, end < keys.len())
+        })
     }
 }
 

@@ -449,7 +449,7 @@ impl MockLink {
     /// What clients sent, oldest first, secrets redacted: the request log, read in-process
     /// (over HTTP: [`ControlClient::received_requests`]).
     pub fn received_requests(&self) -> Vec<LoggedRequest> {
-        self.state.lock().request_log.clone()
+        self.state.lock().request_log.iter().cloned().collect()
     }
 
     /// The credential ledger, oldest first: every credential issued, redeemed, refused or

@@ -587,3 +587,61 @@ async fn a_request_survives_revocation_and_is_found_after_a_new_login() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "pending_approval");
 }
+
+#[tokio::test]
+async fn the_list_pages_newest_first_with_limit_and_cursors() {
+    let link = start().await;
+    let api = Api::default_user(&link).await;
+    let mut made = Vec::new();
+    for amount in [101, 102, 103] {
+        let created = api
+            .create(with(card_request(), json!({ "amount": amount })))
+            .await;
+        made.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let ids = |list: &serde_json::Value| -> Vec<String> {
+        list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|request| request["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let (_, everything) = api.get("/spend_requests").await;
+    assert_eq!(
+        ids(&everything),
+        vec![made[2].clone(), made[1].clone(), made[0].clone()]
+    );
+    assert_eq!(everything["has_more"], false);
+
+    let (_, first) = api.get("/spend_requests?limit=2").await;
+    assert_eq!(ids(&first), vec![made[2].clone(), made[1].clone()]);
+    assert_eq!(first["has_more"], true);
+
+    let (_, rest) = api
+        .get(&format!(
+            "/spend_requests?limit=2&starting_after={}",
+            made[1]
+        ))
+        .await;
+    assert_eq!(ids(&rest), vec![made[0].clone()]);
+    assert_eq!(rest["has_more"], false);
+
+    let (_, before) = api
+        .get(&format!("/spend_requests?ending_before={}", made[0]))
+        .await;
+    assert_eq!(ids(&before), vec![made[2].clone(), made[1].clone()]);
+
+    for bad in [
+        "limit=0",
+        "limit=101",
+        "limit=x",
+        "starting_after=lsrq_unknown",
+    ] {
+        let (status, body) = api.get(&format!("/spend_requests?{bad}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        let param = bad.split('=').next().unwrap();
+        assert_eq!(body["error"]["param"], param, "{bad}");
+    }
+}

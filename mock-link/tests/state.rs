@@ -382,14 +382,27 @@ async fn sigkill_under_load_loses_no_answered_change_and_redeems_no_spt_twice() 
         base_url: server.base_url.clone(),
         ..Arc::try_unwrap(api).ok().unwrap()
     };
-    let (status, list) = api.get("/spend_requests?include_history=true").await;
-    assert_eq!(status, StatusCode::OK, "the session survives: {list}");
-    let listed: HashSet<&str> = list["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|request| request["id"].as_str().unwrap())
-        .collect();
+    // The list is paged (at most 100 a page): follow `has_more` with `starting_after`.
+    let mut listed: HashSet<String> = HashSet::new();
+    let mut path = "/spend_requests?include_history=true&limit=100".to_owned();
+    loop {
+        let (status, page) = api.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "the session survives: {page}");
+        let ids: Vec<String> = page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|request| request["id"].as_str().unwrap().to_owned())
+            .collect();
+        listed.extend(ids.iter().cloned());
+        match ids.last() {
+            Some(last) if page["has_more"] == true => {
+                path =
+                    format!("/spend_requests?include_history=true&limit=100&starting_after={last}");
+            }
+            _ => break,
+        }
+    }
     for id in &answered.created {
         assert!(listed.contains(id.as_str()), "{id} was answered 2xx");
     }

@@ -13,7 +13,7 @@ use crate::faults::ArmedFault;
 use crate::model::accounts::{Merchant, User};
 use crate::model::granted_token::{Terms, TestGrantedToken};
 use crate::model::ledger::LedgerEntry;
-use crate::model::request_log::LoggedRequest;
+use crate::model::request_log::RequestLog;
 use crate::model::scripts::{DeviceScript, SpendRequestScript};
 use crate::model::seed::Seed;
 use crate::model::spend_request::credentials::SharedPaymentToken;
@@ -121,7 +121,7 @@ pub struct Store {
     /// What this process was asked; not saved (it can be large, and it is not data a
     /// client made).
     #[serde(skip)]
-    pub request_log: Vec<LoggedRequest>,
+    pub request_log: RequestLog,
     pub ledger: Vec<LedgerEntry>,
     /// Applied on top of the defaults at start and after every reset.
     #[serde(skip)]
@@ -170,7 +170,7 @@ impl Store {
             test_granted_tokens: HashMap::new(),
             revoked_tokens: HashMap::new(),
             idempotency: HashMap::new(),
-            request_log: Vec::new(),
+            request_log: RequestLog::default(),
             ledger: Vec::new(),
             seed,
             faults: Vec::new(),

@@ -89,22 +89,23 @@ pub struct SpendRequestInput {
 }
 
 impl SpendRequestInput {
-    /// The fields that make two open requests duplicates of each other.
-    pub fn duplicate_key(&self) -> Value {
-        serde_json::json!([
-            self.payment_details,
-            self.credential_type.as_str(),
-            self.network_id,
-            self.amount,
-            self.currency,
-            self.merchant_name,
-            self.merchant_url,
-            self.context,
-            self.line_items,
-            self.totals,
-            self.recurring,
-            self.merchant_account_id,
-        ])
+    /// Whether two open requests with these bodies are duplicates of each other: the
+    /// same payment method, credential type, network, amount, currency, merchant, context,
+    /// line items, totals and recurring terms. Compares in place: `create` asks it of every
+    /// open request of the user, so it must not allocate.
+    pub fn duplicates(&self, other: &Self) -> bool {
+        self.amount == other.amount
+            && self.credential_type == other.credential_type
+            && self.payment_details == other.payment_details
+            && self.network_id == other.network_id
+            && self.currency == other.currency
+            && self.merchant_name == other.merchant_name
+            && self.merchant_url == other.merchant_url
+            && self.context == other.context
+            && self.line_items == other.line_items
+            && self.totals == other.totals
+            && self.recurring == other.recurring
+            && self.merchant_account_id == other.merchant_account_id
     }
 }
 
