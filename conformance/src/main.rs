@@ -374,7 +374,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .link(&link_url);
     // One token for both (the given one, or the one mock-link generated for a non-loopback bind).
     if let Some(token) = link.control_token() {
-        shop = shop.control_token(token);
+        shop = shop.control_token(token).link_control_token(token);
     }
     let shop = shop
         .start()

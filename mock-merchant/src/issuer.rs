@@ -24,9 +24,11 @@ async fn get_json(shared: &Shared, path: &str) -> Result<Value, String> {
         "{}/__control{path}",
         shared.config.link_url.trim_end_matches('/')
     );
-    let response = shared
-        .http
-        .get(&url)
+    let mut request = shared.http.get(&url);
+    if let Some(token) = &shared.config.link_control_token {
+        request = request.bearer_auth(token);
+    }
+    let response = request
         .send()
         .await
         .map_err(|e| format!("card issuer unreachable: {e}"))?;

@@ -204,6 +204,7 @@ pub struct MockMerchantBuilder {
     bind: SocketAddr,
     cross_origin: Option<String>,
     verify_cards_at_link: bool,
+    link_control_token: Option<String>,
     settle_style: SettleStyle,
     header_slot: mpp_wire::HeaderSlot,
     limits: Limits,
@@ -216,6 +217,13 @@ impl MockMerchantBuilder {
     /// none on a loopback bind, a generated one on any other address).
     pub fn control_token(mut self, token: impl Into<String>) -> Self {
         self.control_token = Some(token.into());
+        self
+    }
+
+    /// The token mock-link's control API requires (mock-link started with
+    /// `--control-token`): the card shop sends it when it asks mock-link about a card.
+    pub fn link_control_token(mut self, token: impl Into<String>) -> Self {
+        self.link_control_token = Some(token.into());
         self
     }
 
@@ -339,6 +347,7 @@ impl MockMerchantBuilder {
             challenge_secret: self.challenge_secret,
             challenge_lifetime: self.challenge_lifetime,
             verify_cards_at_link: self.verify_cards_at_link,
+            link_control_token: self.link_control_token,
             settle_style: self.settle_style,
             header_slot: self.header_slot,
             limits: self.limits,
@@ -399,6 +408,7 @@ impl MockMerchant {
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             cross_origin: None,
             verify_cards_at_link: true,
+            link_control_token: None,
             settle_style: SettleStyle::default(),
             header_slot: mpp_wire::HeaderSlot::default(),
             limits: Limits::default(),

@@ -50,6 +50,9 @@ struct Args {
     /// Default: none on a loopback bind, a generated and printed one otherwise.
     #[arg(long, env = "MOCK_MERCHANT_CONTROL_TOKEN", hide_env_values = true)]
     control_token: Option<String>,
+    /// The token mock-link's control API requires, for the card shop's card checks.
+    #[arg(long, env = "MOCK_LINK_CONTROL_TOKEN", hide_env_values = true)]
+    link_control_token: Option<String>,
     /// Turn the control API (`/__control/*`) off.
     #[arg(long)]
     no_control: bool,
@@ -99,6 +102,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if args.no_control {
         builder = builder.no_control();
+    }
+    if let Some(token) = args.link_control_token {
+        builder = builder.link_control_token(token);
     }
     if args.bind.is_unspecified() {
         eprintln!(

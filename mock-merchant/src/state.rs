@@ -26,6 +26,8 @@ pub struct Config {
     pub challenge_lifetime: Duration,
     /// The card shop checks cards with mock-link's control API.
     pub verify_cards_at_link: bool,
+    /// The token mock-link's control API requires, sent by the card shop's checks.
+    pub link_control_token: Option<String>,
     /// How settlement calls the Stripe API.
     pub settle_style: SettleStyle,
     /// Where a challenge's credential `header` goes in its HMAC input.

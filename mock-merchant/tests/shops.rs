@@ -479,3 +479,21 @@ async fn the_catalogue_is_a_page_for_browsers_and_json_for_programs() {
         mock_merchant::CATALOGUE.len()
     );
 }
+
+#[tokio::test]
+async fn the_card_shop_sends_mock_links_control_token_when_it_checks_a_card() {
+    const TOKEN: &str = "mlct_card_shop_test_token";
+    let guarded = || mock_link::MockLink::builder().control_token(TOKEN);
+    // Without the token mock-link refuses the check: the issuer can't be asked.
+    let env = Env::start_with(guarded(), |merchant| merchant).await;
+    let card = env.card().await;
+    let url = env.merchant.url("card-shop", "/checkout");
+    let (status, body) = post_form(&env, &url, &card_form(&card)).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    // With it the card is checked and the order placed.
+    let env = Env::start_with(guarded(), |merchant| merchant.link_control_token(TOKEN)).await;
+    let card = env.card().await;
+    let url = env.merchant.url("card-shop", "/checkout");
+    let (status, body) = post_form(&env, &url, &card_form(&card)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

@@ -91,8 +91,16 @@ impl Answer {
 
 impl Env {
     pub async fn start() -> Self {
-        let link = MockLink::builder().start().await.expect("mock-link starts");
-        let merchant = MockMerchant::builder()
+        Self::start_with(MockLink::builder(), |merchant| merchant).await
+    }
+
+    /// Both mocks from these builders (the merchant's link and challenge secret set here).
+    pub async fn start_with(
+        link: mock_link::MockLinkBuilder,
+        merchant: impl FnOnce(mock_merchant::MockMerchantBuilder) -> mock_merchant::MockMerchantBuilder,
+    ) -> Self {
+        let link = link.start().await.expect("mock-link starts");
+        let merchant = merchant(MockMerchant::builder())
             .link(link.base_url())
             .challenge_secret(CHALLENGE_SECRET)
             .start()
