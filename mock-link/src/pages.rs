@@ -420,7 +420,7 @@ async fn verify_submit(State(state): State<AppState>, headers: HeaderMap, body: 
 async fn approval_page(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     let mut store = state.lock();
     expire_due_requests(&mut store);
-    let Some(request) = store.spend_requests.iter().find(|request| request.id == id) else {
+    let Some(request) = store.spend_request(&id) else {
         return problem(StatusCode::NOT_FOUND, "No spend request has this id.");
     };
     let action = format!("/approve/{}", request.id);
@@ -501,7 +501,7 @@ async fn approval_submit(
 async fn three_d_secure_page(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     let mut store = state.lock();
     expire_due_requests(&mut store);
-    let Some(request) = store.spend_requests.iter().find(|request| request.id == id) else {
+    let Some(request) = store.spend_request(&id) else {
         return problem(StatusCode::NOT_FOUND, "No spend request has this id.");
     };
     let Status::RequiresAction(resolution) = request.state else {

@@ -76,9 +76,8 @@ fn idempotent_replay<'a>(
 
 fn owned_request_index(store: &Store, user_id: &str, id: &str) -> Result<usize> {
     store
-        .spend_requests
-        .iter()
-        .position(|request| request.id == id && request.user_id == user_id)
+        .spend_request_index(id)
+        .filter(|&index| store.spend_requests[index].user_id == user_id)
         .ok_or_else(|| Error::not_found("spend request", id))
 }
 
@@ -209,7 +208,7 @@ fn create_spend_request(
         link_pay_token: None,
     };
     let id = request.id.clone();
-    store.spend_requests.push(request);
+    store.add_spend_request(request);
     if delegated {
         apply_event(&mut store, &id, Event::ApproveProgrammatically)?;
     } else if request_approval {
@@ -301,10 +300,12 @@ fn update_spend_request(
         check_expires_at(expires_at, unix_seconds(now), client_allowed)?;
     }
     let input = validate(&merged, &methods)?;
-    let request = &mut store.spend_requests[index];
     if let Some(expires_at) = input.expires_at {
-        request.expires_at = from_unix_seconds(expires_at);
+        let expires_at = from_unix_seconds(expires_at);
+        store.spend_requests[index].expires_at = expires_at;
+        store.note_expiry(expires_at);
     }
+    let request = &mut store.spend_requests[index];
     request.fields = merged;
     request.input = input;
     request.updated_at = now;

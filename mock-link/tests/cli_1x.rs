@@ -243,8 +243,8 @@ async fn expires_at_is_refused_for_clients_not_on_the_allow_list() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
-#[tokio::test]
-async fn an_allowed_client_sets_expires_at_between_three_hours_and_seven_days() {
+/// A mock-link whose allow-list holds `lwlpk_partner`, and that client's API session.
+async fn partner_link() -> (mock_link::MockLink, Api) {
     let link = mock_link::MockLink::builder()
         .expires_at_client("lwlpk_partner")
         .start()
@@ -260,6 +260,39 @@ async fn an_allowed_client_sets_expires_at_between_three_hours_and_seven_days() 
         base_url: link.base_url().to_owned(),
         access_token: tokens["access_token"].as_str().unwrap().to_owned(),
     };
+    (link, api)
+}
+
+#[tokio::test]
+async fn an_expires_at_brought_forward_by_an_update_still_expires_the_request() {
+    let (link, api) = partner_link().await;
+    let now = clock_now(&link).await;
+    let created = api.create(card_request()).await;
+    let id = created["id"].as_str().unwrap();
+    // A retrieve sweeps for expiry and learns that nothing is due for 12 hours ...
+    let (status, _) = api.get(&format!("/spend_requests/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    // ... then the update brings the expiry forward to 4 hours.
+    let (status, updated) = api
+        .post(
+            &format!("/spend_requests/{id}"),
+            json!({ "expires_at": now + 4 * 3600 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    link.control()
+        .advance_clock(Duration::from_secs(4 * 3600 + 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        link.control().spend_request(id).await.unwrap()["status"],
+        "expired"
+    );
+}
+
+#[tokio::test]
+async fn an_allowed_client_sets_expires_at_between_three_hours_and_seven_days() {
+    let (link, api) = partner_link().await;
     let now = clock_now(&link).await;
     for (expires_at, why) in [
         (now + 3 * 3600 - 120, "under three hours"),

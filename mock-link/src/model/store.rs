@@ -110,6 +110,16 @@ pub struct Store {
     pub access_tokens: HashMap<String, AccessToken>,
     pub refresh_tokens: HashMap<String, RefreshToken>,
     pub spend_requests: Vec<SpendRequest>,
+    /// Where each spend request sits in `spend_requests`, by id: a hint checked on use, so a
+    /// missing or stale entry (a restored store) costs a scan, never a wrong answer. Without
+    /// it every retrieve walked the whole history (docs/benchmarks.md, growth).
+    #[serde(skip)]
+    spend_request_positions: HashMap<String, usize>,
+    /// When the earliest open spend request can expire, as of the last expiry sweep and the
+    /// requests added or re-dated since; `None` until a sweep has run. Lets the sweep that
+    /// precedes every spend-request call skip the whole history until something is due.
+    #[serde(skip)]
+    pub(crate) next_expiry: Option<NextExpiry>,
     pub shared_payment_tokens: HashMap<String, SharedPaymentToken>,
     /// SPTs sellers made with Stripe's test helper, by id.
     pub test_granted_tokens: HashMap<String, TestGrantedToken>,
@@ -166,6 +176,8 @@ impl Store {
             access_tokens: HashMap::new(),
             refresh_tokens: HashMap::new(),
             spend_requests: Vec::new(),
+            spend_request_positions: HashMap::new(),
+            next_expiry: None,
             shared_payment_tokens: HashMap::new(),
             test_granted_tokens: HashMap::new(),
             revoked_tokens: HashMap::new(),
@@ -263,7 +275,43 @@ impl Store {
 
     /// The spend request with this id, whoever owns it.
     pub fn spend_request(&self, id: &str) -> Option<&SpendRequest> {
-        self.spend_requests.iter().find(|request| request.id == id)
+        self.spend_request_index(id)
+            .map(|index| &self.spend_requests[index])
+    }
+
+    /// The position of the spend request with this id in `spend_requests`.
+    pub fn spend_request_index(&self, id: &str) -> Option<usize> {
+        if let Some(&index) = self.spend_request_positions.get(id)
+            && self
+                .spend_requests
+                .get(index)
+                .is_some_and(|request| request.id == id)
+        {
+            return Some(index);
+        }
+        self.spend_requests
+            .iter()
+            .position(|request| request.id == id)
+    }
+
+    /// Adds a new spend request (the only way one enters the store after a restore).
+    pub(crate) fn add_spend_request(&mut self, request: SpendRequest) {
+        if request.state.is_open() {
+            self.note_expiry(request.expires_at);
+        }
+        self.spend_request_positions
+            .insert(request.id.clone(), self.spend_requests.len());
+        self.spend_requests.push(request);
+    }
+
+    /// Records that an open spend request may now expire at `at` (it was added, or its
+    /// `expires_at` changed), so the next sweep does not skip it.
+    pub(crate) fn note_expiry(&mut self, at: SystemTime) {
+        self.next_expiry = match self.next_expiry {
+            None => None,
+            Some(NextExpiry::Never) => Some(NextExpiry::At(at)),
+            Some(NextExpiry::At(due)) => Some(NextExpiry::At(due.min(at))),
+        };
     }
 
     /// The wire object of `request`, with its SPT once minted on the virtual clock.
@@ -309,10 +357,18 @@ impl Store {
 
     /// The spend request with this id, whoever owns it.
     pub fn spend_request_mut(&mut self, id: &str) -> Option<&mut SpendRequest> {
-        self.spend_requests
-            .iter_mut()
-            .find(|request| request.id == id)
+        let index = self.spend_request_index(id)?;
+        Some(&mut self.spend_requests[index])
     }
+}
+
+/// When the next expiry sweep has work to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NextExpiry {
+    /// Not before this instant (the earliest `expires_at` of an open request).
+    At(SystemTime),
+    /// No open request is left.
+    Never,
 }
 
 /// A map with a pair key as a JSON list of `[[k1, k2], value]` (JSON keys are strings only).

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::ids::random_secret;
 use crate::model::ledger::LedgerEntry;
 use crate::model::scripts::{MAGIC_SPT_DELAY, magic_behaviour, magic_on_approval_request};
-use crate::model::store::Store;
+use crate::model::store::{NextExpiry, Store};
 
 /// A change to a spend request after its creation: the user, the payment network or the
 /// clock acting on it. [`apply`] is the one door every handler goes through.
@@ -60,6 +60,7 @@ pub fn apply(store: &mut Store, id: &str, change: Change) -> Result<Status> {
         .ok_or_else(|| Error::not_found("spend request", id))?;
     match change {
         Change::Event(_) => {}
+        // Already expired by the event above: no longer open, so no sweep needs it.
         Change::ExpireNow => request.expires_at = now,
         Change::Settled(status) | Change::Declined(status) => {
             request.payment_status = Some(status);
@@ -81,19 +82,32 @@ pub fn apply(store: &mut Store, id: &str, change: Change) -> Result<Status> {
     Ok(request.state)
 }
 
-/// Marks every open request whose `expires_at` has passed as `expired`.
+/// Marks every open request whose `expires_at` has passed as `expired`. Only open requests
+/// expire and only creation makes one, so until the earliest open `expires_at` (kept in
+/// `Store::next_expiry`) there is nothing to sweep.
 pub fn expire_due_requests(store: &mut Store) {
     let now = store.now();
+    match store.next_expiry {
+        Some(NextExpiry::Never) => return,
+        Some(NextExpiry::At(due)) if now < due => return,
+        _ => {}
+    }
+    let mut earliest: Option<SystemTime> = None;
     for request in &mut store.spend_requests {
-        if request.state.is_open()
-            && now >= request.expires_at
+        if !request.state.is_open() {
+            continue;
+        }
+        if now >= request.expires_at
             && let Ok(next) = transition(request.state, Event::Expire)
         {
             request.state = next;
             request.next_action = None;
             request.updated_at = now;
+        } else {
+            earliest = Some(earliest.map_or(request.expires_at, |e| e.min(request.expires_at)));
         }
     }
+    store.next_expiry = Some(earliest.map_or(NextExpiry::Never, NextExpiry::At));
 }
 
 /// The 400 an API caller gets for a refused transition.
@@ -114,9 +128,7 @@ pub fn apply_event(store: &mut Store, id: &str, event: Event) -> Result<Status> 
     let credential_lifetime = store.config.credential_lifetime;
     let next_action_lifetime = store.config.spend_request_expiry;
     let index = store
-        .spend_requests
-        .iter()
-        .position(|request| request.id == id)
+        .spend_request_index(id)
         .ok_or_else(|| Error::not_found("spend request", id))?;
     let current = store.spend_requests[index].state;
     let next = transition(current, event).map_err(transition_error)?;
