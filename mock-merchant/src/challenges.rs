@@ -68,20 +68,6 @@ pub struct Issued {
     pub currency: String,
 }
 
-/// The params `echo` binds, with `header` as its credential field.
-fn echo_params<'e>(echo: &'e ChallengeEcho, header: Option<&'e str>) -> BindingParams<'e> {
-    BindingParams {
-        realm: &echo.realm,
-        method: echo.method.as_str(),
-        intent: echo.intent.as_str(),
-        request: echo.request.raw(),
-        expires: echo.expires.as_deref(),
-        digest: echo.digest.as_deref(),
-        opaque: echo.opaque.as_ref().map(Base64UrlJson::raw),
-        header,
-    }
-}
-
 /// The bound params, owned, in one order.
 fn owned(params: BindingParams<'_>) -> [Option<String>; 8] {
     [
@@ -103,7 +89,7 @@ impl Issued {
         let echo = offer.challenge.to_echo();
         Self {
             route: route.to_owned(),
-            params: owned(echo_params(&echo, offer.header)),
+            params: owned(BindingParams::of_echo(&echo, offer.header)),
             amount: terms.amount.clone(),
             currency: terms.currency.clone(),
         }
@@ -111,7 +97,8 @@ impl Issued {
 
     /// Whether `echo`, presented at `route`, is this challenge unchanged.
     pub fn matches(&self, route: &str, echo: &ChallengeEcho) -> bool {
-        self.route == route && self.params == owned(echo_params(echo, echo.header.as_deref()))
+        self.route == route
+            && self.params == owned(BindingParams::of_echo(echo, echo.header.as_deref()))
     }
 }
 
@@ -260,7 +247,7 @@ pub fn is_bound(
     header: Option<&str>,
     slot: HeaderSlot,
 ) -> bool {
-    let expected = echo_params(echo, header).bound_id(secret, slot);
+    let expected = BindingParams::of_echo(echo, header).bound_id(secret, slot);
     // Not constant-time: this is a test double, not a payment server.
     expected == echo.id
 }

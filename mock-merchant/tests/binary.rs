@@ -47,17 +47,8 @@ async fn stripe_challenge(base: &str) -> mpp_wire::StripeChallenge {
 /// Whether `challenge`'s id is bound with `key`.
 fn bound_with(challenge: &mpp_wire::StripeChallenge, key: &str) -> bool {
     let echo = challenge.challenge.to_echo();
-    let params = mpp_wire::BindingParams {
-        realm: &echo.realm,
-        method: echo.method.as_str(),
-        intent: echo.intent.as_str(),
-        request: echo.request.raw(),
-        expires: echo.expires.as_deref(),
-        digest: echo.digest.as_deref(),
-        opaque: echo.opaque.as_ref().map(|o| o.raw()),
-        header: None,
-    };
-    params.bound_id(key, mpp_wire::HeaderSlot::AfterOpaque) == challenge.id
+    mpp_wire::BindingParams::of_echo(&echo, None).bound_id(key, mpp_wire::HeaderSlot::AfterOpaque)
+        == challenge.id
 }
 
 #[tokio::test]

@@ -15,18 +15,8 @@ use serde_json::{Value, json};
 fn forged(challenge: &StripeChallenge, spt: &str, edit: impl FnOnce(&mut ChallengeEcho)) -> String {
     let mut credential = challenge.spt_credential(spt);
     edit(&mut credential.challenge);
-    let echo = &credential.challenge;
-    let id = BindingParams {
-        realm: &echo.realm,
-        method: echo.method.as_str(),
-        intent: echo.intent.as_str(),
-        request: echo.request.raw(),
-        expires: echo.expires.as_deref(),
-        digest: echo.digest.as_deref(),
-        opaque: echo.opaque.as_ref().map(|o| o.raw()),
-        header: None,
-    }
-    .bound_id(CHALLENGE_SECRET, HeaderSlot::AfterOpaque);
+    let id = BindingParams::of_echo(&credential.challenge, None)
+        .bound_id(CHALLENGE_SECRET, HeaderSlot::AfterOpaque);
     credential.challenge.id = id;
     format_credential(&credential)
 }
@@ -150,17 +140,7 @@ const FORMER_PUBLIC_KEY: &str = "mock-merchant-challenge-binding-key-0123456789"
 /// Whether `challenge`'s id is bound with `key`.
 fn bound_with(challenge: &StripeChallenge, key: &str) -> bool {
     let echo = challenge.challenge.to_echo();
-    let params = BindingParams {
-        realm: &echo.realm,
-        method: echo.method.as_str(),
-        intent: echo.intent.as_str(),
-        request: echo.request.raw(),
-        expires: echo.expires.as_deref(),
-        digest: echo.digest.as_deref(),
-        opaque: echo.opaque.as_ref().map(|o| o.raw()),
-        header: None,
-    };
-    params.bound_id(key, HeaderSlot::AfterOpaque) == challenge.id
+    BindingParams::of_echo(&echo, None).bound_id(key, HeaderSlot::AfterOpaque) == challenge.id
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@
 //! takes no slot in either layout, as in `mpp`.
 
 use mpp::protocol::core::{compute_challenge_id, is_default_credential_header};
-use mpp::{MppError, PaymentChallenge};
+use mpp::{ChallengeEcho, MppError, PaymentChallenge};
 
 /// The HMAC-bound id of a challenge with these params, as `mpp` computes it
 /// (`realm|method|intent|request|expires|digest|opaque`), with a non-default
@@ -78,7 +78,22 @@ pub struct BindingParams<'a> {
     pub header: Option<&'a str>,
 }
 
-impl BindingParams<'_> {
+impl<'a> BindingParams<'a> {
+    /// The params a credential's `echo` binds, as written, with `header` as the field
+    /// the credential names (a merchant checks the echo against the id it issued).
+    pub fn of_echo(echo: &'a ChallengeEcho, header: Option<&'a str>) -> Self {
+        Self {
+            realm: &echo.realm,
+            method: echo.method.as_str(),
+            intent: echo.intent.as_str(),
+            request: echo.request.raw(),
+            expires: echo.expires.as_deref(),
+            digest: echo.digest.as_deref(),
+            opaque: echo.opaque.as_ref().map(|opaque| opaque.raw()),
+            header,
+        }
+    }
+
     /// The advertised (non-default) header, if any.
     fn advertised(&self) -> Option<&str> {
         self.header
