@@ -74,28 +74,32 @@ async fn faulted_env() -> Env {
     env
 }
 
+/// The id of a spend request created (before any fault is armed) and waiting for approval.
+async fn pending_request(env: &Env) -> String {
+    env.json(&[
+        "spend-request",
+        "create",
+        "--amount",
+        "1500",
+        "--merchant-name",
+        "Example Times",
+        "--merchant-url",
+        "https://times.example",
+        "--context",
+        &context(),
+        "--request-approval",
+    ])
+    .await
+    .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fault_on_a_data_command_is_one_json_error_within_the_timeout() {
     let env = faulted_env().await;
-    let id = env
-        .json(&[
-            "spend-request",
-            "create",
-            "--amount",
-            "1500",
-            "--merchant-name",
-            "Example Times",
-            "--merchant-url",
-            "https://times.example",
-            "--context",
-            &context(),
-            "--request-approval",
-        ])
-        .await
-        .ok()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = pending_request(&env).await;
     let context = context();
     let commands: Vec<Vec<&str>> = vec![
         vec!["payment-methods", "list"],
@@ -132,25 +136,7 @@ async fn every_fault_on_a_data_command_is_one_json_error_within_the_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_under_every_lasting_fault_ends_at_its_timeout() {
     let env = faulted_env().await;
-    let id = env
-        .json(&[
-            "spend-request",
-            "create",
-            "--amount",
-            "1500",
-            "--merchant-name",
-            "Example Times",
-            "--merchant-url",
-            "https://times.example",
-            "--context",
-            &context(),
-            "--request-approval",
-        ])
-        .await
-        .ok()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = pending_request(&env).await;
     let timeout = Duration::from_secs(1);
     for fault in every_fault() {
         let what = format!("retrieve --interval under {fault}");
