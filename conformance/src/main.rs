@@ -394,6 +394,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         axum::routing::get(move || async move { axum::Json(status) }),
     );
     let health_task = tokio::spawn(async move { axum::serve(health, health_app).await });
+    let stop = mock_link::serve::stop_signal().context("cannot listen for SIGTERM")?;
     println!("# mock-link and mock-merchant are running; Ctrl-C stops them.");
     println!("export LINK_AUTH_BASE_URL={link_url}");
     println!("export LINK_API_BASE_URL={link_url}");
@@ -416,29 +417,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         println!("#   {:<18} {}", merchant.id, shop.url(merchant.id, "/"));
     }
     println!("# health: http://127.0.0.1:{health_port}/health");
-    stop_signal().await?;
+    stop.await.context("cannot wait for Ctrl-C")?;
     health_task.abort();
     shop.shutdown().await;
     link.shutdown().await;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Waits for Ctrl-C or (on Unix) SIGTERM: `docker stop` sends SIGTERM, which a process with
-/// PID 1 would otherwise ignore until it is killed.
-async fn stop_signal() -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .context("cannot listen for SIGTERM")?;
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await.ok();
-    Ok(())
 }
 
 /// `health`: exit 0 when `url` answers 2xx, for the image's HEALTHCHECK.

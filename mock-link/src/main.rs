@@ -141,6 +141,7 @@ async fn main() -> anyhow::Result<()> {
         .start()
         .await
         .with_context(|| format!("cannot start on {}:{}", args.bind, args.port))?;
+    let stop = mock_link::serve::stop_signal().context("cannot listen for SIGTERM")?;
     let base_url = link.base_url().to_owned();
     println!("export LINK_AUTH_BASE_URL={base_url}");
     println!("export LINK_API_BASE_URL={base_url}");
@@ -159,28 +160,8 @@ async fn main() -> anyhow::Result<()> {
     if let Some(path) = &args.state {
         println!("# State kept in {}", path.display());
     }
-    stop_signal().await?;
+    stop.await.context("cannot wait for Ctrl-C")?;
     eprintln!("mock-link: stopping; letting in-flight requests finish");
     link.shutdown().await;
     Ok(())
-}
-
-/// Waits for Ctrl-C or (on Unix) SIGTERM, the signal a process manager or `docker stop` sends.
-async fn stop_signal() -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .context("cannot listen for SIGTERM")?;
-        tokio::select! {
-            interrupted = tokio::signal::ctrl_c() => interrupted.context("cannot wait for Ctrl-C"),
-            _ = terminate.recv() => Ok(()),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c()
-            .await
-            .context("cannot wait for Ctrl-C")
-    }
 }

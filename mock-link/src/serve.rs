@@ -283,3 +283,21 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ProblemBodies<T> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
+
+/// Ctrl-C or (on Unix) SIGTERM, the signal a process manager or `docker stop` sends: how a
+/// binary is told to drain and exit. The SIGTERM handler is installed before this returns,
+/// so a signal sent right after the binary says it is ready is not lost.
+pub fn stop_signal() -> io::Result<impl Future<Output = io::Result<()>>> {
+    #[cfg(unix)]
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted?,
+            _ = terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c().await?;
+        Ok(())
+    })
+}

@@ -61,26 +61,6 @@ struct Args {
     drain_timeout_ms: u64,
 }
 
-/// Ctrl-C or (on Unix) SIGTERM, listened for from the call on (before the
-/// server announces itself, so a supervisor's early SIGTERM still drains).
-fn stop_signal() -> anyhow::Result<impl Future<Output = anyhow::Result<()>>> {
-    #[cfg(unix)]
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("listening for SIGTERM")?;
-    Ok(async move {
-        #[cfg(unix)]
-        tokio::select! {
-            interrupted = tokio::signal::ctrl_c() => interrupted.context("waiting for Ctrl-C")?,
-            _ = terminate.recv() => {}
-        }
-        #[cfg(not(unix))]
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for Ctrl-C")?;
-        Ok(())
-    })
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -91,7 +71,7 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    let stop = stop_signal()?;
+    let stop = mock_link::serve::stop_signal().context("listening for SIGTERM")?;
     let mut builder = MockMerchant::builder();
     if let Some(secret) = args.challenge_secret {
         builder = builder.challenge_secret(secret);
@@ -143,7 +123,7 @@ async fn main() -> anyhow::Result<()> {
         "\ncontrol: {0}/__control/ledger  {0}/__control/clock/advance  discovery: {0}/openapi.json",
         merchant.base_url()
     );
-    stop.await?;
+    stop.await.context("waiting for Ctrl-C")?;
     tracing::info!("stopping: draining in-flight requests");
     merchant.shutdown().await;
     Ok(())
