@@ -1,7 +1,8 @@
 //! The virtual clock: real time plus an offset that only the control API moves.
 //!
 //! Every expiry in mock-link (device codes, tokens, spend requests, credentials)
-//! is computed from [`Clock::now`], so a test advances the clock instead of sleeping.
+//! is computed from [`Clock::now`], so a test advances the clock instead of sleeping. mock-merchant
+//! runs on the same [`Clock`] type.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,10 +17,22 @@ pub fn later(time: SystemTime, by: Duration) -> SystemTime {
     time.checked_add(by.min(MAX_SPAN)).unwrap_or(time)
 }
 
-/// Real time shifted forward by an offset.
+/// Real time shifted forward by an offset that only moves forward.
+///
+/// The one virtual clock of both mocks: mock-link keeps it in its store (and its `--state`
+/// database), mock-merchant in its shared state. Moving it takes `&mut self`, so a change to
+/// mock-link's clock goes through the store's one door like every other change.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Clock {
     offset: Duration,
+}
+
+/// [`Clock::try_advance`] refused: the clock would be more than [`MAX_SPAN`] ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the clock is {} s ahead and can be at most 100 years ({} s) ahead", .ahead.as_secs(), MAX_SPAN.as_secs())]
+pub struct TooFarAhead {
+    /// How far the clock is ahead now.
+    pub ahead: Duration,
 }
 
 impl Clock {
@@ -28,9 +41,27 @@ impl Clock {
         later(SystemTime::now(), self.offset)
     }
 
-    /// Moves the virtual time forward; time never goes backwards.
+    /// Moves the virtual time forward, cutting the offset at [`MAX_SPAN`]; time never goes
+    /// backwards.
     pub fn advance(&mut self, by: Duration) {
         self.offset = self.offset.saturating_add(by).min(MAX_SPAN);
+    }
+
+    /// Moves the virtual time forward by exactly `by`, or not at all when that would take the
+    /// clock more than [`MAX_SPAN`] ahead. The control APIs answer 400 then: answering 200
+    /// without moving would leave a test believing time passed.
+    pub fn try_advance(&mut self, by: Duration) -> Result<(), TooFarAhead> {
+        match self
+            .offset
+            .checked_add(by)
+            .filter(|moved| *moved <= MAX_SPAN)
+        {
+            Some(moved) => {
+                self.offset = moved;
+                Ok(())
+            }
+            None => Err(TooFarAhead { ahead: self.offset }),
+        }
     }
 
     /// How far the virtual clock is ahead of real time.
@@ -114,6 +145,20 @@ mod tests {
         let far = later(SystemTime::now(), Duration::MAX);
         assert!(far > SystemTime::now());
         let _ = from_unix_seconds(i64::MAX);
+    }
+
+    #[test]
+    fn try_advance_moves_exactly_or_not_at_all() {
+        let mut clock = Clock::default();
+        clock
+            .try_advance(MAX_SPAN - Duration::from_secs(10))
+            .unwrap();
+        let refused = clock.try_advance(Duration::from_secs(11)).unwrap_err();
+        assert_eq!(refused.ahead, MAX_SPAN - Duration::from_secs(10));
+        assert_eq!(clock.offset(), MAX_SPAN - Duration::from_secs(10));
+        clock.try_advance(Duration::from_secs(10)).unwrap();
+        assert_eq!(clock.offset(), MAX_SPAN);
+        assert!(clock.try_advance(Duration::MAX).is_err());
     }
 
     #[test]

@@ -184,6 +184,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 pub use auth::DEFAULT_SCOPE;
+pub use clock::{Clock, TooFarAhead};
 pub use config::Config;
 pub use control_client::{ControlClient, ControlError, loopback_http_client};
 pub use faults::{ArmedFault, Fault};

@@ -1,53 +1,54 @@
-//! The merchant's clock: real time plus an offset that tests move forward
-//! (through [`crate::MockMerchant::advance_clock`] or the control API), so
+//! The merchant's clock: mock-link's virtual [`mock_link::Clock`] (real time plus an offset that
+//! only moves forward, at most 100 years), shared by the server's tasks and read in whole
+//! seconds. Tests move it through [`crate::MockMerchant::advance_clock`] or the control API, so
 //! expiry tests never sleep.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{PoisonError, RwLock};
+use std::time::Duration;
 
+use mock_link::{Clock, TooFarAhead};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-
-/// The furthest the clock can be moved ahead: 1000 years.
-pub const MAX_OFFSET_SECONDS: i64 = 1000 * 366 * 24 * 3600;
 
 /// `at + by`, saturating at the largest representable time instead of panicking.
 pub fn later(at: OffsetDateTime, by: time::Duration) -> OffsetDateTime {
     at.checked_add(by).unwrap_or(at)
 }
 
-/// Real time shifted forward by a number of seconds.
+/// The one virtual clock, shared between the server's tasks.
 #[derive(Debug, Default)]
-pub struct Clock {
-    offset_seconds: AtomicI64,
-}
+pub struct SharedClock(RwLock<Clock>);
 
-impl Clock {
+impl SharedClock {
     /// The merchant's current time, in whole seconds.
     pub fn now(&self) -> OffsetDateTime {
-        let now = later(
-            OffsetDateTime::now_utc(),
-            time::Duration::seconds(self.offset()),
-        );
+        let now = OffsetDateTime::from(self.read().now());
         now.replace_nanosecond(0).unwrap_or(now)
     }
 
-    /// Moves the clock forward by `seconds` (negative values are ignored; the
-    /// total offset is capped at [`MAX_OFFSET_SECONDS`]).
-    pub fn advance(&self, seconds: i64) {
-        let _ = self
-            .offset_seconds
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |offset| {
-                Some(
-                    offset
-                        .saturating_add(seconds.max(0))
-                        .min(MAX_OFFSET_SECONDS),
-                )
-            });
+    /// Moves the clock forward, cutting the offset at 100 years (see [`Clock::advance`]).
+    pub fn advance(&self, by: Duration) {
+        self.0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .advance(by);
     }
 
-    /// How many seconds the clock is ahead of real time.
-    pub fn offset(&self) -> i64 {
-        self.offset_seconds.load(Ordering::SeqCst)
+    /// Moves the clock forward by exactly `by`, or refuses (see [`Clock::try_advance`]).
+    pub fn try_advance(&self, by: Duration) -> Result<(), TooFarAhead> {
+        self.0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .try_advance(by)
+    }
+
+    /// How many whole seconds the clock is ahead of real time.
+    pub fn offset_seconds(&self) -> u64 {
+        self.read().offset().as_secs()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Clock> {
+        self.0.read().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -66,16 +67,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_clock_moves_forward_only_and_never_overflows() {
-        let clock = Clock::default();
+    fn the_clock_moves_forward_in_whole_seconds_and_never_overflows() {
+        let clock = SharedClock::default();
         let start = clock.now();
-        clock.advance(-100);
-        assert_eq!(clock.offset(), 0);
-        clock.advance(3600);
+        assert_eq!(start.nanosecond(), 0);
+        clock.advance(Duration::from_secs(3600));
+        assert_eq!(clock.offset_seconds(), 3600);
         assert!(clock.now() >= start + time::Duration::seconds(3600));
-        clock.advance(i64::MAX);
-        clock.advance(i64::MAX);
-        assert_eq!(clock.offset(), MAX_OFFSET_SECONDS);
+        assert!(clock.try_advance(Duration::MAX).is_err());
+        assert_eq!(clock.offset_seconds(), 3600);
+        clock.advance(Duration::MAX);
+        assert_eq!(
+            clock.offset_seconds(),
+            mock_link::limits::MAX_SPAN.as_secs()
+        );
         assert!(!rfc3339(clock.now()).is_empty());
     }
 }

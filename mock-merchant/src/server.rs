@@ -1,6 +1,8 @@
 //! The router: every merchant side by side on one listener, the control API
 //! under `/__control`, discovery at `/openapi.json`.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, RawQuery, Request, State};
@@ -430,26 +432,30 @@ async fn control_reset(State(state): State<AppState>) -> Json<Value> {
 async fn control_clock(State(state): State<AppState>) -> Json<Value> {
     Json(json!({
         "now": crate::clock::rfc3339(state.clock.now()),
-        "offset_seconds": state.clock.offset(),
+        "offset_seconds": state.clock.offset_seconds(),
     }))
 }
 
 #[derive(Debug, Deserialize)]
 struct Advance {
-    seconds: i64,
+    seconds: u64,
 }
 
-/// `POST /__control/clock/advance {"seconds": n}`.
+/// `POST /__control/clock/advance {"seconds": n}`: 422 unless `n` is a non-negative integer
+/// that keeps the clock at most 100 years ahead.
 async fn control_advance_clock(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
-    match serde_json::from_slice::<Advance>(&body) {
-        Ok(advance) if advance.seconds >= 0 => {
-            state.clock.advance(advance.seconds);
-            control_clock(State(state)).await.into_response()
-        }
-        _ => plain_problem(
+    let Ok(advance) = serde_json::from_slice::<Advance>(&body) else {
+        return plain_problem(
             StatusCode::UNPROCESSABLE_ENTITY,
             "expected {\"seconds\": <non-negative integer>}",
-        ),
+        );
+    };
+    match state
+        .clock
+        .try_advance(Duration::from_secs(advance.seconds))
+    {
+        Ok(()) => control_clock(State(state)).await.into_response(),
+        Err(refused) => plain_problem(StatusCode::UNPROCESSABLE_ENTITY, refused.to_string()),
     }
 }
 

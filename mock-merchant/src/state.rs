@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::challenges::Issued;
-use crate::clock::{Clock, rfc3339};
+use crate::clock::{SharedClock, rfc3339};
 use crate::knobs::Knobs;
 use crate::ledger::{Ledger, LedgerEntry};
 
@@ -69,7 +69,7 @@ pub struct Shared {
     /// Another origin reaching this server (for cross-origin redirects and the phishing form).
     pub cross_origin: String,
     /// The merchant clock.
-    pub clock: Clock,
+    pub clock: SharedClock,
     /// HTTP client for settlement.
     pub http: reqwest::Client,
     issued: AtomicU64,
@@ -193,7 +193,7 @@ impl Shared {
             config,
             base_url,
             cross_origin,
-            clock: Clock::default(),
+            clock: SharedClock::default(),
             issued: AtomicU64::new(0),
             ledger: Mutex::default(),
             claims: Mutex::default(),

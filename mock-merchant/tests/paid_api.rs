@@ -167,12 +167,16 @@ async fn the_clock_moves_through_the_control_api_too() {
     env.get_paid(&url, &Env::credential(&challenge, &spt))
         .await
         .assert_402("payment-expired");
-    // Absurd moves are clamped, not a panic; negative ones are refused.
+    // Negative moves, and moves past 100 years ahead, are refused (not clamped: a 200 without
+    // moving would leave a test believing time passed); none is a panic.
     let control = format!("{}/__control/clock/advance", env.merchant.base_url());
+    let hundred_years = mock_link::limits::MAX_SPAN.as_secs();
     for (seconds, status) in [
-        (json!(i64::MAX), 200),
+        (json!(i64::MAX), 422),
         (json!(-1), 422),
         (json!("soon"), 422),
+        (json!(hundred_years - 3600), 200),
+        (json!(1), 422),
     ] {
         let moved = env
             .http
