@@ -82,8 +82,7 @@ async fn users_see_only_their_own_spend_requests_and_methods() {
         .unwrap();
     let other = Api::login(&link, other["id"].as_str().unwrap()).await;
 
-    let jennys = jenny.create(card_request()).await;
-    let id = jennys["id"].as_str().unwrap();
+    let id = jenny.create_id(card_request()).await;
     let (status, _) = other.get(&format!("/spend_requests/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = other

@@ -267,8 +267,7 @@ async fn partner_link() -> (mock_link::MockLink, Api) {
 async fn an_expires_at_brought_forward_by_an_update_still_expires_the_request() {
     let (link, api) = partner_link().await;
     let now = clock_now(&link).await;
-    let created = api.create(card_request()).await;
-    let id = created["id"].as_str().unwrap();
+    let id = api.create_id(card_request()).await;
     // A retrieve sweeps for expiry and learns that nothing is due for 12 hours ...
     let (status, _) = api.get(&format!("/spend_requests/{id}")).await;
     assert_eq!(status, StatusCode::OK);
@@ -285,7 +284,7 @@ async fn an_expires_at_brought_forward_by_an_update_still_expires_the_request() 
         .await
         .unwrap();
     assert_eq!(
-        link.control().spend_request(id).await.unwrap()["status"],
+        link.control().spend_request(&id).await.unwrap()["status"],
         "expired"
     );
 }
@@ -361,13 +360,12 @@ async fn recurring_terms_are_echoed_and_null_when_absent() {
 
 /// A card request of the default user, approved through the control API.
 async fn approved_card_request(link: &mock_link::MockLink, api: &Api, amount: i64) -> String {
-    let created = api
-        .create(common::with(
+    let id = api
+        .create_id(common::with(
             card_request(),
             json!({ "request_approval": true, "amount": amount }),
         ))
         .await;
-    let id = created["id"].as_str().unwrap().to_owned();
     link.control().approve_spend_request(&id).await.unwrap();
     id
 }

@@ -7,7 +7,7 @@ mod common;
 use std::future::Future;
 use std::sync::Arc;
 
-use common::{Api, approved_spt, read, spt_request, start, with};
+use common::{Api, approved_spt, read, spt_request, start};
 use mock_link::ControlError;
 use mock_link::MockLink;
 use reqwest::StatusCode;
@@ -145,10 +145,7 @@ async fn approve_racing_deny_has_one_winner_and_the_request_agrees_with_it() {
     let link = start().await;
     let api = Api::default_user(&link).await;
     for round in 0..50 {
-        let created = api
-            .create(with(spt_request(), json!({"request_approval": true})))
-            .await;
-        let id = created["id"].as_str().unwrap().to_owned();
+        let id = api.create_pending(spt_request()).await;
         let control = link.control().clone();
         let outcomes = race(2, |i| {
             let (control, id) = (control.clone(), id.clone());

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Api, read, spt_request, start, with};
+use common::{Api, read, spt_request, start};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -10,11 +10,8 @@ use serde_json::json;
 async fn the_request_log_records_calls_with_secrets_redacted() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let created = api
-        .create(with(spt_request(), json!({"request_approval": true})))
-        .await;
-    let id = created["id"].as_str().unwrap();
-    let approved = link.control().approve_spend_request(id).await.unwrap();
+    let id = api.create_pending(spt_request()).await;
+    let approved = link.control().approve_spend_request(&id).await.unwrap();
     let spt = approved["shared_payment_token"]["id"].as_str().unwrap();
     api.get(&format!(
         "/spend_requests/{id}?include=shared_payment_token"

@@ -5,10 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Api, read, spt_request, start, with};
+use common::{Api, read, spt_request, start};
 use mock_link::{MockLink, SellerClient};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 const SECRET_KEY: &str = "sk_test_mock_merchant";
 const NETWORK_ID: &str = "profile_mock_merchant";
@@ -95,10 +95,7 @@ async fn pay(link: &MockLink, spt: &str, amount: &str) -> (StatusCode, Value) {
 /// An approved SPT spend request for 2500 usd; returns (spend request id, spt).
 async fn link_minted_token(link: &MockLink) -> (String, String) {
     let api = Api::default_user(link).await;
-    let created = api
-        .create(with(spt_request(), json!({"request_approval": true})))
-        .await;
-    let id = created["id"].as_str().unwrap().to_owned();
+    let id = api.create_pending(spt_request()).await;
     let approved = link.control().approve_spend_request(&id).await.unwrap();
     let spt = approved["shared_payment_token"]["id"].as_str().unwrap();
     (id, spt.to_owned())

@@ -5,8 +5,7 @@ mod common;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use common::{Api, CLIENT_ID, DEVICE_GRANT, card_request, read, spt_request, with};
-use serde_json::json;
+use common::{Api, CLIENT_ID, DEVICE_GRANT, card_request, read, spt_request};
 
 #[derive(Clone)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -61,19 +60,16 @@ async fn logs_of_a_full_flow_hold_no_secret() {
         base_url: link.base_url().to_owned(),
         access_token: tokens["access_token"].as_str().unwrap().to_owned(),
     };
-    let card_request = api
-        .create(with(card_request(), json!({"request_approval": true})))
-        .await;
-    let card_id = card_request["id"].as_str().unwrap();
-    link.control().approve_spend_request(card_id).await.unwrap();
+    let card_id = api.create_pending(card_request()).await;
+    link.control()
+        .approve_spend_request(&card_id)
+        .await
+        .unwrap();
     let (_, card) = api
         .get(&format!("/spend_requests/{card_id}?include=card"))
         .await;
-    let spt_request = api
-        .create(with(spt_request(), json!({"request_approval": true})))
-        .await;
-    let spt_id = spt_request["id"].as_str().unwrap();
-    link.control().approve_spend_request(spt_id).await.unwrap();
+    let spt_id = api.create_pending(spt_request()).await;
+    link.control().approve_spend_request(&spt_id).await.unwrap();
     let (_, spt) = api
         .get(&format!(
             "/spend_requests/{spt_id}?include=shared_payment_token"

@@ -211,14 +211,11 @@ async fn approval_page_denies() {
 async fn three_d_secure_page_completes_the_action() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let created = api
-        .create(with(card_request(), json!({"request_approval": true})))
-        .await;
-    let id = created["id"].as_str().unwrap();
+    let id = api.create_pending(card_request()).await;
     let (status, _) = page(format!("{}/three_d_secure/{id}", link.base_url())).await;
     assert_eq!(status, StatusCode::CONFLICT, "no action required yet");
     link.control()
-        .require_action(id, Resolution::AutoResume)
+        .require_action(&id, Resolution::AutoResume)
         .await
         .unwrap();
     let (_, body) = api.get(&format!("/spend_requests/{id}")).await;
@@ -283,12 +280,9 @@ async fn add_payment_method_page_adds_a_card_to_the_wallet() {
 async fn the_action_page_offers_nothing_to_complete_for_create_new_spend_request() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let created = api
-        .create(with(card_request(), json!({"request_approval": true})))
-        .await;
-    let id = created["id"].as_str().unwrap();
+    let id = api.create_pending(card_request()).await;
     link.control()
-        .require_action(id, Resolution::CreateNewSpendRequest)
+        .require_action(&id, Resolution::CreateNewSpendRequest)
         .await
         .unwrap();
     let (status, html) = page(format!("{}/three_d_secure/{id}", link.base_url())).await;
@@ -476,10 +470,7 @@ async fn error_pages_link_back_and_every_page_uses_the_served_stylesheet() {
 async fn the_dashboard_shows_state_decides_requests_and_stays_out_of_the_request_log() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let created = api
-        .create(with(card_request(), json!({"request_approval": true})))
-        .await;
-    let id = created["id"].as_str().unwrap();
+    let id = api.create_pending(card_request()).await;
     let (status, html) = page(format!("{}/", link.base_url())).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(&format!(r#"id="sr-{id}""#)), "{html}");

@@ -98,12 +98,7 @@ async fn a_spend_request_script_approves_after_n_retrieves() {
         })
         .await
         .unwrap();
-    let id = api
-        .create(with(card_request(), json!({"request_approval": true})))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_pending(card_request()).await;
     for _ in 0..2 {
         let (_, body) = api.get(&format!("/spend_requests/{id}?include=card")).await;
         assert_eq!(body["status"], "pending_approval");
@@ -117,10 +112,7 @@ async fn a_spend_request_script_approves_after_n_retrieves() {
 async fn an_approve_script_waits_until_approval_is_requested() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let id = api.create(card_request()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_id(card_request()).await;
     link.control()
         .script_spend_request(
             &id,
@@ -143,12 +135,7 @@ async fn an_approve_script_waits_until_approval_is_requested() {
 async fn a_require_action_script_then_completion() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let id = api
-        .create(with(card_request(), json!({"request_approval": true})))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_pending(card_request()).await;
     link.control()
         .post(
             &format!("/spend_requests/{id}/script"),

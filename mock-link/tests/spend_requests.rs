@@ -45,10 +45,7 @@ async fn request_approval_flag_on_create_goes_straight_to_pending_approval() {
 async fn request_approval_endpoint_returns_the_link_and_moves_to_pending() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let id = api.create(card_request()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_id(card_request()).await;
     let (status, body) = api
         .post(&format!("/spend_requests/{id}/request_approval"), json!({}))
         .await;
@@ -67,12 +64,7 @@ async fn request_approval_endpoint_returns_the_link_and_moves_to_pending() {
 async fn approved_card_request_shows_a_luhn_valid_card_only_with_include_card() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let id = api
-        .create(with(card_request(), json!({"request_approval": true})))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_pending(card_request()).await;
 
     // Before approval: no card, even when asked.
     let (_, pending) = api.get(&format!("/spend_requests/{id}?include=card")).await;
@@ -114,14 +106,11 @@ async fn mastercard_payment_method_gets_a_mastercard_test_number() {
     let link = start().await;
     let api = Api::default_user(&link).await;
     let id = api
-        .create(with(
+        .create_id(with(
             card_request(),
             json!({"request_approval": true, "payment_details": "csmrpd_default_mastercard"}),
         ))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await;
     link.control().approve_spend_request(&id).await.unwrap();
     let (_, body) = api
         .get(&format!("/spend_requests/{id}?include[]=card"))
@@ -135,12 +124,7 @@ async fn mastercard_payment_method_gets_a_mastercard_test_number() {
 async fn denied_request_never_shows_a_card() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let id = api
-        .create(with(card_request(), json!({"request_approval": true})))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_pending(card_request()).await;
     let denied = link.control().deny_spend_request(&id).await.unwrap();
     assert_eq!(denied["status"], "denied");
     assert!(denied.get("card").is_none());
@@ -155,12 +139,7 @@ async fn denied_request_never_shows_a_card() {
 async fn approved_spt_request_shows_the_token_only_with_include() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let id = api
-        .create(with(spt_request(), json!({"request_approval": true})))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_pending(spt_request()).await;
     link.control().approve_spend_request(&id).await.unwrap();
     let (_, plain) = api.get(&format!("/spend_requests/{id}")).await;
     assert!(plain.get("shared_payment_token").is_none());
@@ -204,10 +183,7 @@ async fn create_delegated_is_approved_at_once_and_needs_approval_details() {
 async fn update_changes_fields_before_approval_and_is_refused_after() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let id = api.create(card_request()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_id(card_request()).await;
     let (status, updated) = api
         .post(
             &format!("/spend_requests/{id}"),
@@ -241,16 +217,10 @@ async fn update_changes_fields_before_approval_and_is_refused_after() {
 async fn cancel_moves_to_canceled_and_list_hides_it_without_history() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let open = api.create(card_request()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let open = api.create_id(card_request()).await;
     let canceled = api
-        .create(with(card_request(), json!({"amount": 100})))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .create_id(with(card_request(), json!({"amount": 100})))
+        .await;
     let (status, body) = api
         .post(&format!("/spend_requests/{canceled}/cancel"), json!({}))
         .await;
@@ -290,12 +260,7 @@ async fn cancel_moves_to_canceled_and_list_hides_it_without_history() {
 async fn open_requests_expire_on_the_virtual_clock() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let id = api
-        .create(with(card_request(), json!({"request_approval": true})))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_pending(card_request()).await;
     link.control()
         .advance_clock(Duration::from_secs(12 * 3600))
         .await
@@ -350,12 +315,7 @@ async fn identical_open_request_is_rate_limited_with_the_existing_one() {
 async fn requires_action_auto_resume_shows_next_action_and_completes_to_approved() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let id = api
-        .create(with(card_request(), json!({"request_approval": true})))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_pending(card_request()).await;
     link.control()
         .require_action(&id, Resolution::AutoResume)
         .await
@@ -384,12 +344,7 @@ async fn requires_action_auto_resume_shows_next_action_and_completes_to_approved
 async fn requires_action_create_new_spend_request_cannot_be_completed() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let id = api
-        .create(with(card_request(), json!({"request_approval": true})))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_pending(card_request()).await;
     link.control()
         .require_action(&id, Resolution::CreateNewSpendRequest)
         .await
@@ -412,12 +367,7 @@ async fn requires_action_create_new_spend_request_cannot_be_completed() {
 async fn requires_action_after_completion_fails_once_completed() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let id = api
-        .create(with(card_request(), json!({"request_approval": true})))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_pending(card_request()).await;
     link.control()
         .require_action(&id, Resolution::CreateNewSpendRequestAfterCompletion)
         .await
@@ -431,12 +381,7 @@ async fn requires_action_after_completion_fails_once_completed() {
 async fn requires_action_can_be_denied_or_expire() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let denied = api
-        .create(with(card_request(), json!({"request_approval": true})))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let denied = api.create_pending(card_request()).await;
     link.control()
         .require_action(&denied, Resolution::AutoResume)
         .await
@@ -446,14 +391,11 @@ async fn requires_action_can_be_denied_or_expire() {
         "denied"
     );
     let expiring = api
-        .create(with(
+        .create_id(with(
             card_request(),
             json!({"request_approval": true, "amount": 10}),
         ))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await;
     link.control()
         .require_action(&expiring, Resolution::AutoResume)
         .await
@@ -472,10 +414,7 @@ async fn requires_action_can_be_denied_or_expire() {
 async fn approving_a_created_request_that_was_never_sent_for_approval_is_refused() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let id = api.create(card_request()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_id(card_request()).await;
     let refused = link.control().approve_spend_request(&id).await;
     assert!(refused.is_err(), "{refused:?}");
 }
@@ -503,14 +442,11 @@ async fn an_approved_card_request_can_be_marked_succeeded_or_failed() {
     let mut ids = Vec::new();
     for amount in [100, 200, 300] {
         let id = api
-            .create(with(
+            .create_id(with(
                 card_request(),
                 json!({"request_approval": true, "amount": amount}),
             ))
-            .await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+            .await;
         link.control().approve_spend_request(&id).await.unwrap();
         ids.push(id);
     }
@@ -552,12 +488,7 @@ async fn an_approved_card_request_can_be_marked_succeeded_or_failed() {
 async fn a_pending_request_can_be_canceled() {
     let link = start().await;
     let api = Api::default_user(&link).await;
-    let id = api
-        .create(with(card_request(), json!({"request_approval": true})))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_pending(card_request()).await;
     let (status, body) = api
         .post(&format!("/spend_requests/{id}/cancel"), json!({}))
         .await;
@@ -570,12 +501,7 @@ async fn a_pending_request_can_be_canceled() {
 async fn a_request_survives_revocation_and_is_found_after_a_new_login() {
     let link = start().await;
     let first = Api::default_user(&link).await;
-    let id = first
-        .create(with(card_request(), json!({"request_approval": true})))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = first.create_pending(card_request()).await;
     link.control()
         .revoke_token(&first.access_token)
         .await

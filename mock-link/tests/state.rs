@@ -118,12 +118,7 @@ async fn sessions_spend_requests_and_the_spt_ledger_survive_a_restart() {
         .unwrap()["card"]["number"]
         .clone();
     assert!(card_number.is_string());
-    let spt_id = api
-        .create(with(spt_request(), json!({"request_approval": true})))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let spt_id = api.create_pending(spt_request()).await;
     let approved = link.control().approve_spend_request(&spt_id).await.unwrap();
     let spt = approved["shared_payment_token"]["id"]
         .as_str()

@@ -99,6 +99,19 @@ impl Api {
         assert_eq!(status, StatusCode::OK, "{created}");
         created
     }
+
+    /// Creates a spend request, asserts it was accepted, and returns its id.
+    pub async fn create_id(&self, body: Value) -> String {
+        let created = self.create(body).await;
+        created["id"].as_str().expect("an id").to_owned()
+    }
+
+    /// Creates a spend request that asks for approval at once (`request_approval: true`) and
+    /// returns its id.
+    pub async fn create_pending(&self, body: Value) -> String {
+        self.create_id(with(body, json!({"request_approval": true})))
+            .await
+    }
 }
 
 /// A valid card spend request body.
@@ -142,13 +155,7 @@ pub fn with(mut base: Value, changes: Value) -> Value {
 /// An SPT spend request (the seeded merchant's network, 2500 usd cents, with `changes`)
 /// that the user approved through the control API; returns (spend request id, spt).
 pub async fn approved_spt(link: &MockLink, api: &Api, changes: Value) -> (String, String) {
-    let created = api
-        .create(with(
-            with(spt_request(), json!({"request_approval": true})),
-            changes,
-        ))
-        .await;
-    let id = created["id"].as_str().unwrap().to_owned();
+    let id = api.create_pending(with(spt_request(), changes)).await;
     let approved = link.control().approve_spend_request(&id).await.unwrap();
     let spt = approved["shared_payment_token"]["id"]
         .as_str()
