@@ -275,14 +275,10 @@ async fn status_reports_a_newer_version_from_the_update_feed() {
 
 /// Arms `count` faults on Link's device token endpoint.
 async fn fault_token_poll(env: &Env, fault: serde_json::Value, count: u32) {
-    env.link
-        .control()
-        .post(
-            "/faults",
-            json!({"method": "POST", "path": "/device/token", "count": count, "fault": fault}),
-        )
-        .await
-        .expect("fault armed");
+    env.arm_fault(
+        json!({"method": "POST", "path": "/device/token", "count": count, "fault": fault}),
+    )
+    .await;
 }
 
 /// The fault kinds a sick Link or network produces on the token poll.
@@ -421,14 +417,8 @@ async fn logout_whose_revocation_fails_keeps_the_session_and_exits_1() {
         // (A latency fault is left out: mock-link revokes once the delay is
         // over, so the token would die after the client gave up.)
         // One retry is allowed: both tries fail.
-        env.link
-            .control()
-            .post(
-                "/faults",
-                json!({"path": "/device/revoke", "count": 2, "fault": fault}),
-            )
-            .await
-            .unwrap();
+        env.arm_fault(json!({"path": "/device/revoke", "count": 2, "fault": fault}))
+            .await;
         let run = env.json(&["auth", "logout"]).await;
         let e = run.error("REVOKE_FAILED");
         assert_eq!(e["retryable"], true, "{fault}: {e}");
@@ -442,14 +432,10 @@ async fn logout_whose_revocation_fails_keeps_the_session_and_exits_1() {
         env.link.control().http_delete("/faults").await.unwrap();
     }
     // One failure is retried; then the logout goes through.
-    env.link
-        .control()
-        .post(
-            "/faults",
-            json!({"path": "/device/revoke", "count": 1, "fault": {"kind": "status", "status": 503}}),
-        )
-        .await
-        .unwrap();
+    env.arm_fault(
+        json!({"path": "/device/revoke", "count": 1, "fault": {"kind": "status", "status": 503}}),
+    )
+    .await;
     let out = env.json(&["auth", "logout"]).await.ok();
     assert_eq!(out["revoked"], true);
     assert!(!env.session_path().exists());

@@ -6,14 +6,8 @@ use common::Env;
 use serde_json::json;
 
 async fn fault(env: &Env, fault: serde_json::Value) {
-    env.link
-        .control()
-        .post(
-            "/faults",
-            json!({"method": "GET", "path": "/payment-details", "count": 1, "fault": fault}),
-        )
-        .await
-        .expect("fault armed");
+    env.arm_fault(json!({"method": "GET", "path": "/payment-details", "count": 1, "fault": fault}))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -31,14 +31,8 @@ fn every_fault() -> Vec<Value> {
 
 /// Arms `fault` on every Link route for the next `count` calls.
 async fn arm(env: &Env, fault: &Value, count: u32) {
-    env.link
-        .control()
-        .post(
-            "/faults",
-            json!({"path": "/*", "count": count, "fault": fault}),
-        )
-        .await
-        .expect("fault armed");
+    env.arm_fault(json!({"path": "/*", "count": count, "fault": fault}))
+        .await;
 }
 
 /// Asserts one JSON error object on stdout, nothing else, exit 1; returns it.

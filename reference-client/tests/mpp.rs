@@ -939,15 +939,7 @@ async fn a_merchant_failure_after_the_credential_was_sent_is_an_unknown_outcome(
     let url = s.shop.url("api", "/report");
     // The merchant's settlement at Link fails: the merchant answers 5xx.
     let id = s.approved_spt("profile_mock_merchant", "2500").await;
-    s.env
-        .link
-        .control()
-        .post(
-            "/faults",
-            serde_json::json!({"method": "POST", "path": "/v1/payment_intents", "fault": {"kind": "status", "status": 503}}),
-        )
-        .await
-        .unwrap();
+    s.env.arm_fault(serde_json::json!({"method": "POST", "path": "/v1/payment_intents", "fault": {"kind": "status", "status": 503}})).await;
     let e = s
         .env
         .json(&["mpp", "pay", &url, "--spend-request-id", &id])
@@ -963,15 +955,7 @@ async fn a_merchant_failure_after_the_credential_was_sent_is_an_unknown_outcome(
         .extra_env
         .push(("LINK_HTTP_TIMEOUT".into(), "0.5".into()));
     let id = s.approved_spt("profile_mock_merchant", "2500").await;
-    s.env
-        .link
-        .control()
-        .post(
-            "/faults",
-            serde_json::json!({"method": "POST", "path": "/v1/payment_intents", "fault": {"kind": "latency", "millis": 1500}}),
-        )
-        .await
-        .unwrap();
+    s.env.arm_fault(serde_json::json!({"method": "POST", "path": "/v1/payment_intents", "fault": {"kind": "latency", "millis": 1500}})).await;
     let e = s
         .env
         .json(&["mpp", "pay", &url, "--spend-request-id", &id])

@@ -701,14 +701,7 @@ async fn a_create_retried_with_its_idempotency_key_gives_the_same_request() {
 
 /// Arms `count` faults on GET of the spend request `id`.
 async fn fault_retrieve(env: &Env, id: &str, fault: serde_json::Value, count: u32) {
-    env.link
-        .control()
-        .post(
-            "/faults",
-            serde_json::json!({"method": "GET", "path": format!("/spend_requests/{id}"), "count": count, "fault": fault}),
-        )
-        .await
-        .expect("fault armed");
+    env.arm_fault(serde_json::json!({"method": "GET", "path": format!("/spend_requests/{id}"), "count": count, "fault": fault})).await;
 }
 
 fn polls_of(paths: &[String], id: &str) -> usize {

@@ -69,6 +69,16 @@ impl Env {
         Self::with(MockLink::builder().device_poll_interval(Duration::ZERO)).await
     }
 
+    /// Arms a fault at mock-link (`POST /__control/faults`; `armed` as `mock_link::ArmedFault`
+    /// takes it: `{"method"?, "path", "count"?, "fault"}`).
+    pub async fn arm_fault(&self, armed: Value) {
+        self.link
+            .control()
+            .post("/faults", armed)
+            .await
+            .expect("fault armed");
+    }
+
     /// A mock-link from a builder.
     pub async fn with(builder: mock_link::MockLinkBuilder) -> Self {
         Self {
