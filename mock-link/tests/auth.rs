@@ -4,25 +4,22 @@ mod common;
 
 use std::time::Duration;
 
-use common::{CLIENT_ID, DEVICE_GRANT, read, start};
+use common::{CLIENT_ID, DEVICE_GRANT, post_form, read, start};
 use mock_link::MockLink;
 use reqwest::StatusCode;
 use serde_json::Value;
 
 async fn device_code(link: &MockLink) -> Value {
-    let (status, body) = read(
-        reqwest::Client::new()
-            .post(format!("{}/device/code", link.base_url()))
-            .form(&[
-                ("client_id", CLIENT_ID),
-                ("connection_label", "test-client on laptop"),
-                ("client_hint", "test-client"),
-                ("authorization_details[][type]", "source"),
-                ("authorization_details[][actions][]", "read_balances"),
-            ])
-            .send()
-            .await
-            .unwrap(),
+    let (status, body) = post_form(
+        link,
+        "/device/code",
+        &[
+            ("client_id", CLIENT_ID),
+            ("connection_label", "test-client on laptop"),
+            ("client_hint", "test-client"),
+            ("authorization_details[][type]", "source"),
+            ("authorization_details[][actions][]", "read_balances"),
+        ],
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -30,33 +27,27 @@ async fn device_code(link: &MockLink) -> Value {
 }
 
 async fn poll(link: &MockLink, device_code: &str) -> (StatusCode, Value) {
-    read(
-        reqwest::Client::new()
-            .post(format!("{}/device/token", link.base_url()))
-            .form(&[
-                ("grant_type", DEVICE_GRANT),
-                ("device_code", device_code),
-                ("client_id", CLIENT_ID),
-            ])
-            .send()
-            .await
-            .unwrap(),
+    post_form(
+        link,
+        "/device/token",
+        &[
+            ("grant_type", DEVICE_GRANT),
+            ("device_code", device_code),
+            ("client_id", CLIENT_ID),
+        ],
     )
     .await
 }
 
 async fn refresh(link: &MockLink, refresh_token: &str) -> (StatusCode, Value) {
-    read(
-        reqwest::Client::new()
-            .post(format!("{}/device/token", link.base_url()))
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token),
-                ("client_id", CLIENT_ID),
-            ])
-            .send()
-            .await
-            .unwrap(),
+    post_form(
+        link,
+        "/device/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", CLIENT_ID),
+        ],
     )
     .await
 }
@@ -116,15 +107,7 @@ async fn device_code_records_label_hint_and_authorization_details() {
 #[tokio::test]
 async fn device_code_without_client_id_is_invalid_request() {
     let link = start().await;
-    let (status, body) = read(
-        reqwest::Client::new()
-            .post(format!("{}/device/code", link.base_url()))
-            .form(&[("scope", "userinfo:read")])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = post_form(&link, "/device/code", &[("scope", "userinfo:read")]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_of(&body), "invalid_request");
     assert!(
@@ -251,27 +234,11 @@ async fn unknown_device_code_and_unknown_grant_type_are_refused() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_of(&body), "invalid_grant");
 
-    let (status, body) = read(
-        reqwest::Client::new()
-            .post(format!("{}/device/token", link.base_url()))
-            .form(&[("grant_type", "password")])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = post_form(&link, "/device/token", &[("grant_type", "password")]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_of(&body), "unsupported_grant_type");
 
-    let (status, body) = read(
-        reqwest::Client::new()
-            .post(format!("{}/device/token", link.base_url()))
-            .form(&[("grant_type", DEVICE_GRANT)])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = post_form(&link, "/device/token", &[("grant_type", DEVICE_GRANT)]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_of(&body), "invalid_request");
 }
@@ -329,15 +296,8 @@ async fn expired_refresh_token_and_unknown_refresh_token_are_invalid_grant() {
     let (_, body) = refresh(&link, "link_rt_unknown").await;
     assert_eq!(error_of(&body), "invalid_grant");
 
-    let (status, body) = read(
-        reqwest::Client::new()
-            .post(format!("{}/device/token", link.base_url()))
-            .form(&[("grant_type", "refresh_token")])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) =
+        post_form(&link, "/device/token", &[("grant_type", "refresh_token")]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_of(&body), "invalid_request");
 }

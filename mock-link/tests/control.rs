@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Api, read, spt_request, start};
+use common::{Api, post_form, read, spt_request, start};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -334,29 +334,19 @@ async fn the_example_seed_file_loads_and_lists_its_users() {
 }
 
 async fn new_code(link: &mock_link::MockLink) -> serde_json::Value {
-    read(
-        reqwest::Client::new()
-            .post(format!("{}/device/code", link.base_url()))
-            .form(&[("client_id", common::CLIENT_ID)])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-    .1
+    post_form(link, "/device/code", &[("client_id", common::CLIENT_ID)])
+        .await
+        .1
 }
 
 async fn poll(link: &mock_link::MockLink, device_code: &str) -> serde_json::Value {
-    read(
-        reqwest::Client::new()
-            .post(format!("{}/device/token", link.base_url()))
-            .form(&[
-                ("grant_type", common::DEVICE_GRANT),
-                ("device_code", device_code),
-            ])
-            .send()
-            .await
-            .unwrap(),
+    post_form(
+        link,
+        "/device/token",
+        &[
+            ("grant_type", common::DEVICE_GRANT),
+            ("device_code", device_code),
+        ],
     )
     .await
     .1

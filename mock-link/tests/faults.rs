@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Api, read, start};
+use common::{Api, post_form, start};
 use mock_link::{ArmedFault, Fault};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -43,15 +43,7 @@ async fn a_status_fault_fails_the_next_n_calls_in_the_route_shape() {
         .inject_fault(&fault(None, "/device/*", 1, Fault::Status { status: 500 }))
         .await
         .unwrap();
-    let (status, body) = read(
-        reqwest::Client::new()
-            .post(format!("{}/device/code", link.base_url()))
-            .form(&[("client_id", "x")])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = post_form(&link, "/device/code", &[("client_id", "x")]).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(body["error"], "invalid_request", "OAuth shape: {body}");
     let log = link.control().received_requests().await.unwrap();

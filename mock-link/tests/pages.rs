@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Api, CLIENT_ID, DEVICE_GRANT, card_request, read, start, with};
+use common::{Api, CLIENT_ID, DEVICE_GRANT, card_request, post_form, read, start, with};
 use mock_link::Resolution;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -97,15 +97,7 @@ async fn verification_page_shows_the_phrase_escapes_labels_and_approves() {
 #[tokio::test]
 async fn verification_page_deny_and_unknown_phrase() {
     let link = start().await;
-    let (_, code) = read(
-        reqwest::Client::new()
-            .post(format!("{}/device/code", link.base_url()))
-            .form(&[("client_id", CLIENT_ID)])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, code) = post_form(&link, "/device/code", &[("client_id", CLIENT_ID)]).await;
     let (status, html) = submit(
         format!("{}/verify", link.base_url()),
         &[
@@ -296,15 +288,7 @@ async fn the_action_page_offers_nothing_to_complete_for_create_new_spend_request
 #[tokio::test]
 async fn a_phrase_typed_with_spaces_and_capitals_is_recognised() {
     let link = start().await;
-    let (_, code) = read(
-        reqwest::Client::new()
-            .post(format!("{}/device/code", link.base_url()))
-            .form(&[("client_id", CLIENT_ID)])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, code) = post_form(&link, "/device/code", &[("client_id", CLIENT_ID)]).await;
     let phrase = code["user_code"].as_str().unwrap();
     let typed = phrase.replace('-', "  ").to_uppercase();
     let response = reqwest::Client::new()

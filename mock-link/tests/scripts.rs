@@ -2,33 +2,24 @@
 
 mod common;
 
-use common::{Api, CLIENT_ID, DEVICE_GRANT, card_request, read, spt_request, start, with};
+use common::{
+    Api, CLIENT_ID, DEVICE_GRANT, card_request, post_form, read, spt_request, start, with,
+};
 use mock_link::MockLink;
 use mock_link::{DeviceOutcome, DeviceScript, SpendOutcome, SpendRequestScript};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 async fn new_device_code(link: &MockLink) -> String {
-    let (_, code) = read(
-        reqwest::Client::new()
-            .post(format!("{}/device/code", link.base_url()))
-            .form(&[("client_id", CLIENT_ID)])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, code) = post_form(link, "/device/code", &[("client_id", CLIENT_ID)]).await;
     code["device_code"].as_str().unwrap().to_owned()
 }
 
 async fn poll(link: &MockLink, device_code: &str) -> (StatusCode, Value) {
-    read(
-        reqwest::Client::new()
-            .post(format!("{}/device/token", link.base_url()))
-            .form(&[("grant_type", DEVICE_GRANT), ("device_code", device_code)])
-            .send()
-            .await
-            .unwrap(),
+    post_form(
+        link,
+        "/device/token",
+        &[("grant_type", DEVICE_GRANT), ("device_code", device_code)],
     )
     .await
 }

@@ -31,6 +31,19 @@ pub async fn read(response: Response) -> (StatusCode, Value) {
     (status, body)
 }
 
+/// Posts a form to `path` at `link` (the OAuth routes take forms) and reads the answer.
+pub async fn post_form(link: &MockLink, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    read(
+        reqwest::Client::new()
+            .post(format!("{}{path}", link.base_url()))
+            .form(form)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await
+}
+
 /// A client of the API host with a bearer token.
 pub struct Api {
     pub http: reqwest::Client,
