@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Env, Stub, context, stripe_challenge};
+use common::{Env, Run, Stub, context, stripe_challenge};
 use mock_merchant::MockMerchant;
 use mpp_testkit::Expectation;
 use serde_json::Value;
@@ -79,6 +79,13 @@ impl Shop {
             .await
             .unwrap();
         id
+    }
+
+    /// `link-ref mpp pay URL --spend-request-id ID`.
+    async fn pay(&self, id: &str, url: &str) -> Run {
+        self.env
+            .json(&["mpp", "pay", url, "--spend-request-id", id])
+            .await
     }
 
     fn events(&self, merchant: &str, event: &str) -> usize {
@@ -159,11 +166,7 @@ async fn pays_a_402_with_an_approved_spt_exactly_once() {
     let s = shop().await;
     let url = s.shop.url("api", "/report");
     let id = s.approved_spt("profile_mock_merchant", "2500").await;
-    let paid = s
-        .env
-        .json(&["mpp", "pay", &url, "--spend-request-id", &id])
-        .await
-        .ok();
+    let paid = s.pay(&id, &url).await.ok();
     assert_eq!(paid["status"], 200);
     assert_eq!(paid["receipt"]["status"], "success");
     assert!(
@@ -177,11 +180,7 @@ async fn pays_a_402_with_an_approved_spt_exactly_once() {
 
     // The same spend request again: its token is used up; the documented
     // recovery is a new spend request, and nothing reaches the merchant.
-    let e = s
-        .env
-        .json(&["mpp", "pay", &url, "--spend-request-id", &id])
-        .await
-        .error("SPEND_REQUEST_NOT_APPROVED");
+    let e = s.pay(&id, &url).await.error("SPEND_REQUEST_NOT_APPROVED");
     assert!(
         e["message"]
             .as_str()
@@ -747,11 +746,7 @@ async fn a_token_minted_after_approval_is_retrieved_again_then_paid_once() {
         )
         .await
         .unwrap();
-    let paid = s
-        .env
-        .json(&["mpp", "pay", &url, "--spend-request-id", &id])
-        .await
-        .ok();
+    let paid = s.pay(&id, &url).await.ok();
     assert_eq!(paid["status"], 200, "{paid}");
     let retrievals = s
         .env
@@ -812,11 +807,7 @@ async fn a_challenge_naming_another_credential_header_is_refused_with_nothing_se
     let stub = Stub::start(vec![(402, vec![("www-authenticate", challenge)])]).await;
     let url = format!("{}/buy", stub.url);
     let before = s.env.request_paths().await.len();
-    let e = s
-        .env
-        .json(&["mpp", "pay", &url, "--spend-request-id", &id])
-        .await
-        .error("INVALID_CHALLENGE");
+    let e = s.pay(&id, &url).await.error("INVALID_CHALLENGE");
     assert_eq!(e["field"], "header", "{e}");
     // The whole flow creates nothing either.
     s.env
@@ -940,11 +931,7 @@ async fn a_merchant_failure_after_the_credential_was_sent_is_an_unknown_outcome(
     // The merchant's settlement at Link fails: the merchant answers 5xx.
     let id = s.approved_spt("profile_mock_merchant", "2500").await;
     s.env.arm_fault(serde_json::json!({"method": "POST", "path": "/v1/payment_intents", "fault": {"kind": "status", "status": 503}})).await;
-    let e = s
-        .env
-        .json(&["mpp", "pay", &url, "--spend-request-id", &id])
-        .await
-        .error("PAYMENT_OUTCOME_UNKNOWN");
+    let e = s.pay(&id, &url).await.error("PAYMENT_OUTCOME_UNKNOWN");
     assert_outcome_unknown(&e, &id);
     assert!(e["status"].as_u64().is_some_and(|st| st >= 500), "{e}");
     assert!(e["body"].is_object() || e["body"].is_string(), "{e}");
@@ -956,11 +943,7 @@ async fn a_merchant_failure_after_the_credential_was_sent_is_an_unknown_outcome(
         .push(("LINK_HTTP_TIMEOUT".into(), "0.5".into()));
     let id = s.approved_spt("profile_mock_merchant", "2500").await;
     s.env.arm_fault(serde_json::json!({"method": "POST", "path": "/v1/payment_intents", "fault": {"kind": "latency", "millis": 1500}})).await;
-    let e = s
-        .env
-        .json(&["mpp", "pay", &url, "--spend-request-id", &id])
-        .await
-        .error("PAYMENT_OUTCOME_UNKNOWN");
+    let e = s.pay(&id, &url).await.error("PAYMENT_OUTCOME_UNKNOWN");
     assert_outcome_unknown(&e, &id);
     assert!(e["status"].is_null(), "{e}");
 }
