@@ -10,6 +10,8 @@ use serde_json::Value;
 use crate::client::{Background, Client, ClientEnv, ClientSpec, OPERATION_BOUND};
 use crate::op::Op;
 use crate::output::Outcome;
+use crate::route::MerchantRoute;
+use crate::step_error::{StepError, StepResult, WorldError, bail, hand_over};
 
 /// The run's configuration, set once before the scenarios start.
 #[derive(Debug, Clone)]
@@ -47,22 +49,6 @@ pub fn suite() -> Option<&'static Suite> {
 /// A context of more than 100 characters, as Link requires.
 pub const CONTEXT: &str = "The agent is buying one annual subscription to the Example Times for the user, as they asked in this conversation today.";
 
-/// Why a scenario could not be set up or a step could not run.
-#[derive(Debug, thiserror::Error)]
-pub enum WorldError {
-    #[error("the suite is not configured")]
-    NotConfigured,
-    #[error("mock-link: {0}")]
-    Link(String),
-    #[error("mock-merchant: {0}")]
-    Merchant(String),
-    #[error("temp HOME: {0}")]
-    Home(#[from] std::io::Error),
-}
-
-/// Step results: a failed assertion or a setup problem, as text.
-pub type StepResult = Result<(), String>;
-
 /// A background task stopped when the scenario's world is dropped.
 #[derive(Debug)]
 pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
@@ -90,16 +76,15 @@ pub struct LinkWorld {
     pub background: Option<Background>,
     /// The first object of the background operation.
     pub first: Option<Value>,
-    /// The spend request the scenario is about.
-    pub spend_request: Option<String>,
+    /// The spend request the scenario is about: the last one the agent
+    /// created (read with [`LinkWorld::spend_request_id`]).
+    spend_request: Option<String>,
     /// Request-log length when the last operation started.
     pub mark: usize,
     /// Tokens Link had issued when the login finished (for revocation checks).
     pub tokens: Vec<String>,
     pub refresh_tokens: Vec<String>,
     pub started: Instant,
-    /// A merchant URL the scenario is about.
-    pub merchant_url: Option<String>,
     /// The property-based decoding run, if any.
     pub decoding: Option<crate::steps::decoding::Decoding>,
     /// Helper servers of this scenario (e.g. an update feed), stopped with it.
@@ -149,7 +134,6 @@ impl LinkWorld {
             tokens: Vec::new(),
             refresh_tokens: Vec::new(),
             started: Instant::now(),
-            merchant_url: None,
             decoding: None,
             servers: Vec::new(),
             notes: Default::default(),
@@ -158,24 +142,20 @@ impl LinkWorld {
     }
 
     async fn start_link(builder: mock_link::MockLinkBuilder) -> Result<MockLink, WorldError> {
-        builder
-            .start()
-            .await
-            .map_err(|e| WorldError::Link(e.to_string()))
+        builder.start().await.map_err(WorldError::Link)
     }
 
     async fn start_shop(link: &MockLink) -> Result<MockMerchant, WorldError> {
-        MockMerchant::builder()
+        Ok(MockMerchant::builder()
             .link(link.base_url())
             .start()
-            .await
-            .map_err(|e| WorldError::Merchant(e.to_string()))
+            .await?)
     }
 
     /// Replaces mock-link (and the merchant that settles there) before anything ran.
     pub async fn restart_link(&mut self, builder: mock_link::MockLinkBuilder) -> StepResult {
-        let link = Self::start_link(builder).await.map_err(|e| e.to_string())?;
-        let shop = Self::start_shop(&link).await.map_err(|e| e.to_string())?;
+        let link = Self::start_link(builder).await?;
+        let shop = Self::start_shop(&link).await?;
         self.env.link_url = link.base_url().to_owned();
         let old_link = std::mem::replace(&mut self.link, link);
         let old_shop = std::mem::replace(&mut self.shop, shop);
@@ -191,8 +171,7 @@ impl LinkWorld {
             .link(self.link.base_url())
             .challenge_lifetime(lifetime)
             .start()
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         let old = std::mem::replace(&mut self.shop, shop);
         old.shutdown().await;
         Ok(())
@@ -207,7 +186,7 @@ impl LinkWorld {
         }
     }
 
-    async fn client(&mut self) -> Result<&Client, String> {
+    async fn client(&mut self) -> StepResult<&Client> {
         if self.client.is_none() {
             let suite = suite().ok_or("the suite is not configured")?;
             let spec = if self.use_mcp {
@@ -219,26 +198,29 @@ impl LinkWorld {
             } else {
                 suite.client.clone()
             };
-            self.client = Some(
-                Client::connect(&spec, &self.env)
-                    .await
-                    .map_err(|e| e.to_string())?,
-            );
+            self.client = Some(Client::connect(&spec, &self.env).await?);
         }
-        self.client.as_ref().ok_or_else(|| "no client".into())
+        Ok(self.client.as_ref().expect("just connected"))
     }
 
     /// Whether the scenario drives an MCP server.
-    pub async fn is_mcp(&mut self) -> Result<bool, String> {
+    pub async fn is_mcp(&mut self) -> StepResult<bool> {
         Ok(self.client().await?.is_mcp())
     }
 
     /// The MCP session, for tool listing.
-    pub async fn mcp_session(&mut self) -> Result<std::sync::Arc<crate::mcp::McpSession>, String> {
+    pub async fn mcp_session(&mut self) -> StepResult<std::sync::Arc<crate::mcp::McpSession>> {
         match self.client().await? {
             Client::Mcp(session) => Ok(session.clone()),
             Client::Command(_) => Err("not an MCP client".into()),
         }
+    }
+
+    /// The spend request the scenario is about: the last one the agent created.
+    pub fn spend_request_id(&self) -> StepResult<&str> {
+        self.spend_request
+            .as_deref()
+            .ok_or_else(|| "no spend request in this scenario".into())
     }
 
     /// Fills placeholders: `{id}` (the spend request), `{context}`, `{link}`,
@@ -258,21 +240,19 @@ impl LinkWorld {
             let Some(len) = out[start..].find('}') else {
                 break;
             };
-            let spec = &out[start + "{merchant:".len()..start + len];
-            let (id, path) = spec.split_once('/').unwrap_or((spec, ""));
-            let url = self.shop.url(id, &format!("/{path}"));
-            out.replace_range(start..start + len + 1, &url);
+            let Ok(route) = out[start + "{merchant:".len()..start + len].parse::<MerchantRoute>();
+            out.replace_range(start..start + len + 1, &route.url(&self.shop));
         }
         out
     }
 
     /// Reads a command line with placeholders.
-    pub fn op(&self, text: &str) -> Result<Op, String> {
-        Op::parse(&self.expand(text)).map_err(|e| e.to_string())
+    pub fn op(&self, text: &str) -> StepResult<Op> {
+        Ok(Op::parse(&self.expand(text))?)
     }
 
     /// Runs an operation to its end; it becomes `last`.
-    pub async fn run(&mut self, op: &Op) -> Result<&Outcome, String> {
+    pub async fn run(&mut self, op: &Op) -> StepResult<&Outcome> {
         self.mark = self.request_log().await?.len();
         let env = self.env.clone();
         let outcome = self
@@ -280,7 +260,7 @@ impl LinkWorld {
             .await?
             .run(op, &env)
             .await
-            .map_err(|e| format!("{op}: {e}"))?;
+            .map_err(|e| StepError::operation(op, e))?;
         if op.group == "spend-request"
             && op.command == "create"
             && outcome.exit == 0
@@ -296,13 +276,13 @@ impl LinkWorld {
     }
 
     /// Runs a command line.
-    pub async fn run_text(&mut self, text: &str) -> Result<&Outcome, String> {
+    pub async fn run_text(&mut self, text: &str) -> StepResult<&Outcome> {
         let op = self.op(text)?;
         self.run(&op).await
     }
 
     /// Runs a command line for a person to read; it becomes `last` (no JSON).
-    pub async fn run_human(&mut self, text: &str) -> Result<&Outcome, String> {
+    pub async fn run_human(&mut self, text: &str) -> StepResult<&Outcome> {
         let op = self.op(text)?;
         let env = self.env.clone();
         let outcome = self
@@ -310,20 +290,25 @@ impl LinkWorld {
             .await?
             .run_human(&op, &env)
             .await
-            .map_err(|e| format!("{op}: {e}"))?;
+            .map_err(|e| StepError::operation(&op, e))?;
         self.last = Some(outcome);
         Ok(self.last.as_ref().expect("just set"))
     }
 
     /// Runs many operations, `at_once` at a time; outcomes in order.
-    pub async fn run_many(&mut self, ops: &[Op], at_once: usize) -> Result<Vec<Outcome>, String> {
+    pub async fn run_many(&mut self, ops: &[Op], at_once: usize) -> StepResult<Vec<Outcome>> {
         use futures::StreamExt as _;
         let env = self.env.clone();
         let client = self.client().await?;
-        let outcomes: Vec<Result<Outcome, String>> = futures::stream::iter(ops)
+        let outcomes: Vec<StepResult<Outcome>> = futures::stream::iter(ops)
             .map(|op| {
                 let env = env.clone();
-                async move { client.run(op, &env).await.map_err(|e| format!("{op}: {e}")) }
+                async move {
+                    client
+                        .run(op, &env)
+                        .await
+                        .map_err(|e| StepError::operation(op, e))
+                }
             })
             .buffered(at_once.max(1))
             .collect()
@@ -341,28 +326,22 @@ impl LinkWorld {
             .await?
             .start(op, &env)
             .await
-            .map_err(|e| format!("{op}: {e}"))?;
+            .map_err(|e| StepError::operation(op, e))?;
         // A login prints its URL at once; a poll prints only at its end.
         if op.group == "auth" && op.command == "login" {
-            self.first = background
-                .first_value(OPERATION_BOUND)
-                .await
-                .map_err(|e| e.to_string())?;
+            self.first = background.first_value(OPERATION_BOUND).await?;
         }
         self.background = Some(background);
         Ok(())
     }
 
     /// Waits for the background operation; it becomes `last`.
-    pub async fn finish(&mut self) -> Result<&Outcome, String> {
+    pub async fn finish(&mut self) -> StepResult<&Outcome> {
         let mut background = self
             .background
             .take()
             .ok_or("nothing runs in the background")?;
-        let outcome = background
-            .finish(OPERATION_BOUND)
-            .await
-            .map_err(|e| e.to_string())?;
+        let outcome = background.finish(OPERATION_BOUND).await?;
         self.last = Some(outcome);
         Ok(self.last.as_ref().expect("just set"))
     }
@@ -398,9 +377,7 @@ impl LinkWorld {
                 return Ok(());
             }
             let op = match value.pointer("/_next/command").and_then(Value::as_str) {
-                Some(command) => {
-                    Op::parse(command).map_err(|e| format!("_next.command {command:?}: {e}"))?
-                }
+                Some(command) => hand_over("command", command)?,
                 None => match &self.polling {
                     Some(op) => op.clone(),
                     None => return Ok(()),
@@ -415,7 +392,7 @@ impl LinkWorld {
     }
 
     /// The last outcome.
-    pub fn last(&self) -> Result<&Outcome, String> {
+    pub fn last(&self) -> StepResult<&Outcome> {
         self.last
             .as_ref()
             .ok_or_else(|| "the agent ran nothing yet".into())
@@ -434,13 +411,13 @@ impl LinkWorld {
             return Ok(());
         };
         if let Some(poll) = next.get("poll_command").and_then(Value::as_str) {
-            let op = Op::parse(poll).map_err(|e| format!("_next.poll_command {poll:?}: {e}"))?;
+            let op = hand_over("poll_command", poll)?;
             let polled = self.run(&op).await?;
             if polled.exit != 0 {
                 return Ok(());
             }
         }
-        let op = Op::parse(pay).map_err(|e| format!("_next.pay_command {pay:?}: {e}"))?;
+        let op = hand_over("pay_command", pay)?;
         self.run(&op).await?;
         Ok(())
     }
@@ -453,30 +430,21 @@ impl LinkWorld {
             .and_then(Value::as_str)
             .map(str::to_owned);
         if let Some(command) = next {
-            let op = Op::parse(&command).map_err(|e| format!("_next.command {command:?}: {e}"))?;
+            let op = hand_over("command", &command)?;
             self.run(&op).await?;
         }
         Ok(())
     }
 
     /// The scenario's spend request as Link holds it (control API).
-    pub async fn spend_request_at_link(&self) -> Result<Value, String> {
-        let id = self.spend_request.as_deref().ok_or("no spend request")?;
-        self.link
-            .control()
-            .spend_request(id)
-            .await
-            .map_err(|e| e.to_string())
+    pub async fn spend_request_at_link(&self) -> StepResult<Value> {
+        let id = self.spend_request_id()?;
+        Ok(self.link.control().spend_request(id).await?)
     }
 
     /// The field `name` of the first login (device code) mock-link saw.
-    pub async fn login_field(&self, name: &str) -> Result<Option<String>, String> {
-        let codes = self
-            .link
-            .control()
-            .get("/device_codes")
-            .await
-            .map_err(|e| e.to_string())?;
+    pub async fn login_field(&self, name: &str) -> StepResult<Option<String>> {
+        let codes = self.link.control().get("/device_codes").await?;
         Ok(codes
             .pointer(&format!("/data/0/{name}"))
             .and_then(Value::as_str)
@@ -484,13 +452,12 @@ impl LinkWorld {
     }
 
     /// The request log of mock-link, as the wire shows it (the checks read JSON members).
-    pub async fn request_log(&self) -> Result<Vec<Value>, String> {
-        let log = self.link.control().received_requests().await;
-        as_json(log.map_err(|e| e.to_string())?)
+    pub async fn request_log(&self) -> StepResult<Vec<Value>> {
+        as_json(self.link.control().received_requests().await?)
     }
 
     /// Requests that reached mock-link during the last operation (and after).
-    pub async fn requests_since_mark(&self) -> Result<Vec<Value>, String> {
+    pub async fn requests_since_mark(&self) -> StepResult<Vec<Value>> {
         Ok(self
             .request_log()
             .await?
@@ -500,34 +467,32 @@ impl LinkWorld {
     }
 
     /// mock-link's credential ledger, as the wire shows it.
-    pub async fn link_ledger(&self) -> Result<Vec<Value>, String> {
-        let ledger = self.link.control().ledger().await;
-        as_json(ledger.map_err(|e| e.to_string())?)
+    pub async fn link_ledger(&self) -> StepResult<Vec<Value>> {
+        as_json(self.link.control().ledger().await?)
     }
 
     /// The phrase of the pending login (from the first object of the login).
-    pub fn phrase(&self) -> Result<String, String> {
+    pub fn phrase(&self) -> StepResult<String> {
         self.first
             .as_ref()
             .or_else(|| self.last.as_ref().and_then(Outcome::first))
             .and_then(|v| v.get("phrase"))
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .ok_or_else(|| format!("no phrase in the login output: {:?}", self.first))
+            .ok_or_else(|| format!("no phrase in the login output: {:?}", self.first).into())
     }
 
     /// Logs in through the client: `auth login --interval 0`, the user approves
     /// (as `user`), then the login is finished as the client says.
     pub async fn login(&mut self, user: Option<&str>) -> StepResult {
-        let op = Op::parse("auth login --client-name conformance").map_err(|e| e.to_string())?;
+        let op = Op::parse("auth login --client-name conformance")?;
         self.start(&op).await?;
         let phrase = self.phrase()?;
         let control = self.link.control();
         match user {
             Some(user) => control.approve_device_as(&phrase, user).await,
             None => control.approve_device(&phrase).await,
-        }
-        .map_err(|e| e.to_string())?;
+        }?;
         self.finish().await?;
         // The user has approved already: a single `auth status` finishes a
         // handed-over login (the contract's `_next` would wait an interval first).
@@ -559,26 +524,22 @@ impl LinkWorld {
             self.follow_next().await?;
         }
         if !authenticated(self) {
-            return Err(format!(
+            bail!(
                 "the login did not end authenticated: {}",
                 self.last()?.describe()
-            ));
+            );
         }
         Ok(())
     }
 
     /// Every token mock-link has issued, read through its control API (so the suite
     /// would work the same against a mock-link in another process).
-    pub async fn issued_tokens(&self) -> Result<Vec<Value>, String> {
-        self.link
-            .control()
-            .tokens()
-            .await
-            .map_err(|e| e.to_string())
+    pub async fn issued_tokens(&self) -> StepResult<Vec<Value>> {
+        Ok(self.link.control().tokens().await?)
     }
 
     /// The users with a live (not revoked) session at Link.
-    pub async fn signed_in_users(&self) -> Result<Vec<String>, String> {
+    pub async fn signed_in_users(&self) -> StepResult<Vec<String>> {
         let mut users: Vec<String> = self
             .issued_tokens()
             .await?
@@ -607,7 +568,7 @@ impl LinkWorld {
     }
 
     /// The id field of the last output.
-    pub fn last_id(&self) -> Result<String, String> {
+    pub fn last_id(&self) -> StepResult<String> {
         self.last()?
             .last()
             .and_then(|v| v.get("id"))
@@ -618,14 +579,15 @@ impl LinkWorld {
                     "no id in the output: {}",
                     self.last().map(Outcome::describe).unwrap_or_default()
                 )
+                .into()
             })
     }
 }
 
 /// Typed records as the JSON objects the control API answered.
-fn as_json<T: serde::Serialize>(records: Vec<T>) -> Result<Vec<Value>, String> {
-    records
+fn as_json<T: serde::Serialize>(records: Vec<T>) -> StepResult<Vec<Value>> {
+    Ok(records
         .iter()
-        .map(|record| serde_json::to_value(record).map_err(|e| e.to_string()))
-        .collect()
+        .map(serde_json::to_value)
+        .collect::<Result<_, _>>()?)
 }

@@ -3,7 +3,10 @@
 use cucumber::{given, when};
 use serde_json::Value;
 
-use crate::world::{LinkWorld, StepResult};
+use crate::route::MerchantRoute;
+use crate::step_error::{StepResult, bail};
+use crate::steps::user::approve;
+use crate::world::LinkWorld;
 
 #[given("a user who is not logged in")]
 async fn not_logged_in(_w: &mut LinkWorld) {}
@@ -18,8 +21,7 @@ async fn logged_in_empty(w: &mut LinkWorld) -> StepResult {
     w.link
         .control()
         .create_user(serde_json::json!({"id": "usr_empty", "email": "empty@example.com", "name": "Empty Wallet"}))
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     w.login(Some("usr_empty")).await
 }
 
@@ -73,22 +75,19 @@ async fn follows_next(w: &mut LinkWorld) -> StepResult {
         .and_then(|v| v.pointer("/_next/command"))
         .is_some();
     if !has_next {
-        return Err(format!("no _next.command: {}", w.last()?.describe()));
+        bail!("no _next.command: {}", w.last()?.describe());
     }
     w.follow_next().await
 }
 
-/// Creates a spend request through the client and remembers its id.
+/// Creates a spend request through the client (the world remembers its id).
 async fn create(w: &mut LinkWorld, command: &str) -> StepResult {
     let out = w.run_text(command).await?;
     if out.exit != 0 {
-        return Err(format!(
-            "creating the spend request failed: {}",
-            out.describe()
-        ));
+        bail!("creating the spend request failed: {}", out.describe());
     }
-    let id = w.last_id()?;
-    w.spend_request = Some(id);
+    // The world took the new id from the output; fail here if there was none.
+    w.last_id()?;
     Ok(())
 }
 
@@ -111,35 +110,14 @@ async fn card_approved(w: &mut LinkWorld) -> StepResult {
     approve(w).await
 }
 
-async fn approve(w: &mut LinkWorld) -> StepResult {
-    let id = w.spend_request.clone().ok_or("no spend request")?;
-    w.link
-        .control()
-        .approve_spend_request(&id)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(())
+/// GETs a URL as the agent's plain HTTP client would.
+async fn http_get(url: &str) -> StepResult<reqwest::Response> {
+    Ok(mock_link::loopback_http_client().get(url).send().await?)
 }
 
-/// Probes a merchant route and decodes its stripe challenge with the oracle.
-pub async fn probe(w: &LinkWorld, route: &str) -> Result<mpp_wire::StripeChallenge, String> {
-    let url = w.expand(&format!("{{merchant:{route}}}"));
-    let response = mock_link::loopback_http_client()
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let values: Vec<Vec<u8>> = response
-        .headers()
-        .get_all("www-authenticate")
-        .iter()
-        .map(|v| v.as_bytes().to_vec())
-        .collect();
-    mpp_wire::select_stripe_challenge(values).map_err(|e| format!("{url}: {e}"))
-}
-
-async fn spt_request(w: &mut LinkWorld, route: &str, amount: Option<&str>) -> StepResult {
-    let challenge = probe(w, route).await?;
+/// Creates a shared payment token spend request for what `route` charges (or `amount`).
+async fn spt_request(w: &mut LinkWorld, route: &MerchantRoute, amount: Option<&str>) -> StepResult {
+    let challenge = route.probe(&w.shop).await?;
     let amount = match amount {
         Some(a) => a.to_owned(),
         None => challenge
@@ -149,7 +127,6 @@ async fn spt_request(w: &mut LinkWorld, route: &str, amount: Option<&str>) -> St
             .ok_or("the challenge has no amount")?
             .to_owned(),
     };
-    w.merchant_url = Some(w.expand(&format!("{{merchant:{route}}}")));
     create(
         w,
         &format!(
@@ -161,26 +138,30 @@ async fn spt_request(w: &mut LinkWorld, route: &str, amount: Option<&str>) -> St
 }
 
 #[given(expr = "an approved shared payment token spend request for {string}")]
-async fn spt_approved(w: &mut LinkWorld, route: String) -> StepResult {
+async fn spt_approved(w: &mut LinkWorld, route: MerchantRoute) -> StepResult {
     spt_request(w, &route, None).await?;
     approve(w).await
 }
 
 #[given(expr = "an approved shared payment token spend request of {string} for {string}")]
-async fn spt_approved_amount(w: &mut LinkWorld, amount: String, route: String) -> StepResult {
+async fn spt_approved_amount(
+    w: &mut LinkWorld,
+    amount: String,
+    route: MerchantRoute,
+) -> StepResult {
     spt_request(w, &route, Some(&amount)).await?;
     approve(w).await
 }
 
 #[given(expr = "a shared payment token spend request for {string} pending approval")]
-async fn spt_pending(w: &mut LinkWorld, route: String) -> StepResult {
+async fn spt_pending(w: &mut LinkWorld, route: MerchantRoute) -> StepResult {
     spt_request(w, &route, None).await
 }
 
 #[when(expr = "the agent remembers the spend request as {string}")]
 #[given(expr = "the agent remembers the spend request as {string}")]
 async fn remember(w: &mut LinkWorld, name: String) -> StepResult {
-    let id = w.spend_request.clone().ok_or("no spend request")?;
+    let id = w.spend_request_id()?.to_owned();
     w.notes.insert(name, id);
     Ok(())
 }
@@ -194,16 +175,9 @@ async fn logs_in_again(w: &mut LinkWorld) -> StepResult {
 #[when(expr = "the agent decodes the challenge of {string}")]
 async fn decodes(w: &mut LinkWorld, url: String) -> StepResult {
     let url = w.expand(&url);
-    let response = mock_link::loopback_http_client()
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
+    let response = http_get(&url).await?;
     if response.status() != 402 {
-        return Err(format!(
-            "{url} answered {} instead of 402",
-            response.status()
-        ));
+        bail!("{url} answered {} instead of 402", response.status());
     }
     let values: Vec<String> = response
         .headers()
@@ -223,14 +197,9 @@ async fn instant_expiry(w: &mut LinkWorld) -> StepResult {
 
 #[when(expr = "the agent's browser fetches {string}")]
 async fn fetches(w: &mut LinkWorld, url: String) -> StepResult {
-    let url = w.expand(&url);
-    let response = mock_link::loopback_http_client()
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
+    let response = http_get(&w.expand(&url)).await?;
     let status = response.status().as_u16();
-    let body = response.text().await.map_err(|e| e.to_string())?;
+    let body = response.text().await?;
     w.notes.insert("page_status".into(), status.to_string());
     w.notes.insert("page".into(), body);
     Ok(())
@@ -238,7 +207,7 @@ async fn fetches(w: &mut LinkWorld, url: String) -> StepResult {
 
 #[when(expr = "the agent pays {string} with POST data {string} and the header {string}")]
 async fn pays_post(w: &mut LinkWorld, url: String, data: String, header: String) -> StepResult {
-    let id = w.spend_request.clone().ok_or("no spend request")?;
+    let id = w.spend_request_id()?.to_owned();
     let op = crate::op::Op {
         group: "mpp".into(),
         command: "pay".into(),
@@ -266,13 +235,8 @@ async fn runs_human(w: &mut LinkWorld, command: String) -> StepResult {
 #[given(expr = "a newer client version {string} is published on the update feed")]
 async fn update_feed(w: &mut LinkWorld, version: String) -> StepResult {
     use axum::routing::get;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let base = format!(
-        "http://{}",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
     let latest = version.clone();
     let app = axum::Router::new()
         .route("/latest", get(move || async move { format!("{latest}\n") }))

@@ -8,8 +8,8 @@ use cucumber::when;
 use headless_browser::{Browser, BrowserError};
 use serde_json::Value;
 
-use crate::steps::user::id;
-use crate::world::{LinkWorld, StepResult};
+use crate::step_error::StepResult;
+use crate::world::LinkWorld;
 
 /// Whether `@browser` scenarios can run here: Chromium and chromedriver installed, or CI
 /// (where their absence must fail, not skip).
@@ -19,33 +19,23 @@ pub fn browser_available() -> bool {
             && headless_browser::chromedriver_path().is_some())
 }
 
-async fn browser() -> Result<Browser, String> {
-    Browser::start().await.map_err(|e| e.to_string())
-}
-
 /// Runs `steps` in a fresh browser, closing it whatever happened.
 async fn in_browser<F>(steps: impl FnOnce(Browser) -> F) -> StepResult
 where
     F: Future<Output = (Browser, Result<(), BrowserError>)>,
 {
-    let (browser, outcome) = steps(browser().await?).await;
+    let (browser, outcome) = steps(Browser::start().await?).await;
     browser.quit().await;
-    outcome.map_err(|e| format!("in the browser: {e}"))
+    Ok(outcome.map_err(|e| format!("in the browser: {e}"))?)
 }
 
 /// The approval page of the scenario's spend request, as Link states it.
-async fn approval_url(w: &LinkWorld) -> Result<String, String> {
-    let id = id(w)?;
-    let request = w
-        .link
-        .control()
-        .spend_request(&id)
-        .await
-        .map_err(|e| e.to_string())?;
+async fn approval_url(w: &LinkWorld) -> StepResult<String> {
+    let request = w.spend_request_at_link().await?;
     request["approval_url"]
         .as_str()
         .map(str::to_owned)
-        .ok_or_else(|| format!("no approval_url on {id}: {request}"))
+        .ok_or_else(|| format!("no approval_url on {}: {request}", request["id"]).into())
 }
 
 #[when("the user approves the login in the browser")]

@@ -6,7 +6,8 @@ use mpp_testkit::Expectation;
 use mpp_testkit::generate::{Sample, samples};
 
 use crate::op::Op;
-use crate::world::{LinkWorld, StepResult};
+use crate::step_error::{StepResult, bail};
+use crate::world::LinkWorld;
 
 /// Linux limits one argument to 128 KiB; larger samples cannot go on a command line.
 const MAX_ARGUMENT: usize = 100_000;
@@ -87,10 +88,11 @@ async fn decodes_generated(w: &mut LinkWorld, count: usize, seed: u64) -> StepRe
 async fn agrees(w: &mut LinkWorld) -> StepResult {
     let report = w.decoding.as_ref().ok_or("nothing decoded")?;
     if report.checked < 100 {
-        return Err(format!(
+        bail!(
             "only {} samples could be checked (seed {})",
-            report.checked, report.seed
-        ));
+            report.checked,
+            report.seed
+        );
     }
     if report.mismatches.is_empty() {
         return Ok(());
@@ -107,5 +109,6 @@ async fn agrees(w: &mut LinkWorld) -> StepResult {
             .cloned()
             .collect::<Vec<_>>()
             .join(" | ")
-    ))
+    )
+    .into())
 }

@@ -4,8 +4,8 @@
 use cucumber::{given, then, when};
 use serde_json::{Value, json};
 
-use crate::steps::user::id;
-use crate::world::{LinkWorld, StepResult};
+use crate::step_error::{StepResult, bail};
+use crate::world::LinkWorld;
 
 /// Unix seconds of an RFC 3339 or numeric timestamp.
 fn unix_seconds(value: &Value) -> Option<i64> {
@@ -18,14 +18,10 @@ fn unix_seconds(value: &Value) -> Option<i64> {
 }
 
 /// Link's clock now, in unix seconds.
-async fn link_now(w: &LinkWorld) -> Result<i64, String> {
-    let clock = w
-        .link
-        .control()
-        .get("/clock")
-        .await
-        .map_err(|e| e.to_string())?;
-    unix_seconds(&clock["now"]).ok_or_else(|| format!("no time in mock-link's clock: {clock}"))
+async fn link_now(w: &LinkWorld) -> StepResult<i64> {
+    let clock = w.link.control().get("/clock").await?;
+    Ok(unix_seconds(&clock["now"])
+        .ok_or_else(|| format!("no time in mock-link's clock: {clock}"))?)
 }
 
 #[given("Link allows expires_at for the client the user logged in with")]
@@ -37,8 +33,7 @@ async fn allow_expires_at(w: &mut LinkWorld) -> StepResult {
     w.link
         .control()
         .post("/settings", json!({"expires_at_clients": [client_id]}))
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     Ok(())
 }
 
@@ -64,10 +59,10 @@ async fn expiring_as_asked(w: &mut LinkWorld) -> StepResult {
     let request = w.spend_request_at_link().await?;
     let got = unix_seconds(&request["expires_at"]);
     if got != Some(asked) {
-        return Err(format!(
+        bail!(
             "Link has expires_at {}, asked {asked}",
             request["expires_at"]
-        ));
+        );
     }
     Ok(())
 }
@@ -80,10 +75,10 @@ async fn expiring_after(w: &mut LinkWorld, hours: i64) -> StepResult {
     let want = hours * 3600;
     // Creation and the expiry are stamped in the same request; allow a second.
     if (expires - created - want).abs() > 1 {
-        return Err(format!(
+        bail!(
             "expires {} s after creation, expected {want}",
             expires - created
-        ));
+        );
     }
     Ok(())
 }
@@ -94,8 +89,7 @@ async fn clock_hours(w: &mut LinkWorld, hours: u64) -> StepResult {
     w.link
         .control()
         .advance_clock(std::time::Duration::from_secs(hours * 3600))
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     Ok(())
 }
 
@@ -109,7 +103,7 @@ async fn link_answered(w: &mut LinkWorld, status: u64, what: String) -> StepResu
         .filter_map(|r| r["status"].as_u64())
         .collect();
     if !statuses.contains(&status) {
-        return Err(format!("Link answered {what} with {statuses:?}"));
+        bail!("Link answered {what} with {statuses:?}");
     }
     Ok(())
 }
@@ -121,27 +115,25 @@ async fn marks_payment(w: &mut LinkWorld, status: String) -> StepResult {
         "submitted" => "submit",
         "succeeded" => "succeed",
         "failed" => "fail",
-        other => return Err(format!("submitted, succeeded or failed, not {other:?}")),
+        other => bail!("submitted, succeeded or failed, not {other:?}"),
     };
     w.link
         .control()
-        .spend_request_event(&id(w)?, event, json!({}))
-        .await
-        .map_err(|e| e.to_string())?;
+        .spend_request_event(w.spend_request_id()?, event, json!({}))
+        .await?;
     Ok(())
 }
 
 #[given(expr = "Link mints the token {int} seconds after approval")]
 async fn late_token(w: &mut LinkWorld, seconds: u64) -> StepResult {
-    let id = id(w)?;
+    let id = w.spend_request_id()?;
     w.link
         .control()
         .post(
             &format!("/spend_requests/{id}/spt_delay"),
             json!({"seconds": seconds}),
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     Ok(())
 }
 
@@ -154,7 +146,7 @@ async fn field_one_of(w: &mut LinkWorld, path: String, values: String) -> StepRe
         .ok_or_else(|| format!("no field {path:?}: {}", out.describe()))?;
     let allowed: Vec<&str> = values.split(',').map(str::trim).collect();
     if !value.as_str().is_some_and(|v| allowed.contains(&v)) {
-        return Err(format!("{path} = {value}, expected one of {allowed:?}"));
+        bail!("{path} = {value}, expected one of {allowed:?}");
     }
     Ok(())
 }

@@ -7,16 +7,17 @@ use cucumber::{given, then, when};
 use mock_link::SellerClient;
 use serde_json::Value;
 
-use crate::steps::agent::probe;
-use crate::world::{LinkWorld, StepResult};
+use crate::route::MerchantRoute;
+use crate::step_error::{StepResult, bail};
+use crate::world::LinkWorld;
 
 fn seller(w: &LinkWorld) -> SellerClient {
     SellerClient::new(w.link.base_url(), mock_merchant::DEFAULT_SECRET_KEY)
 }
 
 /// Mints a test token for the amount `route` charges; returns its id.
-async fn mint_for(w: &LinkWorld, route: &str) -> Result<String, String> {
-    let challenge = probe(w, route).await?;
+async fn mint_for(w: &LinkWorld, route: &MerchantRoute) -> StepResult<String> {
+    let challenge = route.probe(&w.shop).await?;
     let amount: i64 = challenge
         .request_json
         .get("amount")
@@ -29,31 +30,23 @@ async fn mint_for(w: &LinkWorld, route: &str) -> Result<String, String> {
         .and_then(Value::as_str)
         .unwrap_or("usd")
         .to_owned();
-    seller(w)
-        .mint_test_token(amount, &currency)
-        .await
-        .map_err(|refused| format!("the test helper refused: {}", refused.body))
+    let minted = seller(w).mint_test_token(amount, &currency).await;
+    Ok(minted.map_err(|refused| format!("the test helper refused: {}", refused.body))?)
 }
 
 #[given(expr = "a merchant developer minted a test shared payment token for {string}")]
-async fn minted(w: &mut LinkWorld, route: String) -> StepResult {
+async fn minted(w: &mut LinkWorld, route: MerchantRoute) -> StepResult {
     let token = mint_for(w, &route).await?;
     w.notes.insert("seller_token".into(), token);
     Ok(())
 }
 
 #[when(expr = "the developer revokes another test token for {string} with the test helper")]
-async fn revokes(w: &mut LinkWorld, route: String) -> StepResult {
+async fn revokes(w: &mut LinkWorld, route: MerchantRoute) -> StepResult {
     let token = mint_for(w, &route).await?;
-    let answer = seller(w)
-        .revoke_test_token(&token)
-        .await
-        .map_err(|e| e.to_string())?;
+    let answer = seller(w).revoke_test_token(&token).await?;
     if answer.status != 200 || answer.body["deactivated_reason"] != "revoked" {
-        return Err(format!(
-            "revoking answered {}: {}",
-            answer.status, answer.body
-        ));
+        bail!("revoking answered {}: {}", answer.status, answer.body);
     }
     w.notes.insert("seller_token".into(), token);
     Ok(())
@@ -61,21 +54,19 @@ async fn revokes(w: &mut LinkWorld, route: String) -> StepResult {
 
 /// Probes the route and pays its stripe challenge with the developer's token.
 #[when(expr = "the developer pays {string} with that token")]
-async fn pays(w: &mut LinkWorld, route: String) -> StepResult {
+async fn pays(w: &mut LinkWorld, route: MerchantRoute) -> StepResult {
     let token = w
         .notes
         .get("seller_token")
         .cloned()
         .ok_or("no test token minted")?;
-    let challenge = probe(w, &route).await?;
+    let challenge = route.probe(&w.shop).await?;
     let credential = mpp_wire::format_credential(&challenge.spt_credential(&token));
-    let url = w.expand(&format!("{{merchant:{route}}}"));
     let response = mock_link::loopback_http_client()
-        .get(&url)
+        .get(route.url(&w.shop))
         .header("authorization", credential)
         .send()
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let receipt = response.headers().contains_key("payment-receipt");
     w.notes.insert(
         "seller_status".into(),
@@ -92,13 +83,13 @@ async fn answered(w: &mut LinkWorld, status: u16, with: String) -> StepResult {
     let want_receipt = match with.as_str() {
         "with" => true,
         "without" => false,
-        other => return Err(format!("\"with\" or \"without\", not {other:?}")),
+        other => bail!("\"with\" or \"without\", not {other:?}"),
     };
     if *got != status.to_string() || receipt != want_receipt {
-        return Err(format!(
+        bail!(
             "the payment answered {got} {} a receipt",
             if receipt { "with" } else { "without" }
-        ));
+        );
     }
     Ok(())
 }
@@ -106,12 +97,9 @@ async fn answered(w: &mut LinkWorld, status: u16, with: String) -> StepResult {
 #[then(expr = "Stripe shows the token as {string}")]
 async fn token_state(w: &mut LinkWorld, reason: String) -> StepResult {
     let token = w.notes.get("seller_token").ok_or("no test token minted")?;
-    let answer = seller(w)
-        .granted_token(token)
-        .await
-        .map_err(|e| e.to_string())?;
+    let answer = seller(w).granted_token(token).await?;
     if answer.body["deactivated_reason"] != reason.as_str() {
-        return Err(format!("the token is {}", answer.body));
+        bail!("the token is {}", answer.body);
     }
     Ok(())
 }

@@ -9,13 +9,9 @@ use mock_link::{ArmedFault, Fault};
 use mock_link::{DeviceOutcome, DeviceScript};
 use serde_json::json;
 
-use crate::world::{LinkWorld, StepResult};
-
-pub(crate) fn id(w: &LinkWorld) -> Result<String, String> {
-    w.spend_request
-        .clone()
-        .ok_or_else(|| "no spend request in this scenario".into())
-}
+use crate::route::MerchantRoute;
+use crate::step_error::{StepResult, bail};
+use crate::world::LinkWorld;
 
 #[given(expr = "Link asks clients to wait {int} second(s) between login polls")]
 async fn poll_interval(w: &mut LinkWorld, seconds: u64) -> StepResult {
@@ -34,8 +30,7 @@ async fn script_next_login(w: &LinkWorld, outcome: DeviceOutcome, after_polls: u
             after_polls,
             user_id: None,
         })
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     Ok(())
 }
 
@@ -57,118 +52,88 @@ async fn script_spend(w: &mut LinkWorld) -> StepResult {
             "/scripts/spend_requests",
             json!({"outcome": "approve", "after_polls": 0}),
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     Ok(())
 }
 
 #[when("the user approves the login")]
 async fn approve_login(w: &mut LinkWorld) -> StepResult {
     let phrase = w.phrase()?;
-    w.link
-        .control()
-        .approve_device(&phrase)
-        .await
-        .map_err(|e| e.to_string())?;
+    w.link.control().approve_device(&phrase).await?;
     Ok(())
 }
 
 #[when("the user denies the login")]
 async fn deny_login(w: &mut LinkWorld) -> StepResult {
     let phrase = w.phrase()?;
-    w.link
-        .control()
-        .deny_device(&phrase)
-        .await
-        .map_err(|e| e.to_string())?;
+    w.link.control().deny_device(&phrase).await?;
     Ok(())
 }
 
 #[when("the login code expires before the user acts")]
 async fn expire_login(w: &mut LinkWorld) -> StepResult {
     let phrase = w.phrase()?;
-    w.link
-        .control()
-        .expire_device(&phrase)
-        .await
-        .map_err(|e| e.to_string())?;
+    w.link.control().expire_device(&phrase).await?;
     Ok(())
 }
 
 #[when("the user approves the spend request")]
 #[given("the user approved the spend request")]
-async fn approve(w: &mut LinkWorld) -> StepResult {
-    let id = id(w)?;
-    w.link
-        .control()
-        .approve_spend_request(&id)
-        .await
-        .map_err(|e| e.to_string())?;
+pub(crate) async fn approve(w: &mut LinkWorld) -> StepResult {
+    let id = w.spend_request_id()?;
+    w.link.control().approve_spend_request(id).await?;
     Ok(())
 }
 
 #[when("the user denies the spend request")]
 #[given("the user denied the spend request")]
 async fn deny(w: &mut LinkWorld) -> StepResult {
-    let id = id(w)?;
-    w.link
-        .control()
-        .deny_spend_request(&id)
-        .await
-        .map_err(|e| e.to_string())?;
+    let id = w.spend_request_id()?;
+    w.link.control().deny_spend_request(id).await?;
     Ok(())
 }
 
 #[when("the spend request expires before the user acts")]
 async fn expire(w: &mut LinkWorld) -> StepResult {
-    let id = id(w)?;
-    w.link
-        .control()
-        .expire_spend_request(&id)
-        .await
-        .map_err(|e| e.to_string())?;
+    let id = w.spend_request_id()?;
+    w.link.control().expire_spend_request(id).await?;
     Ok(())
 }
 
 #[when("the issuer asks for 3-D Secure on the spend request")]
 #[given("the issuer asked for 3-D Secure on the spend request")]
 async fn three_ds(w: &mut LinkWorld) -> StepResult {
-    let id = id(w)?;
+    let id = w.spend_request_id()?;
     w.link
         .control()
-        .require_action(&id, Resolution::AutoResume)
-        .await
-        .map_err(|e| e.to_string())?;
+        .require_action(id, Resolution::AutoResume)
+        .await?;
     Ok(())
 }
 
 #[when("the user completes 3-D Secure and approves")]
 async fn complete_three_ds(w: &mut LinkWorld) -> StepResult {
-    let id = id(w)?;
+    let id = w.spend_request_id()?;
     let control = w.link.control();
-    control
-        .complete_action(&id)
-        .await
-        .map_err(|e| e.to_string())?;
+    control.complete_action(id).await?;
     // auto_resume completes to approved; approve only if it is still pending.
-    let _ = control.approve_spend_request(&id).await;
+    let _ = control.approve_spend_request(id).await;
     Ok(())
 }
 
 #[given("the issuer asked the user to create a new spend request")]
 async fn needs_new_request(w: &mut LinkWorld) -> StepResult {
-    let id = id(w)?;
+    let id = w.spend_request_id()?;
     w.link
         .control()
-        .require_action(&id, Resolution::CreateNewSpendRequest)
-        .await
-        .map_err(|e| e.to_string())?;
+        .require_action(id, Resolution::CreateNewSpendRequest)
+        .await?;
     Ok(())
 }
 
 /// Waits (bounded) until Link has seen `count` retrieves of the spend request.
 async fn wait_for_retrieves(w: &LinkWorld, count: usize) -> StepResult {
-    let id = id(w)?;
+    let id = w.spend_request_id()?;
     let path = format!("/spend_requests/{id}");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
@@ -182,9 +147,7 @@ async fn wait_for_retrieves(w: &LinkWorld, count: usize) -> StepResult {
             return Ok(());
         }
         if tokio::time::Instant::now() > deadline {
-            return Err(format!(
-                "the agent checked the spend request {seen} times in 30 s, expected {count}"
-            ));
+            bail!("the agent checked the spend request {seen} times in 30 s, expected {count}");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -199,12 +162,11 @@ async fn approve_after_checks(w: &mut LinkWorld, count: usize) -> StepResult {
 #[when(expr = "Link marks the payment succeeded once the agent has checked it {int} times")]
 async fn succeed_after_checks(w: &mut LinkWorld, count: usize) -> StepResult {
     wait_for_retrieves(w, count).await?;
-    let id = id(w)?;
+    let id = w.spend_request_id()?;
     w.link
         .control()
-        .succeed_spend_request(&id, serde_json::json!({}))
-        .await
-        .map_err(|e| e.to_string())?;
+        .succeed_spend_request(id, serde_json::json!({}))
+        .await?;
     Ok(())
 }
 
@@ -218,11 +180,7 @@ async fn revoke_after_checks(w: &mut LinkWorld, count: usize) -> StepResult {
 
 async fn revoke_all(w: &mut LinkWorld) -> StepResult {
     for user in w.signed_in_users().await? {
-        w.link
-            .control()
-            .revoke_user_sessions(&user)
-            .await
-            .map_err(|e| e.to_string())?;
+        w.link.control().revoke_user_sessions(&user).await?;
     }
     Ok(())
 }
@@ -237,11 +195,7 @@ async fn revoked(w: &mut LinkWorld) -> StepResult {
 async fn access_expires(w: &mut LinkWorld) -> StepResult {
     w.snapshot_tokens().await?;
     for user in w.signed_in_users().await? {
-        w.link
-            .control()
-            .expire_user_access_tokens(&user)
-            .await
-            .map_err(|e| e.to_string())?;
+        w.link.control().expire_user_access_tokens(&user).await?;
     }
     Ok(())
 }
@@ -255,7 +209,7 @@ async fn fault(w: &mut LinkWorld, path: String, kind: String) -> StepResult {
         "a dropped connection" => Fault::Drop,
         "a non-JSON body" => Fault::NonJson { status: Some(200) },
         "a 10 second delay" => Fault::Latency { millis: 10_000 },
-        other => return Err(format!("unknown fault {other:?}")),
+        other => bail!("unknown fault {other:?}"),
     };
     let armed = ArmedFault {
         method: None,
@@ -263,11 +217,7 @@ async fn fault(w: &mut LinkWorld, path: String, kind: String) -> StepResult {
         count: 5,
         fault,
     };
-    w.link
-        .control()
-        .inject_fault(&armed)
-        .await
-        .map_err(|e| e.to_string())?;
+    w.link.control().inject_fault(&armed).await?;
     Ok(())
 }
 
@@ -296,17 +246,15 @@ async fn add_card(w: &mut LinkWorld, brand: String, last4: String) -> StepResult
                 "usr_default",
                 serde_json::json!({"brand": brand, "last4": last4, "nickname": "Added"}),
             )
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         return Ok(());
     }
     let page = mock_link::loopback_http_client()
         .get(url.clone())
         .send()
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     if !page.status().is_success() {
-        return Err(format!("the page {url} answered {}", page.status()));
+        bail!("the page {url} answered {}", page.status());
     }
     let added = mock_link::loopback_http_client()
         .post(format!("{}/payment-methods/add", w.link.base_url()))
@@ -317,10 +265,9 @@ async fn add_card(w: &mut LinkWorld, brand: String, last4: String) -> StepResult
             ("nickname", "Added"),
         ])
         .send()
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     if !added.status().is_success() {
-        return Err(format!("adding the card answered {}", added.status()));
+        bail!("adding the card answered {}", added.status());
     }
     Ok(())
 }
@@ -331,9 +278,9 @@ async fn challenges_expire(w: &mut LinkWorld) {
 }
 
 #[given(expr = "a merchant that has seen {int} earlier probes of {string}")]
-async fn earlier_probes(w: &mut LinkWorld, count: usize, route: String) -> StepResult {
+async fn earlier_probes(w: &mut LinkWorld, count: usize, route: MerchantRoute) -> StepResult {
     for _ in 0..count {
-        crate::steps::agent::probe(w, &route).await?;
+        route.probe(&w.shop).await?;
     }
     Ok(())
 }
@@ -344,17 +291,16 @@ async fn clock(w: &mut LinkWorld) -> StepResult {
     w.link
         .control()
         .advance_clock(Duration::from_secs(3600))
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     Ok(())
 }
 
 /// `the same` or `another` origin, as the features say it.
-fn redirect_to(origin: &str) -> Result<mock_merchant::Redirect, String> {
+fn redirect_to(origin: &str) -> StepResult<mock_merchant::Redirect> {
     let to = match origin {
         "the same" => mock_merchant::Target::SameOrigin,
         "another" => mock_merchant::Target::CrossOrigin,
-        other => return Err(format!("\"the same\" or \"another\" origin, not {other:?}")),
+        other => bail!("\"the same\" or \"another\" origin, not {other:?}"),
     };
     Ok(mock_merchant::Redirect { to, status: None })
 }
