@@ -137,7 +137,7 @@ pub async fn device_code(
     });
     // The phrase approves the device on the verification page: it is not logged.
     tracing::info!(client_hint = ?code.client_hint, "device code issued");
-    store.device_codes.push(code);
+    store.device_codes.insert(code.device_code.clone(), code);
     Ok(Json(body))
 }
 
@@ -228,8 +228,7 @@ fn device_code_grant(store: &mut Store, form: &Form) -> Result<Value> {
     let now = store.now();
     let code = store
         .device_codes
-        .iter_mut()
-        .find(|code| code.device_code == device_code)
+        .get_mut(device_code)
         .ok_or_else(|| Error::oauth("invalid_grant", "unknown device_code"))?;
     if let Some(client_id) = form.non_empty("client_id")
         && client_id != code.client_id
@@ -471,14 +470,15 @@ pub fn find_device_code<'a>(
     store: &'a mut Store,
     which: DeviceCodeRef<'_>,
 ) -> Result<&'a mut DeviceCode> {
-    let found = store
-        .device_codes
-        .iter_mut()
-        .rev()
-        .find(|code| match which {
-            DeviceCodeRef::Phrase(phrase) => code.user_code == normalize_phrase(phrase),
-            DeviceCodeRef::DeviceCode(device_code) => code.device_code == device_code,
-        });
+    let found = match which {
+        DeviceCodeRef::Phrase(phrase) => {
+            let phrase = normalize_phrase(phrase);
+            store
+                .device_codes
+                .rfind_mut(|code| code.user_code == phrase)
+        }
+        DeviceCodeRef::DeviceCode(device_code) => store.device_codes.get_mut(device_code),
+    };
     found.ok_or_else(|| match which {
         DeviceCodeRef::Phrase(phrase) => Error::not_found("device code", phrase),
         DeviceCodeRef::DeviceCode(_) => Error::not_found("device code", "[REDACTED]"),

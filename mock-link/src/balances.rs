@@ -149,6 +149,21 @@ impl Page {
         })
     }
 
+    /// The most items a page holds.
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// The cursor `starting_after`, if sent.
+    pub(crate) fn starting_after(&self) -> Option<&str> {
+        self.starting_after.as_deref()
+    }
+
+    /// The cursor `ending_before`, if sent.
+    pub(crate) fn ending_before(&self) -> Option<&str> {
+        self.ending_before.as_deref()
+    }
+
     /// One page of `items` (already in list order, each with an `id` or `source_id` key).
     pub(crate) fn apply(&self, items: Vec<Value>) -> Result<Value> {
         let keys: Vec<&str> = items

@@ -47,10 +47,7 @@ pub fn deactivation(store: &Store, terms: &Terms) -> Option<(SystemTime, &'stati
     }
     // A Link token dies with its spend request (canceled): Link, the issuer, revoked it.
     if let Some(request_id) = &terms.spend_request_id {
-        let request = store
-            .spend_requests
-            .iter()
-            .find(|request| &request.id == request_id);
+        let request = store.spend_request(request_id);
         match request {
             Some(request) if request.is_redeemable() => {}
             Some(request) => return Some((request.updated_at, "revoked")),
@@ -104,12 +101,10 @@ fn payment_method_details(store: &Store, terms: &Terms) -> Value {
         let (brand, last4) = test_card(&token.payment_method);
         return card_details(brand, last4, None);
     }
-    let request = terms.spend_request_id.as_ref().and_then(|id| {
-        store
-            .spend_requests
-            .iter()
-            .find(|request| &request.id == id)
-    });
+    let request = terms
+        .spend_request_id
+        .as_ref()
+        .and_then(|id| store.spend_request(id));
     let brand = request
         .and_then(|request| request.input.card_brand.as_deref())
         .unwrap_or("visa");

@@ -456,7 +456,7 @@ impl MockLink {
     /// The credential ledger, oldest first: every credential issued, redeemed, refused or
     /// revoked, read in-process (over HTTP: [`ControlClient::ledger`]).
     pub fn ledger(&self) -> Vec<LedgerEntry> {
-        self.state.lock().ledger.clone()
+        self.state.lock().ledger.to_vec()
     }
 
     /// Stops accepting connections and waits for the server task to end.

@@ -68,10 +68,9 @@ pub async fn create(
     let spend_request_id = optional_string(&body, "spend_request_id")?
         .ok_or_else(|| Error::missing_param("spend_request_id"))?;
     let id = &spend_request_id;
-    if !store
-        .spend_requests
-        .iter()
-        .any(|request| &request.id == id && request.user_id == user_id)
+    if store
+        .spend_request(id)
+        .is_none_or(|request| request.user_id != user_id)
     {
         return Err(Error::invalid_param(
             "spend_request_id",

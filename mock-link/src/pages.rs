@@ -330,7 +330,7 @@ async fn verify_page(State(state): State<AppState>, Query(query): Query<VerifyQu
     let now = store.now();
     let Some(code) = store
         .device_codes
-        .iter()
+        .values()
         .rev()
         .find(|code| code.user_code == normalize_phrase(&user_code))
     else {

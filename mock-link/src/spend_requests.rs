@@ -15,6 +15,7 @@ use crate::clock::{from_unix_seconds, later, unix_seconds};
 use crate::error::{Error, Result};
 use crate::ids::random_id;
 use crate::model::AppState;
+use crate::model::spend_request::index::PageRequest;
 use crate::model::spend_request::lifecycle::{
     apply_event, expire_due_requests, run_script_on_poll, transition_error,
 };
@@ -48,16 +49,13 @@ fn idempotent_replay<'a>(
     user_id: &str,
     create: &IdempotentCreate,
 ) -> Result<Option<&'a SpendRequest>> {
-    // Cheapest test first: `create` runs this over every spend request.
-    let Some(earlier) = store.spend_requests.iter().find(|request| {
-        request
-            .idempotency
-            .as_ref()
-            .is_some_and(|earlier| earlier.key == create.key)
-            && request.user_id == user_id
-    }) else {
+    let Some(position) = store
+        .spend_requests
+        .by_idempotency_key(user_id, &create.key)
+    else {
         return Ok(None);
     };
+    let earlier = &store.spend_requests[position];
     if earlier.idempotency.as_ref() == Some(create) {
         return Ok(Some(earlier));
     }
@@ -165,11 +163,12 @@ fn create_spend_request(
     if delegated && input.approval_details.is_none() {
         return Err(Error::missing_param("approval_details"));
     }
-    // `duplicates` compares the amount first, so most requests are passed over without
-    // comparing a string (this scan runs over every spend request on each create).
-    if let Some(existing) = store.spend_requests.iter().find(|request| {
-        request.state.is_open() && request.input.duplicates(&input) && request.user_id == user_id
-    }) {
+    // Only the user's open requests with the same amount are compared (an index).
+    if let Some(existing) = store
+        .spend_requests
+        .open_duplicate(&user_id, &input)
+        .map(|position| &store.spend_requests[position])
+    {
         let existing_json = store.spend_request_json(existing, Include::default());
         return Err(Error::api(
             StatusCode::TOO_MANY_REQUESTS,
@@ -215,9 +214,7 @@ fn create_spend_request(
         apply_event(&mut store, &id, Event::RequestApproval)?;
     }
     let body = store
-        .spend_requests
-        .iter()
-        .find(|request| request.id == id)
+        .spend_request(&id)
         .map(|request| store.spend_request_json(request, Include::default()))
         .unwrap_or(Value::Null);
     tracing::info!(spend_request = %id, delegated, "spend request created");
@@ -300,15 +297,14 @@ fn update_spend_request(
         check_expires_at(expires_at, unix_seconds(now), client_allowed)?;
     }
     let input = validate(&merged, &methods)?;
+    let mut request = store.spend_requests.at_mut(index);
     if let Some(expires_at) = input.expires_at {
-        let expires_at = from_unix_seconds(expires_at);
-        store.spend_requests[index].expires_at = expires_at;
-        store.note_expiry(expires_at);
+        request.expires_at = from_unix_seconds(expires_at);
     }
-    let request = &mut store.spend_requests[index];
     request.fields = merged;
     request.input = input;
     request.updated_at = now;
+    drop(request);
     if delegated {
         apply_event(&mut store, id, Event::ApproveProgrammatically)?;
     }
@@ -359,8 +355,8 @@ pub async fn retrieve(
 }
 
 /// `GET /spend_requests[?include_history=true&limit=N&starting_after=ID&ending_before=ID]`:
-/// newest first, a page of at most `limit` (1-100, default 100); only the page is serialized,
-/// so a long history costs a scan of ids, not of bodies.
+/// newest first, a page of at most `limit` (1-100, default 100). The user's requests are
+/// indexed (all, and those not yet history), so a page costs its own requests, not the history.
 pub async fn list(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -382,18 +378,20 @@ pub async fn list(
     let mut store = state.lock();
     let user_id = authenticated_user_id(&store, &headers)?;
     expire_due_requests(&mut store);
-    let listed: Vec<&SpendRequest> = store
-        .spend_requests
-        .iter()
-        .rev()
-        .filter(|request| request.user_id == user_id)
-        .filter(|request| include_history || !request.state.is_history())
-        .collect();
-    let ids: Vec<&str> = listed.iter().map(|request| request.id.as_str()).collect();
-    let (range, has_more) = page.window(&ids)?;
-    let data: Vec<Value> = listed[range]
-        .iter()
-        .map(|request| store.spend_request_json(request, Include::default()))
+    let (positions, has_more) = store.spend_requests.page(
+        &user_id,
+        include_history,
+        PageRequest {
+            limit: page.limit(),
+            starting_after: page.starting_after(),
+            ending_before: page.ending_before(),
+        },
+    )?;
+    let data: Vec<Value> = positions
+        .into_iter()
+        .map(|position| {
+            store.spend_request_json(&store.spend_requests[position], Include::default())
+        })
         .collect();
     Ok(Json(
         json!({ "object": "list", "data": data, "has_more": has_more }),

@@ -164,10 +164,7 @@ fn outcome(store: &Store, terms: &Terms) -> Outcome {
     let Some(token) = store.shared_payment_tokens.get(&terms.id) else {
         return Outcome::Succeed;
     };
-    let request = store
-        .spend_requests
-        .iter()
-        .find(|request| request.id == token.spend_request_id);
+    let request = store.spend_request(&token.spend_request_id);
     let behaviour = request
         .map(|request| magic_behaviour(&request.input.payment_details, request.input.amount))
         .unwrap_or_default();
@@ -195,9 +192,7 @@ fn refusal(
     let request_redeemable = || {
         terms.spend_request_id.as_ref().is_none_or(|id| {
             store
-                .spend_requests
-                .iter()
-                .find(|request| &request.id == id)
+                .spend_request(id)
                 .is_some_and(|request| request.is_redeemable())
         })
     };

@@ -212,7 +212,11 @@ struct Server {
 
 impl Server {
     fn spawn(path: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mock-link"))
+        Self::spawn_binary(Path::new(env!("CARGO_BIN_EXE_mock-link")), path)
+    }
+
+    fn spawn_binary(binary: &Path, path: &Path) -> Self {
+        let mut child = Command::new(binary)
             .args(["--port", "0", "--device-poll-interval", "0", "--state"])
             .arg(path)
             .env("RUST_LOG", "off")
@@ -503,8 +507,85 @@ async fn measure_the_cost_of_state() {
         sqlite.shutdown().await;
         println!(
             "{count} creates from {tasks} task(s): {in_memory:.0}/s in memory, \
-             {with_state:.0}/s with --state ({:.1} KB snapshot at the end)",
-            std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64 / 1024.0
+             {with_state:.0}/s with --state ({:.1} KB database at the end)",
+            database_bytes(&path) as f64 / 1024.0
         );
     }
+}
+
+/// The cost of one change with `--state` as the history grows: a `mock-link --state` binary
+/// (`MOCK_LINK_BIN`, default this build's) is filled with spend requests up to each size of
+/// `STATE_SIZES` (default `1000 10000`), 8 creates in flight, then 100 spend requests are each
+/// created (with `request_approval`) and approved, one after the other: two saved changes each.
+/// `MOCK_LINK_BIN=target/release/mock-link cargo test -p mock-link --test state -- --ignored --nocapture measure_a_change`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check"]
+async fn measure_a_change_with_state_as_the_history_grows() {
+    const ROUNDS: usize = 100;
+    let binary = std::env::var("MOCK_LINK_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_mock-link").to_owned());
+    let sizes = std::env::var("STATE_SIZES").unwrap_or_else(|_| "1000 10000".to_owned());
+    let dir = tempfile::tempdir().unwrap();
+    for size in sizes
+        .split_whitespace()
+        .map(|size| size.parse::<usize>().unwrap())
+    {
+        let path = dir.path().join(format!("grow-{size}.db"));
+        let server = Server::spawn_binary(Path::new(&binary), &path);
+        let control = mock_link::ControlClient::new(server.base_url.clone());
+        let tokens = control.issue_tokens("usr_default").await.unwrap();
+        let api = Arc::new(Api {
+            http: reqwest::Client::new(),
+            base_url: server.base_url.clone(),
+            access_token: tokens["access_token"].as_str().unwrap().to_owned(),
+        });
+        let fill = size - ROUNDS;
+        let started = Instant::now();
+        let mut running = Vec::new();
+        for task in 0..8 {
+            let api = api.clone();
+            running.push(tokio::spawn(async move {
+                for index in (task..fill).step_by(8) {
+                    api.create(with(card_request(), json!({"amount": 1000 + index})))
+                        .await;
+                }
+            }));
+        }
+        for task in running {
+            task.await.unwrap();
+        }
+        let filled = started.elapsed();
+        let started = Instant::now();
+        for round in 0..ROUNDS {
+            let created = api
+                .create(with(
+                    card_request(),
+                    json!({"amount": 1000 + fill + round, "request_approval": true}),
+                ))
+                .await;
+            control
+                .approve_spend_request(created["id"].as_str().unwrap())
+                .await
+                .unwrap();
+        }
+        let rounds = started.elapsed();
+        println!(
+            "{size} spend requests: filling {fill} took {:.1} s; then {ROUNDS} create + approve \
+             took {:.2} s, {:.2} ms per saved change; database {:.1} MB ({binary})",
+            filled.as_secs_f64(),
+            rounds.as_secs_f64(),
+            rounds.as_secs_f64() * 1000.0 / (2 * ROUNDS) as f64,
+            database_bytes(&path) as f64 / 1e6,
+        );
+    }
+}
+
+/// The database's size on disk with its write-ahead log.
+fn database_bytes(path: &Path) -> u64 {
+    let wal = path.with_extension("db-wal");
+    [path, wal.as_path()]
+        .iter()
+        .filter_map(|file| std::fs::metadata(file).ok())
+        .map(|metadata| metadata.len())
+        .sum()
 }

@@ -98,7 +98,7 @@ pub(super) async fn list_device_codes(State(state): State<AppState>) -> Json<Val
     let store = state.lock();
     let data: Vec<Value> = store
         .device_codes
-        .iter()
+        .values()
         .rev()
         .map(device_code_json)
         .collect();

@@ -27,9 +27,7 @@ use super::{delay_seconds, parse};
 /// The full spend request as the issuer sees it (credentials included once approved).
 fn spend_request_json(store: &Store, id: &str) -> Result<Value> {
     let request = store
-        .spend_requests
-        .iter()
-        .find(|request| request.id == id)
+        .spend_request(id)
         .ok_or_else(|| Error::not_found("spend request", id))?;
     let include = Include {
         card: true,
@@ -207,11 +205,12 @@ pub(super) async fn script_spend_request(
 ) -> Result<Json<Value>> {
     let script: SpendRequestScript = parse(&headers, &body)?;
     let mut store = state.lock();
-    let request = store
+    let mut request = store
         .spend_request_mut(&id)
         .ok_or_else(|| Error::not_found("spend request", &id))?;
     request.script = Some(script);
     request.polls = 0;
+    drop(request);
     spend_request_json(&store, &id).map(Json)
 }
 
@@ -233,7 +232,7 @@ pub(super) async fn set_spt_delay(
     let delay = delay_seconds("seconds", body.seconds)?;
     let mut store = state.lock();
     let now = store.now();
-    let request = store
+    let mut request = store
         .spend_request_mut(&id)
         .ok_or_else(|| Error::not_found("spend request", &id))?;
     request.spt_delay = Some(delay);
@@ -241,5 +240,6 @@ pub(super) async fn set_spt_delay(
     if request.spt_available_at.is_some() {
         request.spt_available_at = Some(later(now, delay));
     }
+    drop(request);
     spend_request_json(&store, &id).map(Json)
 }

@@ -140,13 +140,19 @@ pub(super) async fn expire_token(
         }
         Selected::User(user_id) => {
             let grants = live_grants_of(&store, &user_id);
-            let mut expired = 0;
-            for access in store.access_tokens.values_mut() {
-                if grants.contains(&access.grant_id) && access.expires_at > now {
+            // Only the tokens that change are borrowed mutably (each is then saved).
+            let live: Vec<String> = store
+                .access_tokens
+                .iter()
+                .filter(|(_, access)| grants.contains(&access.grant_id) && access.expires_at > now)
+                .map(|(token, _)| token.clone())
+                .collect();
+            for token in &live {
+                if let Some(access) = store.access_tokens.get_mut(token) {
                     access.expires_at = now;
-                    expired += 1;
                 }
             }
+            let expired = live.len();
             Ok(Json(json!({ "expired": true, "tokens": expired })))
         }
     }

@@ -1,13 +1,22 @@
 //! `--state PATH`: the store kept in an embedded SQLite database, so a developer's sessions,
 //! spend requests and issued credentials survive a restart (and a crash).
 //!
-//! The whole [`Store`] is one JSON snapshot in one row. The one door is [`StoreGuard`], what
-//! [`crate::model::AppState::lock`] hands out: when a guard that was borrowed mutably is
-//! released, the store is serialized and, if it differs from what the database holds, written
-//! in one SQLite transaction *before the store's mutex is released*. So no response (of this
-//! request or of another one that saw the change) can leave before the change is on disk.
-//! If the write fails, the change is undone in memory and the request answers 503
-//! `state_not_saved` ([`refuse_unsaved`]).
+//! Each growing collection of the [`Store`] (spend requests, device codes, grants, access and
+//! refresh tokens, SPTs, revocations, Stripe idempotency answers, PaymentIntents, the ledger,
+//! agent observations) has its own table, one row per record: `seq` (the record's position in
+//! creation order, the row id), `key` and the record as JSON. The rest (clock, users,
+//! merchants, scripts, approval policies: small, rarely changed) is one row of the `store`
+//! table. The collections ([`crate::model::table`]) record which records were changed through
+//! their mutable accessors, the only way to change one.
+//!
+//! The one door is [`StoreGuard`], what [`crate::model::AppState::lock`] hands out: when a
+//! guard is released, the records changed through it (and the rest, when its JSON differs from
+//! the saved one) are written in one SQLite transaction *before the store's mutex is
+//! released*, so a change costs the records it touched, not the whole store. No response (of
+//! this request or of another one that saw the change) can leave before the change is on disk.
+//! If the write fails, the change is undone in memory (each collection kept the records'
+//! values before their first change) and the request answers 503 `state_not_saved`
+//! ([`refuse_unsaved`]).
 //!
 //! The database runs in WAL mode with `synchronous=FULL`: a commit returns only after the log
 //! is flushed to the device, so an answered change survives SIGKILL and power loss, at the
@@ -30,10 +39,12 @@ use crate::clock::unix_millis;
 use crate::config::Config;
 use crate::error::{Error, ErrorShape};
 use crate::model::seed::Seed;
-use crate::model::store::Store;
+use crate::model::store::{COLLECTIONS, Rest, Store};
+use crate::model::table::{LoadError, Row};
 
 /// The database layout this mock-link reads and writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+/// Version 1 held the whole store as one JSON snapshot; version 2 a table per collection.
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// How long opening waits for a lock held by someone else before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(500);
@@ -60,14 +71,17 @@ pub enum StateError {
          know (it reads version {SCHEMA_VERSION}); use the mock-link that wrote it, or another path"
     )]
     UnknownSchema { path: PathBuf, found: i64 },
+    #[error(
+        "the state database {path} has schema version 1 (one snapshot of the whole store, \
+         written by an older mock-link); this mock-link reads version {SCHEMA_VERSION} (a table \
+         per collection) and does not convert it: use the mock-link that wrote it, or start \
+         with another path"
+    )]
+    OldSchema { path: PathBuf },
     #[error("{path} is not a mock-link state database (it holds other tables)")]
     Foreign { path: PathBuf },
-    #[error("the state database {path} holds a snapshot this mock-link cannot read: {source}")]
-    BadSnapshot {
-        path: PathBuf,
-        #[source]
-        source: serde_json::Error,
-    },
+    #[error("the state database {path} holds a store this mock-link cannot read: {detail}")]
+    BadSnapshot { path: PathBuf, detail: String },
     #[error("the seed is invalid: {0}")]
     Seed(Box<Error>),
     #[error("cannot save the state: {0}")]
@@ -81,7 +95,7 @@ impl From<Error> for StateError {
     }
 }
 
-/// The open database and the snapshot it holds.
+/// The open database and what it holds of the store's rest.
 pub struct StateDb {
     path: PathBuf,
     saved: Mutex<Saved>,
@@ -89,8 +103,8 @@ pub struct StateDb {
 
 struct Saved {
     connection: Connection,
-    /// The JSON the database holds, to skip writes that would change nothing.
-    snapshot: String,
+    /// The rest's JSON the database holds, to skip writes that would change nothing.
+    rest: String,
 }
 
 impl std::fmt::Debug for StateDb {
@@ -110,28 +124,81 @@ pub fn open_store(
     base_url: String,
     seed: Seed,
 ) -> Result<(Store, StateDb), StateError> {
-    let (connection, saved) = open(path)?;
-    let store = match &saved {
-        Some(snapshot) => Store::restore(snapshot, config, base_url, seed).map_err(|source| {
+    let connection = open(path)?;
+    let loaded =
+        load(&connection, config.clone(), base_url.clone(), seed.clone()).map_err(|detail| {
             StateError::BadSnapshot {
                 path: path.to_owned(),
-                source,
+                detail,
             }
-        })?,
-        None => Store::new(config, base_url, seed)?,
+        })?;
+    let (mut store, rest) = match loaded {
+        Some(loaded) => loaded,
+        None => (Store::new(config, base_url, seed)?, String::new()),
     };
     let db = StateDb {
         path: path.to_owned(),
-        saved: Mutex::new(Saved {
-            connection,
-            snapshot: saved.unwrap_or_default(),
-        }),
+        saved: Mutex::new(Saved { connection, rest }),
     };
-    db.save(&store)?;
+    db.save(&mut store)?;
     Ok((store, db))
 }
 
-fn open(path: &Path) -> Result<(Connection, Option<String>), StateError> {
+/// The saved store and its rest's JSON, if the database holds one.
+fn load(
+    connection: &Connection,
+    config: Config,
+    base_url: String,
+    seed: Seed,
+) -> Result<Option<(Store, String)>, String> {
+    let rest_json: Option<String> = connection
+        .query_row("SELECT rest FROM store WHERE id = 1", [], |row| row.get(0))
+        .optional()
+        .map_err(|error| error.to_string())?;
+    let Some(rest_json) = rest_json else {
+        return Ok(None);
+    };
+    let rest: Rest = serde_json::from_str(&rest_json).map_err(|error| format!("store: {error}"))?;
+    let rows = |name: &'static str| -> Result<Vec<Row>, LoadError> {
+        read_rows(connection, name).map_err(|error| LoadError::Query(error.to_string()))
+    };
+    let store = Store::restore(rest, rows, config, base_url, seed)
+        .map_err(|(name, error)| format!("{name}: {error}"))?;
+    Ok(Some((store, rest_json)))
+}
+
+fn read_rows(connection: &Connection, table: &str) -> rusqlite::Result<Vec<Row>> {
+    let mut statement =
+        connection.prepare(&format!("SELECT seq, key, value FROM {table} ORDER BY seq"))?;
+    statement
+        .query_map([], |row| {
+            Ok(Row {
+                seq: row.get(0)?,
+                key: row.get(1)?,
+                value: row.get(2)?,
+            })
+        })?
+        .collect()
+}
+
+/// The tables of [`SCHEMA_VERSION`].
+fn create_schema(connection: &Connection) -> rusqlite::Result<()> {
+    connection.execute_batch(
+        "CREATE TABLE store (
+             id INTEGER PRIMARY KEY CHECK (id = 1),
+             saved_at_ms INTEGER NOT NULL,
+             rest TEXT NOT NULL
+         );",
+    )?;
+    for table in COLLECTIONS {
+        connection.execute_batch(&format!(
+            "CREATE TABLE {table} (seq INTEGER PRIMARY KEY, key TEXT, value TEXT NOT NULL);"
+        ))?;
+    }
+    connection.pragma_update(None, "user_version", SCHEMA_VERSION)
+}
+
+fn open(path: &Path) -> Result<Connection, StateError> {
     let failed = |source: rusqlite::Error| match source.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StateError::InUse {
             path: path.to_owned(),
@@ -174,16 +241,12 @@ fn open(path: &Path) -> Result<(Connection, Option<String>), StateError> {
                     path: path.to_owned(),
                 });
             }
-            transaction
-                .execute_batch(
-                    "CREATE TABLE snapshot (
-                         id INTEGER PRIMARY KEY CHECK (id = 1),
-                         saved_at_ms INTEGER NOT NULL,
-                         store TEXT NOT NULL
-                     );
-                     PRAGMA user_version = 1;",
-                )
-                .map_err(failed)?;
+            create_schema(&transaction).map_err(failed)?;
+        }
+        1 => {
+            return Err(StateError::OldSchema {
+                path: path.to_owned(),
+            });
         }
         _ => {
             return Err(StateError::UnknownSchema {
@@ -192,14 +255,8 @@ fn open(path: &Path) -> Result<(Connection, Option<String>), StateError> {
             });
         }
     }
-    let saved = transaction
-        .query_row("SELECT store FROM snapshot WHERE id = 1", [], |row| {
-            row.get(0)
-        })
-        .optional()
-        .map_err(failed)?;
     transaction.commit().map_err(failed)?;
-    Ok((connection, saved))
+    Ok(connection)
 }
 
 /// Creates the file readable by its owner only: it holds live tokens and test card numbers.
@@ -215,6 +272,68 @@ fn create_private(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// What one save writes.
+struct Changes {
+    /// The rest's JSON, when it differs from the saved one.
+    rest: Option<String>,
+    /// Every collection's table is emptied first (the store was replaced).
+    replace: bool,
+    rows: Vec<(&'static str, Vec<Row>)>,
+}
+
+impl Changes {
+    fn of(store: &Store, saved_rest: &str) -> serde_json::Result<Self> {
+        let rest = store.rest_json()?;
+        let replace = store.replaced;
+        let mut rows = Vec::new();
+        for (name, collection) in store.collections() {
+            let changed = if replace {
+                collection.all_rows()?
+            } else {
+                collection.changed_rows()?
+            };
+            if !changed.is_empty() {
+                rows.push((name, changed));
+            }
+        }
+        Ok(Self {
+            rest: (replace || rest != saved_rest).then_some(rest),
+            replace,
+            rows,
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.rest.is_none() && !self.replace && self.rows.is_empty()
+    }
+
+    fn write(&self, connection: &mut Connection) -> rusqlite::Result<()> {
+        let transaction = connection.transaction()?;
+        if self.replace {
+            for table in COLLECTIONS {
+                transaction.execute(&format!("DELETE FROM {table}"), [])?;
+            }
+        }
+        for (table, rows) in &self.rows {
+            let mut upsert = transaction.prepare_cached(&format!(
+                "INSERT INTO {table} (seq, key, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (seq) DO UPDATE SET key = excluded.key, value = excluded.value"
+            ))?;
+            for row in rows {
+                upsert.execute(params![row.seq, row.key, row.value])?;
+            }
+        }
+        if let Some(rest) = &self.rest {
+            transaction.execute(
+                "INSERT INTO store (id, saved_at_ms, rest) VALUES (1, ?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET saved_at_ms = excluded.saved_at_ms, rest = excluded.rest",
+                params![unix_millis(SystemTime::now()), rest],
+            )?;
+        }
+        transaction.commit()
+    }
+}
+
 impl StateDb {
     fn lock(&self) -> MutexGuard<'_, Saved> {
         self.saved
@@ -222,44 +341,50 @@ impl StateDb {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Writes `store` in one transaction, unless the database already holds exactly it.
-    pub fn save(&self, store: &Store) -> Result<(), StateError> {
-        let snapshot =
-            serde_json::to_string(store).map_err(|error| StateError::Save(error.to_string()))?;
+    /// Writes what changed in `store` since the last save in one transaction (nothing when
+    /// nothing did), then forgets the changes.
+    pub fn save(&self, store: &mut Store) -> Result<(), StateError> {
         let mut saved = self.lock();
-        if saved.snapshot == snapshot {
-            return Ok(());
+        let changes =
+            Changes::of(store, &saved.rest).map_err(|error| StateError::Save(error.to_string()))?;
+        if !changes.is_empty() {
+            changes
+                .write(&mut saved.connection)
+                .map_err(|error| StateError::Save(error.to_string()))?;
+            if let Some(rest) = changes.rest {
+                saved.rest = rest;
+            }
         }
-        let write = |connection: &mut Connection| -> rusqlite::Result<()> {
-            let transaction = connection.transaction()?;
-            transaction.execute(
-                "INSERT INTO snapshot (id, saved_at_ms, store) VALUES (1, ?1, ?2)
-                 ON CONFLICT (id) DO UPDATE SET saved_at_ms = excluded.saved_at_ms, store = excluded.store",
-                params![unix_millis(SystemTime::now()), snapshot],
-            )?;
-            transaction.commit()
-        };
-        write(&mut saved.connection).map_err(|error| StateError::Save(error.to_string()))?;
-        saved.snapshot = snapshot;
+        store.commit_changes();
         Ok(())
     }
 
     /// Puts `store` back to what the database holds, keeping what is not saved.
     fn roll_back(&self, store: &mut Store) {
         let saved = self.lock();
-        match Store::restore(
-            &saved.snapshot,
+        if !store.replaced {
+            store.roll_back_changes();
+            match serde_json::from_str::<Rest>(&saved.rest) {
+                Ok(rest) => store.set_rest(rest),
+                Err(error) => tracing::error!(%error, "the saved state cannot be read back"),
+            }
+            return;
+        }
+        // A reset replaced the whole store: read the saved one back.
+        match load(
+            &saved.connection,
             store.config.clone(),
             store.base_url.clone(),
             store.seed.clone(),
         ) {
-            Ok(mut restored) => {
+            Ok(Some((mut restored, _))) => {
                 restored.request_log = std::mem::take(&mut store.request_log);
                 restored.faults = std::mem::take(&mut store.faults);
                 restored.expires_at_clients = std::mem::take(&mut store.expires_at_clients);
                 restored.spt_delay = store.spt_delay;
                 *store = restored;
             }
+            Ok(None) => tracing::error!("the saved state is gone"),
             Err(error) => tracing::error!(%error, "the saved state cannot be read back"),
         }
     }
@@ -270,8 +395,8 @@ tokio::task_local! {
     static UNSAVED: Cell<bool>;
 }
 
-/// The store, locked. A mutable borrow marks it changed; on release a changed store is saved
-/// (with `--state`) before the mutex is.
+/// The store, locked. A mutable borrow marks it touched; on release the records changed
+/// through it are saved (with `--state`) before the mutex is.
 pub struct StoreGuard<'a> {
     guard: MutexGuard<'a, Store>,
     db: Option<&'a StateDb>,
@@ -288,7 +413,7 @@ impl<'a> StoreGuard<'a> {
     }
 
     /// The store for a change to what is never saved (the request log, armed faults):
-    /// releasing the guard then costs no snapshot. Anything else changed through it is lost
+    /// releasing the guard then costs no save. Anything else changed through it is lost
     /// at the next restart, so use it for those fields only.
     pub fn unsaved_mut(&mut self) -> &mut Store {
         &mut self.guard
@@ -312,10 +437,15 @@ impl DerefMut for StoreGuard<'_> {
 
 impl Drop for StoreGuard<'_> {
     fn drop(&mut self) {
-        let Some(db) = self.db.filter(|_| self.touched) else {
+        if !self.touched {
+            return;
+        }
+        let Some(db) = self.db else {
+            // Nothing to save to: the changes need not be remembered.
+            self.guard.commit_changes();
             return;
         };
-        if let Err(error) = db.save(&self.guard) {
+        if let Err(error) = db.save(&mut self.guard) {
             tracing::error!(%error, "a change was not saved to the state database; it is undone");
             db.roll_back(&mut self.guard);
             // Outside a request (no scope) there is no answer to correct.
@@ -349,6 +479,7 @@ pub async fn refuse_unsaved(request: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::store::Grant;
 
     fn temp_path(name: &str) -> PathBuf {
         std::env::temp_dir().join(format!(
@@ -368,6 +499,26 @@ mod tests {
         .unwrap()
     }
 
+    fn grant(user_id: &str) -> Grant {
+        Grant {
+            user_id: user_id.into(),
+            scope: "userinfo:read".into(),
+            client_id: "client".into(),
+            connection_label: None,
+            authorization_details: Vec::new(),
+            revoked: false,
+        }
+    }
+
+    fn count_rows(db: &StateDb, table: &str) -> i64 {
+        db.lock()
+            .connection
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                row.get(0)
+            })
+            .unwrap()
+    }
+
     #[test]
     fn a_saved_store_comes_back_with_this_starts_configuration() {
         let path = temp_path("roundtrip");
@@ -378,6 +529,7 @@ mod tests {
             guard.clock.advance(Duration::from_secs(60));
             guard.merchants[0].network_id = "profile_saved".into();
             guard.spt_delay = Duration::from_secs(9);
+            guard.grants.insert("grant_1".into(), grant("usr_default"));
         }
         let config = Config {
             spt_delay: Duration::from_secs(3),
@@ -388,6 +540,7 @@ mod tests {
         assert_eq!(store.merchants[0].network_id, "profile_saved");
         assert_eq!(store.clock.offset(), Duration::from_secs(60));
         assert_eq!(store.base_url, "http://127.0.0.1:2");
+        assert_eq!(store.grants["grant_1"].user_id, "usr_default");
         assert_eq!(
             store.spt_delay,
             Duration::from_secs(3),
@@ -398,6 +551,48 @@ mod tests {
             30,
             "the fixed history is put back"
         );
+    }
+
+    #[test]
+    fn a_change_writes_only_the_records_it_touched() {
+        let path = temp_path("per-record");
+        let (store, db) = fresh(&path);
+        let store = Mutex::new(store);
+        {
+            let mut guard = StoreGuard::new(store.lock().unwrap(), Some(&db));
+            for index in 0..50 {
+                guard
+                    .grants
+                    .insert(format!("grant_{index}"), grant("usr_default"));
+            }
+        }
+        assert_eq!(count_rows(&db, "grants"), 50);
+        let mut guard = StoreGuard::new(store.lock().unwrap(), Some(&db));
+        guard.grants.get_mut("grant_7").unwrap().revoked = true;
+        let changes = Changes::of(&guard, &db.lock().rest).unwrap();
+        assert_eq!(changes.rest, None, "the rest did not change");
+        assert!(!changes.replace);
+        let rows: Vec<_> = changes
+            .rows
+            .iter()
+            .flat_map(|(table, rows)| rows.iter().map(move |row| (*table, row.seq)))
+            .collect();
+        assert_eq!(rows, vec![("grants", 7)], "one record, nothing else");
+        drop(guard);
+        let saved: String = db
+            .lock()
+            .connection
+            .query_row(
+                "SELECT value FROM grants WHERE key = 'grant_7'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert!(saved.contains(r#""revoked":true"#), "{saved}");
+
+        let guard = StoreGuard::new(store.lock().unwrap(), Some(&db));
+        let changes = Changes::of(&guard, &db.lock().rest).unwrap();
+        assert!(changes.is_empty(), "a save forgets what it wrote");
     }
 
     #[test]
@@ -433,28 +628,79 @@ mod tests {
         assert!(matches!(error, StateError::Foreign { .. }), "{error}");
     }
 
+    #[test]
+    fn a_version_1_snapshot_is_refused_by_name_and_left_as_it_is() {
+        let path = temp_path("v1");
+        let v1 = "CREATE TABLE snapshot (
+                      id INTEGER PRIMARY KEY CHECK (id = 1),
+                      saved_at_ms INTEGER NOT NULL,
+                      store TEXT NOT NULL
+                  );
+                  INSERT INTO snapshot VALUES (1, 0, '{}');
+                  PRAGMA user_version = 1;";
+        Connection::open(&path).unwrap().execute_batch(v1).unwrap();
+        let error =
+            open_store(&path, Config::default(), String::new(), Seed::default()).unwrap_err();
+        assert!(matches!(error, StateError::OldSchema { .. }), "{error}");
+        let message = error.to_string();
+        assert!(
+            message.contains("schema version 1") && message.contains("reads version 2"),
+            "{message}"
+        );
+        let snapshot: String = Connection::open(&path)
+            .unwrap()
+            .query_row("SELECT store FROM snapshot", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(snapshot, "{}", "the old file is not touched");
+    }
+
     #[tokio::test]
     async fn a_change_that_cannot_be_saved_is_undone_and_flagged() {
         let path = temp_path("unsaved");
         let (store, db) = fresh(&path);
+        let store = Mutex::new(store);
+        {
+            let mut guard = StoreGuard::new(store.lock().unwrap(), Some(&db));
+            guard
+                .grants
+                .insert("grant_kept".into(), grant("usr_default"));
+        }
         db.lock()
             .connection
-            .execute_batch("DROP TABLE snapshot;")
+            .execute_batch("DROP TABLE store;")
             .unwrap();
-        let store = Mutex::new(store);
         let unsaved = UNSAVED
             .scope(Cell::new(false), async {
                 let mut guard = StoreGuard::new(store.lock().unwrap(), Some(&db));
                 guard.merchants.clear();
+                guard.grants.get_mut("grant_kept").unwrap().revoked = true;
+                guard
+                    .grants
+                    .insert("grant_new".into(), grant("usr_default"));
+                guard.ledger.push(crate::model::ledger::LedgerEntry {
+                    at: 0,
+                    event: "issued".into(),
+                    credential_type: "card".into(),
+                    credential: "card ending 4242".into(),
+                    source: "spend_request".into(),
+                    spend_request_id: None,
+                    network_id: None,
+                    amount: 1,
+                    currency: "usd".into(),
+                    merchant_network_id: None,
+                    payment_intent: None,
+                    reason: None,
+                });
                 drop(guard);
                 UNSAVED.with(Cell::get)
             })
             .await;
         assert!(unsaved);
-        assert_eq!(
-            store.lock().unwrap().merchants.len(),
-            1,
-            "the change is undone"
-        );
+        let store = store.lock().unwrap();
+        assert_eq!(store.merchants.len(), 1, "the change is undone");
+        assert!(!store.grants["grant_kept"].revoked, "the change is undone");
+        assert!(!store.grants.contains_key("grant_new"), "the addition too");
+        assert!(store.ledger.is_empty(), "and the ledger line");
+        assert!(!store.has_changes(), "nothing is left to save");
     }
 }

@@ -1,6 +1,6 @@
 //! Everything mock-link remembers, in one place behind one mutex.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -17,7 +17,9 @@ use crate::model::request_log::RequestLog;
 use crate::model::scripts::{DeviceScript, SpendRequestScript};
 use crate::model::seed::Seed;
 use crate::model::spend_request::credentials::SharedPaymentToken;
+use crate::model::spend_request::index::{SpendRequestMut, SpendRequests};
 use crate::model::spend_request::{Include, SpendRequest};
+use crate::model::table::{Collection, LoadError, Log, Row, Table};
 
 /// Where a device authorization stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,130 +93,232 @@ pub struct StoredResponse {
 
 /// All state of one mock-link instance.
 ///
-/// With `--state` the serialized store is the database's snapshot (see [`crate::model::state_db`]).
-/// What the command line or builder decides at each start (`config`, `base_url`, `seed`
-/// and the settings taken from the config) and the request log are not saved.
-#[derive(Debug, Serialize, Deserialize)]
+/// With `--state` the growing collections are saved a record at a time, each in its own
+/// table, and the rest ([`Rest`]: the clock, users, merchants, scripts and approval
+/// policies) as one small row (see [`crate::model::state_db`]). What the command line or
+/// builder decides at each start (`config`, `base_url`, `seed` and the settings taken from
+/// the config), the request log and armed faults are not saved.
+#[derive(Debug)]
 pub struct Store {
-    #[serde(skip)]
     pub config: Config,
     /// Saved: times already handed out were computed on this clock.
     pub clock: Clock,
     /// The base URL the server listens on, used to build verification and approval URLs.
-    #[serde(skip)]
     pub base_url: String,
     pub users: Vec<User>,
     pub merchants: Vec<Merchant>,
-    pub device_codes: Vec<DeviceCode>,
-    pub grants: HashMap<String, Grant>,
-    pub access_tokens: HashMap<String, AccessToken>,
-    pub refresh_tokens: HashMap<String, RefreshToken>,
-    pub spend_requests: Vec<SpendRequest>,
-    /// Where each spend request sits in `spend_requests`, by id: a hint checked on use, so a
-    /// missing or stale entry (a restored store) costs a scan, never a wrong answer. Without
-    /// it every retrieve walked the whole history (docs/benchmarks.md, growth).
-    #[serde(skip)]
-    spend_request_positions: HashMap<String, usize>,
-    /// When the earliest open spend request can expire, as of the last expiry sweep and the
-    /// requests added or re-dated since; `None` until a sweep has run. Lets the sweep that
-    /// precedes every spend-request call skip the whole history until something is due.
-    #[serde(skip)]
-    pub(crate) next_expiry: Option<NextExpiry>,
-    pub shared_payment_tokens: HashMap<String, SharedPaymentToken>,
+    /// Device logins by device code.
+    pub device_codes: Table<String, DeviceCode>,
+    pub grants: Table<String, Grant>,
+    pub access_tokens: Table<String, AccessToken>,
+    pub refresh_tokens: Table<String, RefreshToken>,
+    /// Every spend request, in creation order, with the indexes list, create and the expiry
+    /// sweep use.
+    pub spend_requests: SpendRequests,
+    pub shared_payment_tokens: Table<String, SharedPaymentToken>,
     /// SPTs sellers made with Stripe's test helper, by id.
-    pub test_granted_tokens: HashMap<String, TestGrantedToken>,
+    pub test_granted_tokens: Table<String, TestGrantedToken>,
     /// When each revoked SPT (of either kind) was revoked, by id.
-    pub revoked_tokens: HashMap<String, SystemTime>,
+    pub revoked_tokens: Table<String, SystemTime>,
     /// Keyed by (secret key, idempotency key).
-    #[serde(with = "pairs")]
-    pub idempotency: HashMap<(String, String), StoredResponse>,
+    pub idempotency: Table<(String, String), StoredResponse>,
     /// What this process was asked; not saved (it can be large, and it is not data a
     /// client made).
-    #[serde(skip)]
     pub request_log: RequestLog,
-    pub ledger: Vec<LedgerEntry>,
+    pub ledger: Log<LedgerEntry>,
     /// Applied on top of the defaults at start and after every reset.
-    #[serde(skip)]
     pub seed: Seed,
     /// Faults armed for upcoming calls. Not saved: like the request log, they belong to the
     /// process a test talks to.
-    #[serde(skip)]
     pub faults: Vec<ArmedFault>,
     /// Scripts for the next device codes created, first first.
     pub device_scripts: VecDeque<DeviceScript>,
     /// Scripts for the next spend requests created, first first.
     pub spend_request_scripts: VecDeque<SpendRequestScript>,
     /// PaymentIntents created, by id, with the secret key that created them.
-    pub payment_intents: HashMap<String, (String, Value)>,
+    pub payment_intents: Table<String, (String, Value)>,
     /// Reports sent to `POST /agent_observations`.
-    pub agent_observations: Vec<Value>,
+    pub agent_observations: Log<Value>,
     /// OAuth client ids allowed to send `expires_at` (from the config, changed by the control API).
     /// Not saved: each start's flags decide the settings.
-    #[serde(skip)]
     pub expires_at_clients: BTreeSet<String>,
     /// How long after approval an SPT appears, unless the request has its own delay.
-    #[serde(skip)]
     pub spt_delay: Duration,
     /// Each user's approval policy (`GET /approval-policy`), set through the control API.
-    pub approval_policies: HashMap<String, Value>,
+    pub approval_policies: BTreeMap<String, Value>,
+    /// Set when the whole store was replaced (a new store, a reset) since the last save:
+    /// the database's tables are then written anew.
+    pub(crate) replaced: bool,
 }
+
+/// The part of the store saved as one row: small, and rarely changed.
+#[derive(Serialize)]
+pub(crate) struct RestRef<'a> {
+    clock: &'a Clock,
+    users: &'a [User],
+    merchants: &'a [Merchant],
+    device_scripts: &'a VecDeque<DeviceScript>,
+    spend_request_scripts: &'a VecDeque<SpendRequestScript>,
+    approval_policies: &'a BTreeMap<String, Value>,
+}
+
+/// [`RestRef`] read back.
+#[derive(Deserialize)]
+pub(crate) struct Rest {
+    clock: Clock,
+    users: Vec<User>,
+    merchants: Vec<Merchant>,
+    device_scripts: VecDeque<DeviceScript>,
+    spend_request_scripts: VecDeque<SpendRequestScript>,
+    approval_policies: BTreeMap<String, Value>,
+}
+
+/// Lists the saved collections once: their table names (the field names) and accessors.
+macro_rules! saved_collections {
+    ($($field:ident),* $(,)?) => {
+        /// The database table of each saved collection (named after its field).
+        pub(crate) const COLLECTIONS: &[&str] = &[$(stringify!($field)),*];
+
+        impl Store {
+            /// Each saved collection with its table name.
+            pub(crate) fn collections(&self) -> Vec<(&'static str, &dyn Collection)> {
+                vec![$((stringify!($field), &self.$field as &dyn Collection)),*]
+            }
+
+            /// Each saved collection with its table name, mutably.
+            pub(crate) fn collections_mut(&mut self) -> Vec<(&'static str, &mut dyn Collection)> {
+                vec![$((stringify!($field), &mut self.$field as &mut dyn Collection)),*]
+            }
+        }
+    };
+}
+
+saved_collections!(
+    spend_requests,
+    device_codes,
+    grants,
+    access_tokens,
+    refresh_tokens,
+    shared_payment_tokens,
+    test_granted_tokens,
+    revoked_tokens,
+    idempotency,
+    payment_intents,
+    ledger,
+    agent_observations,
+);
 
 impl Store {
     /// A store holding the default user and merchant plus `seed`.
     pub fn new(config: Config, base_url: String, seed: Seed) -> Result<Self, Error> {
-        let mut store = Self {
-            expires_at_clients: config.expires_at_clients.iter().cloned().collect(),
-            spt_delay: config.spt_delay,
-            approval_policies: HashMap::new(),
-            config,
-            clock: Clock::default(),
-            base_url,
-            users: Vec::new(),
-            merchants: Vec::new(),
-            device_codes: Vec::new(),
-            grants: HashMap::new(),
-            access_tokens: HashMap::new(),
-            refresh_tokens: HashMap::new(),
-            spend_requests: Vec::new(),
-            spend_request_positions: HashMap::new(),
-            next_expiry: None,
-            shared_payment_tokens: HashMap::new(),
-            test_granted_tokens: HashMap::new(),
-            revoked_tokens: HashMap::new(),
-            idempotency: HashMap::new(),
-            request_log: RequestLog::default(),
-            ledger: Vec::new(),
-            seed,
-            faults: Vec::new(),
-            device_scripts: VecDeque::new(),
-            spend_request_scripts: VecDeque::new(),
-            agent_observations: Vec::new(),
-            payment_intents: HashMap::new(),
-        };
+        let mut store = Self::empty(config, base_url, seed);
         store.seed_defaults();
         let seed = store.seed.clone();
         store.apply_seed(&seed)?;
         Ok(store)
     }
 
-    /// A store read back from its JSON snapshot (`--state`), with what is not saved taken
-    /// from this start: the configuration and its settings, the base URL and the seed.
-    pub fn restore(
-        snapshot: &str,
+    /// A store with nothing in it and this start's configuration, base URL and seed.
+    fn empty(config: Config, base_url: String, seed: Seed) -> Self {
+        Self {
+            expires_at_clients: config.expires_at_clients.iter().cloned().collect(),
+            spt_delay: config.spt_delay,
+            approval_policies: BTreeMap::new(),
+            config,
+            clock: Clock::default(),
+            base_url,
+            users: Vec::new(),
+            merchants: Vec::new(),
+            device_codes: Table::default(),
+            grants: Table::default(),
+            access_tokens: Table::default(),
+            refresh_tokens: Table::default(),
+            spend_requests: SpendRequests::default(),
+            shared_payment_tokens: Table::default(),
+            test_granted_tokens: Table::default(),
+            revoked_tokens: Table::default(),
+            idempotency: Table::default(),
+            request_log: RequestLog::default(),
+            ledger: Log::default(),
+            seed,
+            faults: Vec::new(),
+            device_scripts: VecDeque::new(),
+            spend_request_scripts: VecDeque::new(),
+            agent_observations: Log::default(),
+            payment_intents: Table::default(),
+            replaced: true,
+        }
+    }
+
+    /// A store read back from its saved rest and collections (`--state`), with what is not
+    /// saved taken from this start: the configuration and its settings, the base URL and the
+    /// seed. `rows` gives each collection's saved rows, by table name, in `seq` order.
+    pub(crate) fn restore(
+        rest: Rest,
+        mut rows: impl FnMut(&'static str) -> Result<Vec<Row>, LoadError>,
         config: Config,
         base_url: String,
         seed: Seed,
-    ) -> Result<Self, serde_json::Error> {
-        let mut store: Self = serde_json::from_str(snapshot)?;
-        store.expires_at_clients = config.expires_at_clients.iter().cloned().collect();
-        store.spt_delay = config.spt_delay;
-        store.config = config;
-        store.base_url = base_url;
-        store.seed = seed;
-        for user in &mut store.users {
+    ) -> Result<Self, (&'static str, LoadError)> {
+        let mut store = Self::empty(config, base_url, seed);
+        store.set_rest(rest);
+        for (name, collection) in store.collections_mut() {
+            rows(name)
+                .and_then(|rows| collection.load(rows))
+                .map_err(|error| (name, error))?;
+        }
+        store.replaced = false;
+        Ok(store)
+    }
+
+    /// The saved rest of the store, as JSON.
+    pub(crate) fn rest_json(&self) -> serde_json::Result<String> {
+        serde_json::to_string(&RestRef {
+            clock: &self.clock,
+            users: &self.users,
+            merchants: &self.merchants,
+            device_scripts: &self.device_scripts,
+            spend_request_scripts: &self.spend_request_scripts,
+            approval_policies: &self.approval_policies,
+        })
+    }
+
+    /// Puts saved rest back (restore, or a change the database refused).
+    pub(crate) fn set_rest(&mut self, rest: Rest) {
+        self.clock = rest.clock;
+        self.users = rest.users;
+        self.merchants = rest.merchants;
+        self.device_scripts = rest.device_scripts;
+        self.spend_request_scripts = rest.spend_request_scripts;
+        self.approval_policies = rest.approval_policies;
+        for user in &mut self.users {
             user.restore_history();
         }
-        Ok(store)
+    }
+
+    /// Whether a collection changed (or the store was replaced) since the last save.
+    #[cfg(test)]
+    pub(crate) fn has_changes(&self) -> bool {
+        self.replaced
+            || self
+                .collections()
+                .iter()
+                .any(|(_, collection)| collection.has_changes())
+    }
+
+    /// The changes are saved (or, without `--state`, need not be): forget them.
+    pub(crate) fn commit_changes(&mut self) {
+        for (_, collection) in self.collections_mut() {
+            collection.commit();
+        }
+        self.replaced = false;
+    }
+
+    /// The collections' changes could not be saved: undo them.
+    pub(crate) fn roll_back_changes(&mut self) {
+        for (_, collection) in self.collections_mut() {
+            collection.roll_back();
+        }
     }
 
     /// Forgets everything (including the clock offset) and seeds the defaults again.
@@ -275,43 +379,17 @@ impl Store {
 
     /// The spend request with this id, whoever owns it.
     pub fn spend_request(&self, id: &str) -> Option<&SpendRequest> {
-        self.spend_request_index(id)
-            .map(|index| &self.spend_requests[index])
+        self.spend_requests.get(id)
     }
 
-    /// The position of the spend request with this id in `spend_requests`.
+    /// The position of the spend request with this id in `spend_requests` (creation order).
     pub fn spend_request_index(&self, id: &str) -> Option<usize> {
-        if let Some(&index) = self.spend_request_positions.get(id)
-            && self
-                .spend_requests
-                .get(index)
-                .is_some_and(|request| request.id == id)
-        {
-            return Some(index);
-        }
-        self.spend_requests
-            .iter()
-            .position(|request| request.id == id)
+        self.spend_requests.position(id)
     }
 
-    /// Adds a new spend request (the only way one enters the store after a restore).
+    /// Adds a new spend request.
     pub(crate) fn add_spend_request(&mut self, request: SpendRequest) {
-        if request.state.is_open() {
-            self.note_expiry(request.expires_at);
-        }
-        self.spend_request_positions
-            .insert(request.id.clone(), self.spend_requests.len());
-        self.spend_requests.push(request);
-    }
-
-    /// Records that an open spend request may now expire at `at` (it was added, or its
-    /// `expires_at` changed), so the next sweep does not skip it.
-    pub(crate) fn note_expiry(&mut self, at: SystemTime) {
-        self.next_expiry = match self.next_expiry {
-            None => None,
-            Some(NextExpiry::Never) => Some(NextExpiry::At(at)),
-            Some(NextExpiry::At(due)) => Some(NextExpiry::At(due.min(at))),
-        };
+        self.spend_requests.add(request);
     }
 
     /// The wire object of `request`, with its SPT once minted on the virtual clock.
@@ -355,41 +433,8 @@ impl Store {
             .map(|token| token.terms(revoked_at))
     }
 
-    /// The spend request with this id, whoever owns it.
-    pub fn spend_request_mut(&mut self, id: &str) -> Option<&mut SpendRequest> {
-        let index = self.spend_request_index(id)?;
-        Some(&mut self.spend_requests[index])
-    }
-}
-
-/// When the next expiry sweep has work to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum NextExpiry {
-    /// Not before this instant (the earliest `expires_at` of an open request).
-    At(SystemTime),
-    /// No open request is left.
-    Never,
-}
-
-/// A map with a pair key as a JSON list of `[[k1, k2], value]` (JSON keys are strings only).
-mod pairs {
-    use std::collections::HashMap;
-
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    type PairMap<V> = HashMap<(String, String), V>;
-
-    pub fn serialize<V: Serialize, S: Serializer>(
-        map: &PairMap<V>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(map.iter())
-    }
-
-    pub fn deserialize<'de, V: Deserialize<'de>, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<PairMap<V>, D::Error> {
-        let entries = Vec::<((String, String), V)>::deserialize(deserializer)?;
-        Ok(entries.into_iter().collect())
+    /// The spend request with this id, whoever owns it, to change it.
+    pub fn spend_request_mut(&mut self, id: &str) -> Option<SpendRequestMut<'_>> {
+        self.spend_requests.get_mut(id)
     }
 }

@@ -163,7 +163,7 @@ fn sessions(store: &Store) -> Markup {
             .filter(|token| token.grant_id == grant_id && token.expires_at > now)
             .count()
     };
-    let codes: Vec<_> = store.device_codes.iter().rev().take(ROWS).collect();
+    let codes: Vec<_> = store.device_codes.values().rev().take(ROWS).collect();
     html! {
         h2 id="sessions-heading" { "Login sessions" }
         @if grants.is_empty() {

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::ids::random_secret;
 use crate::model::ledger::LedgerEntry;
 use crate::model::scripts::{MAGIC_SPT_DELAY, magic_behaviour, magic_on_approval_request};
-use crate::model::store::{NextExpiry, Store};
+use crate::model::store::Store;
 
 /// A change to a spend request after its creation: the user, the payment network or the
 /// clock acting on it. [`apply`] is the one door every handler goes through.
@@ -55,12 +55,12 @@ pub fn apply(store: &mut Store, id: &str, change: Change) -> Result<Status> {
         apply_event(store, id, event)?;
     }
     let now = store.now();
-    let request = store
+    let mut request = store
         .spend_request_mut(id)
         .ok_or_else(|| Error::not_found("spend request", id))?;
     match change {
         Change::Event(_) => {}
-        // Already expired by the event above: no longer open, so no sweep needs it.
+        // Already expired by the event above: no longer open, so no sweep looks at it.
         Change::ExpireNow => request.expires_at = now,
         Change::Settled(status) | Change::Declined(status) => {
             request.payment_status = Some(status);
@@ -82,32 +82,18 @@ pub fn apply(store: &mut Store, id: &str, change: Change) -> Result<Status> {
     Ok(request.state)
 }
 
-/// Marks every open request whose `expires_at` has passed as `expired`. Only open requests
-/// expire and only creation makes one, so until the earliest open `expires_at` (kept in
-/// `Store::next_expiry`) there is nothing to sweep.
+/// Marks every open request whose `expires_at` has passed as `expired`: the open requests
+/// are indexed by `expires_at`, so this looks at the due ones only.
 pub fn expire_due_requests(store: &mut Store) {
     let now = store.now();
-    match store.next_expiry {
-        Some(NextExpiry::Never) => return,
-        Some(NextExpiry::At(due)) if now < due => return,
-        _ => {}
-    }
-    let mut earliest: Option<SystemTime> = None;
-    for request in &mut store.spend_requests {
-        if !request.state.is_open() {
-            continue;
-        }
-        if now >= request.expires_at
-            && let Ok(next) = transition(request.state, Event::Expire)
-        {
+    for position in store.spend_requests.due(now) {
+        let mut request = store.spend_requests.at_mut(position);
+        if let Ok(next) = transition(request.state, Event::Expire) {
             request.state = next;
             request.next_action = None;
             request.updated_at = now;
-        } else {
-            earliest = Some(earliest.map_or(request.expires_at, |e| e.min(request.expires_at)));
         }
     }
-    store.next_expiry = Some(earliest.map_or(NextExpiry::Never, NextExpiry::At));
 }
 
 /// The 400 an API caller gets for a refused transition.
@@ -134,7 +120,7 @@ pub fn apply_event(store: &mut Store, id: &str, event: Event) -> Result<Status> 
     let next = transition(current, event).map_err(transition_error)?;
     let became_approved = next == Status::Approved && current != Status::Approved;
     {
-        let request = &mut store.spend_requests[index];
+        let mut request = store.spend_requests.at_mut(index);
         request.state = next;
         request.updated_at = now;
         request.next_action = match next {
@@ -153,7 +139,7 @@ pub fn apply_event(store: &mut Store, id: &str, event: Event) -> Result<Status> 
         let behaviour = magic_behaviour(&input.payment_details, input.amount).to_owned();
         let (follow_up, script) = magic_on_approval_request(&behaviour);
         if script.is_some() {
-            store.spend_requests[index].script = script;
+            store.spend_requests.at_mut(index).script = script;
         }
         if let Some(follow_up) = follow_up {
             return apply_event(store, id, follow_up);
@@ -164,7 +150,7 @@ pub fn apply_event(store: &mut Store, id: &str, event: Event) -> Result<Status> 
 
 /// Counts a retrieve of request `index` and applies its script when it is due and allowed.
 pub fn run_script_on_poll(store: &mut Store, index: usize) {
-    let request = &mut store.spend_requests[index];
+    let mut request = store.spend_requests.at_mut(index);
     request.polls += 1;
     let Some(script) = request.script else {
         return;
@@ -173,20 +159,21 @@ pub fn run_script_on_poll(store: &mut Store, index: usize) {
         return;
     }
     let id = request.id.clone();
+    drop(request);
     let change = match script.outcome.event() {
         Event::Expire => Change::ExpireNow,
         event => Change::Event(event),
     };
     match apply(store, &id, change) {
         Ok(_) => {
-            if let Some(request) = store.spend_request_mut(&id) {
+            if let Some(mut request) = store.spend_request_mut(&id) {
                 request.script = None;
             }
         }
         // Not allowed yet (e.g. approve while still `created`): keep waiting, unless the
         // request is over, when the script can never apply.
         Err(_) => {
-            if let Some(request) = store.spend_request_mut(&id)
+            if let Some(mut request) = store.spend_request_mut(&id)
                 && !request.state.is_open()
             {
                 request.script = None;
@@ -200,7 +187,7 @@ fn issue_credential(store: &mut Store, index: usize, now: SystemTime, lifetime: 
     let request = store.spend_requests[index].clone();
     if request.input.wants_link_pay_token() {
         let token = random_secret("lpt_");
-        store.spend_requests[index].link_pay_token = Some(token.clone());
+        store.spend_requests.at_mut(index).link_pay_token = Some(token.clone());
         if request.input.credential_type == CredentialType::LinkPayToken {
             store.ledger.push(LedgerEntry::issued(&request, token, now));
             tracing::info!(spend_request = %request.id, "link pay token issued");
@@ -224,7 +211,7 @@ fn issue_credential(store: &mut Store, index: usize, now: SystemTime, lifetime: 
                 .unwrap_or_else(|| ("visa".into(), Default::default()));
             let card = issue_card(&brand, billing, now, unix_seconds(valid_until));
             let last4 = card.number[card.number.len() - 4..].to_owned();
-            store.spend_requests[index].card = Some(card);
+            store.spend_requests.at_mut(index).card = Some(card);
             LedgerEntry::issued(&request, format!("card ending {last4}"), now)
         }
         CredentialType::SharedPaymentToken => {
@@ -248,8 +235,10 @@ fn issue_credential(store: &mut Store, index: usize, now: SystemTime, lifetime: 
                     store.spt_delay
                 }
             });
-            store.spend_requests[index].spt_available_at = Some(later(now, delay));
-            store.spend_requests[index].shared_payment_token = Some(spt.id.clone());
+            let mut issued_for = store.spend_requests.at_mut(index);
+            issued_for.spt_available_at = Some(later(now, delay));
+            issued_for.shared_payment_token = Some(spt.id.clone());
+            drop(issued_for);
             store.shared_payment_tokens.insert(spt.id.clone(), spt);
             entry
         }

@@ -4,6 +4,7 @@
 //! [`credentials`]; how a payment with the credential ended in [`payment`].
 
 pub mod credentials;
+pub mod index;
 pub mod lifecycle;
 pub mod payment;
 pub mod state_machine;
