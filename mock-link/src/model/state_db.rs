@@ -481,12 +481,32 @@ mod tests {
     use super::*;
     use crate::model::store::Grant;
 
-    fn temp_path(name: &str) -> PathBuf {
-        std::env::temp_dir().join(format!(
-            "mock-link-state-{name}-{}-{}.db",
-            std::process::id(),
-            uuid::Uuid::new_v4()
-        ))
+    /// A database path in a directory of its own, removed when the test ends.
+    struct TempDb {
+        _dir: tempfile::TempDir,
+        path: PathBuf,
+    }
+
+    impl Deref for TempDb {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            &self.path
+        }
+    }
+
+    impl AsRef<Path> for TempDb {
+        fn as_ref(&self) -> &Path {
+            &self.path
+        }
+    }
+
+    fn temp_path(name: &str) -> TempDb {
+        let dir = tempfile::Builder::new()
+            .prefix("mock-link-state-")
+            .tempdir()
+            .unwrap();
+        let path = dir.path().join(format!("{name}.db"));
+        TempDb { _dir: dir, path }
     }
 
     fn fresh(path: &Path) -> (Store, StateDb) {
