@@ -189,6 +189,18 @@ impl Page {
 }
 
 /// `GET /sources`
+#[utoipa::path(
+    get,
+    path = "/sources",
+    tag = "balances",
+    security(("link_access_token" = [])),
+    params(crate::openapi::PageQuery),
+    responses(
+        (status = 200, description = "Cards and bank accounts", body = crate::openapi::ListPage),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn list_sources(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -201,6 +213,18 @@ pub async fn list_sources(
 }
 
 /// `GET /balances`
+#[utoipa::path(
+    get,
+    path = "/balances",
+    tag = "balances",
+    security(("link_access_token" = [])),
+    params(crate::openapi::PageQuery),
+    responses(
+        (status = 200, description = "Each source's balance", body = crate::openapi::ListPage),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn list_balances(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -248,8 +272,36 @@ fn parse_date(param: &str, text: &str) -> Result<i64> {
     ))
 }
 
+/// The filters of `GET /transactions`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // The OpenAPI parameters of a query read pair by pair.
+pub(crate) struct TransactionFilters {
+    /// Unix seconds or `YYYY-MM-DD` (also `start_date`).
+    date_start: Option<String>,
+    /// Unix seconds or `YYYY-MM-DD`, inclusive (also `end_date`).
+    date_end: Option<String>,
+    category: Option<String>,
+    /// `link` or `external_connection`.
+    origin: Option<String>,
+    /// Comma-separated source ids.
+    sources: Option<String>,
+}
+
 /// `GET /transactions` with `date_start`, `date_end` (inclusive day; `start_date` and
 /// `end_date` are accepted too), `category`, `origin`, `sources[]` filters and cursor pagination.
+#[utoipa::path(
+    get,
+    path = "/transactions",
+    tag = "balances",
+    security(("link_access_token" = [])),
+    params(crate::openapi::PageQuery, TransactionFilters),
+    responses(
+        (status = 200, description = "Transactions, newest first", body = crate::openapi::ListPage),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn list_transactions(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,

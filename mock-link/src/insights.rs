@@ -85,6 +85,18 @@ fn insight_data(id: &str, user: &User) -> Vec<Value> {
 }
 
 /// `GET /insights/available_types`
+#[utoipa::path(
+    get,
+    path = "/insights/available_types",
+    tag = "insights",
+    security(("link_access_token" = [])),
+    params(crate::openapi::PageQuery),
+    responses(
+        (status = 200, description = "The insight types", body = crate::openapi::ListPage),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn available_types(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -103,6 +115,18 @@ pub async fn available_types(
 }
 
 /// `GET /insights?insights[]=X&insights[]=Y` (every type when none is named).
+#[utoipa::path(
+    get,
+    path = "/insights",
+    tag = "insights",
+    security(("link_access_token" = [])),
+    params(crate::openapi::PageQuery, ("insights" = Option<String>, Query, description = "An insight type (repeatable, also `insights[]`); all when absent")),
+    responses(
+        (status = 200, description = "The insights asked for", body = crate::openapi::ListPage),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,

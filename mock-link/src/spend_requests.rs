@@ -225,6 +225,20 @@ fn create_spend_request(
 }
 
 /// `POST /spend_requests`
+#[utoipa::path(
+    post,
+    path = "/spend_requests",
+    tag = "spend_requests",
+    security(("link_access_token" = [])),
+    request_body(content = crate::openapi::SpendRequestCreate, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The spend request", body = crate::model::spend_request::SpendRequestObject),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+        (status = 403, response = crate::error::ApiErrorBody),
+        (status = 429, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -234,6 +248,20 @@ pub async fn create(
 }
 
 /// `POST /spend_requests/create_delegated`
+#[utoipa::path(
+    post,
+    path = "/spend_requests/create_delegated",
+    tag = "spend_requests",
+    security(("link_access_token" = [])),
+    request_body(content = crate::openapi::SpendRequestCreate, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The spend request", body = crate::model::spend_request::SpendRequestObject),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+        (status = 403, response = crate::error::ApiErrorBody),
+        (status = 429, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn create_delegated(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -243,6 +271,20 @@ pub async fn create_delegated(
 }
 
 /// `POST /spend_requests/{id}`: changes fields while the request is not yet decided.
+#[utoipa::path(
+    post,
+    path = "/spend_requests/{id}",
+    tag = "spend_requests",
+    security(("link_access_token" = [])),
+    params(("id" = String, Path, description = "The spend request (`lsrq_...`)")),
+    request_body(content = crate::openapi::SpendRequestCreate, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The spend request", body = crate::model::spend_request::SpendRequestObject),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -254,6 +296,21 @@ pub async fn update(
 
 /// `POST /spend_requests/{id}/update_delegated`: an update that also approves on the user's
 /// behalf (`spend-request update --approve`); needs the scope `spend_requests:approve`.
+#[utoipa::path(
+    post,
+    path = "/spend_requests/{id}/update_delegated",
+    tag = "spend_requests",
+    security(("link_access_token" = [])),
+    params(("id" = String, Path, description = "The spend request (`lsrq_...`)")),
+    request_body(content = crate::openapi::SpendRequestCreate, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The spend request", body = crate::model::spend_request::SpendRequestObject),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+        (status = 403, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn update_delegated(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -317,6 +374,19 @@ fn update_spend_request(
 }
 
 /// `GET /spend_requests/{id}?include=card,shared_payment_token`
+#[utoipa::path(
+    get,
+    path = "/spend_requests/{id}",
+    tag = "spend_requests",
+    security(("link_access_token" = [])),
+    params(("id" = String, Path, description = "The spend request (`lsrq_...`)"), ("include" = Option<String>, Query, description = "Comma-separated: `card`, `shared_payment_token`, `link_pay_token`")),
+    responses(
+        (status = 200, description = "The spend request", body = crate::model::spend_request::SpendRequestObject),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn retrieve(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -361,6 +431,18 @@ pub async fn retrieve(
 /// `GET /spend_requests[?include_history=true&limit=N&starting_after=ID&ending_before=ID]`:
 /// newest first, a page of at most `limit` (1-100, default 100); only the page is serialized,
 /// so a long history costs a scan of ids, not of bodies.
+#[utoipa::path(
+    get,
+    path = "/spend_requests",
+    tag = "spend_requests",
+    security(("link_access_token" = [])),
+    params(("include_history" = Option<bool>, Query, description = "Also list decided requests"), crate::openapi::PageQuery),
+    responses(
+        (status = 200, description = "Newest first", body = SpendRequestList),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -400,6 +482,28 @@ pub async fn list(
     ))
 }
 
+/// A page of spend requests, as [`list`] answers it.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct SpendRequestList {
+    /// Always `list`.
+    object: String,
+    data: Vec<crate::model::spend_request::SpendRequestObject>,
+    has_more: bool,
+}
+
+/// What [`request_approval`] answers.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct ApprovalLinks {
+    id: String,
+    approval_url: String,
+    /// The same URL, under the contract's name.
+    approval_link: String,
+}
+
 /// Without `limit` a list page holds the most a page may (the contract's list has no
 /// paging, and a client that sends none should see what a test made).
 const LIST_DEFAULT_LIMIT: usize = crate::balances::MAX_LIMIT;
@@ -423,6 +527,19 @@ fn apply_owned_event(
 }
 
 /// `POST /spend_requests/{id}/cancel`
+#[utoipa::path(
+    post,
+    path = "/spend_requests/{id}/cancel",
+    tag = "spend_requests",
+    security(("link_access_token" = [])),
+    params(("id" = String, Path, description = "The spend request (`lsrq_...`)")),
+    responses(
+        (status = 200, description = "The spend request", body = crate::model::spend_request::SpendRequestObject),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -434,6 +551,19 @@ pub async fn cancel(
 
 /// `POST /spend_requests/{id}/request_approval` → `{id, approval_url, approval_link}`
 /// (the contract names `approval_link`, the public client reads `approval_url`).
+#[utoipa::path(
+    post,
+    path = "/spend_requests/{id}/request_approval",
+    tag = "spend_requests",
+    security(("link_access_token" = [])),
+    params(("id" = String, Path, description = "The spend request (`lsrq_...`)")),
+    responses(
+        (status = 200, description = "Where the user approves it", body = ApprovalLinks),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn request_approval(
     State(state): State<AppState>,
     Path(id): Path<String>,

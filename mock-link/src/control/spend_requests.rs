@@ -60,6 +60,20 @@ struct SpendRequestEventBody {
     outcome: PaymentOutcomeBody,
 }
 
+/// The OpenAPI schema of [`SpendRequestEventBody`] (read member by member).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct SpendRequestEventSchema {
+    /// `require_action` only (required there).
+    resolution: Option<Resolution>,
+    /// `succeed` and `fail`: overrides `payment_status_details.code`.
+    code: Option<String>,
+    decline_code: Option<String>,
+    amount: Option<i64>,
+    currency: Option<String>,
+    refund_details: Option<Value>,
+}
+
 impl SpendRequestEventBody {
     fn parse(headers: &HeaderMap, body: &Bytes) -> Result<Self> {
         let object = parse_json_object(headers, body)?;
@@ -161,6 +175,18 @@ impl PaymentOutcomeBody {
 
 /// `POST /__control/spend_requests/{id}/{event}`: one state-machine event, as the human or the
 /// payment network would cause it.
+#[utoipa::path(
+    post,
+    path = "/__control/spend_requests/{id}/{event}",
+    tag = "control",
+    params(("id" = String, Path, description = "The spend request (`lsrq_...`)"), ("event" = String, Path, description = "`approve`, `deny`, `expire`, `require_action`, `complete_action`, `submit`, `succeed` or `fail`")),
+    request_body(content = SpendRequestEventSchema, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The spend request after the event", body = crate::model::spend_request::SpendRequestObject),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn spend_request_event(
     State(state): State<AppState>,
     Path((id, name)): Path<(String, String)>,
@@ -190,6 +216,16 @@ pub(super) async fn spend_request_event(
     spend_request_json(&store, &id).map(Json)
 }
 
+#[utoipa::path(
+    get,
+    path = "/__control/spend_requests/{id}",
+    tag = "control",
+    params(("id" = String, Path, description = "The spend request (`lsrq_...`)")),
+    responses(
+        (status = 200, description = "Any user's spend request, with its credentials", body = crate::model::spend_request::SpendRequestObject),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn get_spend_request(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -199,6 +235,18 @@ pub(super) async fn get_spend_request(
     spend_request_json(&store, &id).map(Json)
 }
 
+#[utoipa::path(
+    post,
+    path = "/__control/spend_requests/{id}/script",
+    tag = "control",
+    params(("id" = String, Path, description = "The spend request (`lsrq_...`)")),
+    request_body(content = SpendRequestScript, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The spend request with its script", body = crate::model::spend_request::SpendRequestObject),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn script_spend_request(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -215,7 +263,7 @@ pub(super) async fn script_spend_request(
     spend_request_json(&store, &id).map(Json)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SptDelayBody {
     seconds: f64,
@@ -223,6 +271,18 @@ struct SptDelayBody {
 
 /// `POST /__control/spend_requests/{id}/spt_delay {seconds}`: its SPT shows that long after
 /// approval (after approval: it hides the minted token for `seconds` from now).
+#[utoipa::path(
+    post,
+    path = "/__control/spend_requests/{id}/spt_delay",
+    tag = "control",
+    params(("id" = String, Path, description = "The spend request (`lsrq_...`)")),
+    request_body(content = SptDelayBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The spend request with its SPT delay", body = crate::model::spend_request::SpendRequestObject),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn set_spt_delay(
     State(state): State<AppState>,
     Path(id): Path<String>,
