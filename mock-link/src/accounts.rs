@@ -72,7 +72,7 @@ pub const MAX_NICKNAME_CHARS: usize = 100;
     path = "/payment-details/{id}",
     tag = "accounts",
     security(("link_access_token" = [])),
-    params(("id" = String, Path, description = "The payment method (`csmrpd_...`)")),
+    params(("id" = String, Path, description = "The payment method (`csmrpd_...`)", example = "csmrpd_default_visa")),
     responses(
         (status = 200, description = "The payment method", body = crate::model::accounts::PaymentMethod),
         (status = 401, response = crate::error::ApiErrorBody),
@@ -100,7 +100,7 @@ pub async fn retrieve_payment_details(
     path = "/payment-details/{id}",
     tag = "accounts",
     security(("link_access_token" = [])),
-    params(("id" = String, Path, description = "The payment method (`csmrpd_...`)")),
+    params(("id" = String, Path, description = "The payment method (`csmrpd_...`)", example = "csmrpd_default_visa")),
     request_body(content = NicknameBody, content_type = "application/json"),
     responses(
         (status = 200, description = "The renamed payment method", body = crate::model::accounts::PaymentMethod),

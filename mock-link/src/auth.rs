@@ -100,6 +100,7 @@ fn authorization_details(form: &Form) -> Result<Vec<Value>> {
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)] // The OpenAPI schema of a form read field by field.
 pub(crate) struct DeviceCodeForm {
+    #[schema(min_length = 1)]
     client_id: String,
     /// Space-separated; default `userinfo:read payment_methods.agentic`.
     scope: Option<String>,
@@ -262,7 +263,7 @@ pub fn open_grant(
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)] // The OpenAPI schema of a form read field by field.
 pub(crate) struct TokenForm {
-    /// `urn:ietf:params:oauth:grant-type:device_code` or `refresh_token`.
+    #[schema(pattern = "^(urn:ietf:params:oauth:grant-type:device_code|refresh_token)$")]
     grant_type: String,
     device_code: Option<String>,
     client_id: Option<String>,
@@ -469,6 +470,7 @@ pub fn revoke_token(store: &mut Store, token: &str) -> bool {
 #[allow(dead_code)] // The OpenAPI schema of a form read field by field.
 pub(crate) struct RevokeForm {
     /// An access or refresh token: its whole login session is revoked.
+    #[schema(min_length = 1)]
     token: String,
 }
 

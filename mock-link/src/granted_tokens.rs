@@ -149,14 +149,15 @@ pub(crate) struct GrantedTokenObject {
 #[allow(dead_code)] // The OpenAPI schema of a form read field by field.
 pub(crate) struct TestTokenForm {
     /// A Stripe test PaymentMethod, `pm_...`.
+    #[schema(pattern = "^pm_")]
     payment_method: String,
-    #[schema(rename = "usage_limits[currency]")]
+    #[schema(rename = "usage_limits[currency]", pattern = "^[A-Za-z]{3}$")]
     currency: String,
     /// A positive integer.
-    #[schema(rename = "usage_limits[max_amount]")]
+    #[schema(rename = "usage_limits[max_amount]", pattern = "^[1-9][0-9]{0,17}$")]
     max_amount: String,
     /// Unix seconds in the future.
-    #[schema(rename = "usage_limits[expires_at]")]
+    #[schema(rename = "usage_limits[expires_at]", pattern = "^[1-9][0-9]{0,17}$")]
     expires_at: Option<String>,
 }
 

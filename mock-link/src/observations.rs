@@ -47,13 +47,15 @@ fn optional_string(body: &Map<String, Value>, key: &str) -> Result<Option<String
 #[allow(dead_code)] // The OpenAPI schema of a body read field by field.
 pub(crate) struct ObservationBody {
     /// A bare domain name.
+    #[schema(pattern = "^[^\\s/]*[^\\s/.][^\\s/]*$")]
     domain: String,
-    /// `success`, `blocked` or `abandoned`.
+    #[schema(pattern = "^(success|blocked|abandoned)$")]
     outcome: String,
     spend_request_id: String,
     tags: Option<Vec<String>>,
     step: Option<String>,
-    /// At most 500 characters (also accepted as `context`).
+    /// Also accepted as `context`.
+    #[schema(max_length = 500)]
     freeform_context: Option<String>,
 }
 

@@ -125,6 +125,17 @@ pub(crate) struct PerPurchaseLimit {
 /// The body of a spend-request create or update (`model::spend_request::validation` reads it
 /// member by member; on update every member is optional and merged into the request).
 #[derive(ToSchema)]
+#[schema(example = json!({
+    // Keys in order: the document is the same whether serde_json keeps insertion order or not.
+    "amount": 2500,
+    "approval_details": {"app_name": "schema example", "approval_method": "programmatic"},
+    "context": "Buying one premium market report from the mock merchant for the user, who asked for today's edition of it.",
+    "credential_type": "shared_payment_token",
+    "currency": "usd",
+    "network_id": "profile_mock_merchant",
+    "payment_details": "csmrpd_default_visa",
+    "request_approval": true
+}))]
 #[allow(dead_code)]
 pub(crate) struct SpendRequestCreate {
     /// A payment method of the account (`csmrpd_...`); default: the default one.

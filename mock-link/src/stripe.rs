@@ -447,9 +447,12 @@ fn decline(
 #[allow(dead_code)] // The OpenAPI schema of a form read field by field.
 pub(crate) struct PaymentIntentForm {
     /// A positive integer, in the currency's smallest unit.
+    #[schema(pattern = "^[1-9][0-9]{0,17}$")]
     amount: String,
+    #[schema(pattern = "^[A-Za-z]{3}$")]
     currency: String,
-    /// Must be `true`.
+    /// mock-link supports only confirming at once.
+    #[schema(pattern = "^true$")]
     confirm: String,
     /// `spt_...` (or `payment_method_data[shared_payment_granted_token]`).
     shared_payment_granted_token: Option<String>,

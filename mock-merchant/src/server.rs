@@ -409,7 +409,7 @@ pub(crate) async fn control_all_knobs(State(state): State<AppState>) -> Json<Val
     get,
     path = "/__control/merchants/{id}/knobs",
     tag = "control",
-    params(("id" = String, Path, description = "A merchant with paid HTTP routes")),
+    params(("id" = String, Path, description = "A merchant with paid HTTP routes", example = "api")),
     responses(
         (status = 200, description = "The merchant's knobs", body = crate::knobs::Knobs),
         (status = 404, response = crate::respond::ProblemBody),
@@ -430,7 +430,7 @@ pub(crate) async fn control_knobs(
     put,
     path = "/__control/merchants/{id}/knobs",
     tag = "control",
-    params(("id" = String, Path, description = "A merchant with paid HTTP routes")),
+    params(("id" = String, Path, description = "A merchant with paid HTTP routes", example = "api")),
     request_body(content = crate::knobs::Knobs, content_type = "application/json"),
     responses(
         (status = 200, description = "The merchant's knobs from now on", body = crate::knobs::Knobs),
@@ -464,7 +464,7 @@ pub(crate) async fn control_set_knobs(
     delete,
     path = "/__control/merchants/{id}/knobs",
     tag = "control",
-    params(("id" = String, Path, description = "A merchant with paid HTTP routes")),
+    params(("id" = String, Path, description = "A merchant with paid HTTP routes", example = "api")),
     responses(
         (status = 200, description = "Every knob off", body = crate::knobs::Knobs),
         (status = 404, response = crate::respond::ProblemBody),

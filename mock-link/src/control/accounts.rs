@@ -86,7 +86,7 @@ pub(super) async fn list_users(State(state): State<AppState>) -> Json<Value> {
     post,
     path = "/__control/users/{id}/payment_methods",
     tag = "control",
-    params(("id" = String, Path, description = "The user (`usr_...`)")),
+    params(("id" = String, Path, description = "The user (`usr_...`)", example = "usr_default")),
     request_body(content = NewPaymentMethod, content_type = "application/json"),
     responses(
         (status = 200, description = "The user with the new payment method", body = crate::openapi::JsonObject),
@@ -145,7 +145,7 @@ pub(super) async fn add_merchant(
     post,
     path = "/__control/users/{id}/approval_policy",
     tag = "control",
-    params(("id" = String, Path, description = "The user (`usr_...`)")),
+    params(("id" = String, Path, description = "The user (`usr_...`)", example = "usr_default")),
     request_body(content = crate::openapi::ApprovalPolicy, content_type = "application/json"),
     responses(
         (status = 200, description = "The policy as stored", body = crate::openapi::ApprovalPolicy),
@@ -173,7 +173,7 @@ pub(super) async fn set_approval_policy(
     delete,
     path = "/__control/users/{id}/approval_policy",
     tag = "control",
-    params(("id" = String, Path, description = "The user (`usr_...`)")),
+    params(("id" = String, Path, description = "The user (`usr_...`)", example = "usr_default")),
     responses(
         (status = 200, description = "No policy any more", body = crate::openapi::EmptyObject),
         (status = 404, response = crate::error::ApiErrorBody),

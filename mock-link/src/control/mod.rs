@@ -51,6 +51,7 @@ fn parse<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T> {
 /// `POST /__control/clock/advance`: seconds, 0 to 100 years.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct AdvanceClockBody {
+    #[schema(minimum = 0)]
     seconds: f64,
 }
 
@@ -136,7 +137,7 @@ async fn get_clock(State(state): State<AppState>) -> Json<Value> {
     get,
     path = "/__control/requests",
     tag = "control",
-    params(("limit" = Option<u32>, Query, description = "1 to 10000; all when absent"), ("starting_after" = Option<String>, Query, description = "An entry id (`req_...`)")),
+    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "All when absent"), ("starting_after" = Option<String>, Query, description = "An entry id (`req_...`)")),
     responses(
         (status = 200, description = "What clients sent, oldest first, secrets redacted", body = crate::openapi::RequestLogPage),
         (status = 400, response = crate::error::ApiErrorBody),

@@ -266,6 +266,7 @@ pub(super) async fn script_spend_request(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SptDelayBody {
+    #[schema(minimum = 0)]
     seconds: f64,
 }
 
