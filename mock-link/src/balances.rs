@@ -206,9 +206,10 @@ pub async fn list_sources(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
-    let page = Page::from_query(&parse_query(query.as_deref())?)?;
+    // Who asks comes first: a request without a valid token is 401 whatever its query.
     let store = state.lock();
     let user = authenticate(&store, &headers)?;
+    let page = Page::from_query(&parse_query(query.as_deref())?)?;
     page.apply(sources(user)).map(Json)
 }
 
@@ -230,9 +231,10 @@ pub async fn list_balances(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
-    let page = Page::from_query(&parse_query(query.as_deref())?)?;
+    // Who asks comes first: a request without a valid token is 401 whatever its query.
     let store = state.lock();
     let user = authenticate(&store, &headers)?;
+    let page = Page::from_query(&parse_query(query.as_deref())?)?;
     let as_of = rfc3339(store.now());
     page.apply(balances(user, &as_of)).map(Json)
 }
@@ -307,6 +309,8 @@ pub async fn list_transactions(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
+    let store = state.lock();
+    let user = authenticate(&store, &headers)?;
     let query = parse_query(query.as_deref())?;
     let page = Page::from_query(&query)?;
     let start_param = if query.get("date_start").is_some() {
@@ -361,8 +365,6 @@ pub async fn list_transactions(
         .flat_map(|(_, value)| value.split(','))
         .filter(|value| !value.is_empty())
         .collect();
-    let store = state.lock();
-    let user = authenticate(&store, &headers)?;
     let items: Vec<Value> = user
         .transactions
         .iter()

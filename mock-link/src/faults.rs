@@ -39,6 +39,7 @@ pub struct ArmedFault {
     pub path: String,
     /// How many matching calls fail (default 1).
     #[serde(default = "one")]
+    #[schema(value_type = u64, maximum = 4294967295.0)]
     pub count: u32,
     pub fault: Fault,
 }

@@ -157,7 +157,8 @@ pub(crate) struct TestTokenForm {
     #[schema(rename = "usage_limits[max_amount]", pattern = "^[1-9][0-9]{0,17}$")]
     max_amount: String,
     /// Unix seconds in the future.
-    #[schema(rename = "usage_limits[expires_at]", pattern = "^[1-9][0-9]{0,17}$")]
+    /// Empty is the same as absent (the credential lifetime).
+    #[schema(rename = "usage_limits[expires_at]", pattern = "^([1-9][0-9]{0,17})?$")]
     expires_at: Option<String>,
 }
 

@@ -102,9 +102,10 @@ pub async fn available_types(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
-    let page = Page::from_query(&parse_query(query.as_deref())?)?;
+    // Who asks comes first: a request without a valid token is 401 whatever its query.
     let store = state.lock();
     authenticate(&store, &headers)?;
+    let page = Page::from_query(&parse_query(query.as_deref())?)?;
     let types = INSIGHT_TYPES
         .iter()
         .map(|(id, description)| {
@@ -132,6 +133,8 @@ pub async fn list(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
+    let store = state.lock();
+    let user = authenticate(&store, &headers)?;
     let query = parse_query(query.as_deref())?;
     let page = Page::from_query(&query)?;
     let mut wanted = Vec::new();
@@ -149,8 +152,6 @@ pub async fn list(
             wanted.push(*id);
         }
     }
-    let store = state.lock();
-    let user = authenticate(&store, &headers)?;
     let as_of = unix_seconds(store.now());
     let insights = INSIGHT_TYPES
         .iter()

@@ -85,9 +85,9 @@ pub(crate) struct PageQuery {
 }
 
 /// An approval policy: `{rules: [{action, limits: {per_purchase: {amount, currency}},
-/// allowed_payment_methods?}]}` (`accounts::validate_approval_policy` checks and stores it).
+/// allowed_payment_methods?}]}` (`accounts::validate_approval_policy` checks it and stores
+/// only these members: others sent are ignored).
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct ApprovalPolicy {
     rules: Vec<ApprovalRule>,
@@ -95,7 +95,6 @@ pub(crate) struct ApprovalPolicy {
 
 /// One rule of an [`ApprovalPolicy`].
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct ApprovalRule {
     action: String,
@@ -106,7 +105,6 @@ pub(crate) struct ApprovalRule {
 
 /// The limits of an [`ApprovalRule`].
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct ApprovalLimits {
     per_purchase: PerPurchaseLimit,
@@ -114,7 +112,6 @@ pub(crate) struct ApprovalLimits {
 
 /// The most one purchase may cost.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct PerPurchaseLimit {
     amount: i64,

@@ -393,6 +393,8 @@ pub async fn retrieve(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
+    let mut store = state.lock();
+    let user_id = authenticated_user_id(&store, &headers)?;
     let query = parse_query(query.as_deref())?;
     let mut include = Include::default();
     for (key, value) in &query.pairs {
@@ -419,8 +421,6 @@ pub async fn retrieve(
             }
         }
     }
-    let mut store = state.lock();
-    let user_id = authenticated_user_id(&store, &headers)?;
     expire_due_requests(&mut store);
     let index = owned_request_index(&store, &user_id, &id)?;
     run_script_on_poll(&mut store, index);
@@ -448,6 +448,8 @@ pub async fn list(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
+    let mut store = state.lock();
+    let user_id = authenticated_user_id(&store, &headers)?;
     let query = parse_query(query.as_deref())?;
     let include_history = match query.get("include_history") {
         None => false,
@@ -461,8 +463,6 @@ pub async fn list(
         }
     };
     let page = Page::from_query_or(&query, LIST_DEFAULT_LIMIT)?;
-    let mut store = state.lock();
-    let user_id = authenticated_user_id(&store, &headers)?;
     expire_due_requests(&mut store);
     let listed: Vec<&SpendRequest> = store
         .spend_requests

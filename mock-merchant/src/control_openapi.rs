@@ -17,12 +17,6 @@ use crate::knobs::Knobs;
 use crate::ledger::LedgerEntry;
 use crate::server::OPENAPI_CACHE_CONTROL;
 
-/// `{}`: the body of a control call that takes none (the control API wants JSON on every
-/// write, so that a cross-site form cannot reach it).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct EmptyObject {}
-
 /// `POST /__control/clock/advance`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[allow(dead_code)]

@@ -446,7 +446,10 @@ pub(crate) async fn control_set_knobs(
     let Some(merchant) = knob_merchant(&id) else {
         return no_knob_merchant(&id);
     };
-    let knobs = match serde_json::from_slice::<Knobs>(&body) {
+    // A JSON object only: serde would also read a struct from an array (`[null, null]`).
+    let knobs = match serde_json::from_slice::<serde_json::Map<String, Value>>(&body)
+        .and_then(|object| serde_json::from_value::<Knobs>(Value::Object(object)))
+    {
         Ok(knobs) => knobs,
         Err(error) => {
             return plain_problem(StatusCode::UNPROCESSABLE_ENTITY, format!("knobs: {error}"));
@@ -488,7 +491,7 @@ pub(crate) async fn control_clear_knobs(
     post,
     path = "/__control/reset",
     tag = "control",
-    request_body(content = crate::control_openapi::EmptyObject, content_type = "application/json"),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "Ignored (send `{}`): control writes are JSON"),
     responses(
         (status = 200, description = "Ledger, claims, probes, charged cards and knobs forgotten", body = crate::control_openapi::ResetAnswer),
     )

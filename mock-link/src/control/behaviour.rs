@@ -16,7 +16,7 @@ use crate::model::scripts::{
 };
 use crate::model::store::Store;
 
-use super::{delay_seconds, parse};
+use super::{delay_seconds, parse, parse_tagged};
 
 #[utoipa::path(
     post,
@@ -33,7 +33,7 @@ pub(super) async fn arm_fault(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>> {
-    let fault: ArmedFault = parse(&headers, &body)?;
+    let fault: ArmedFault = parse_tagged(&headers, &body, &["/fault/kind"])?;
     fault.validate()?;
     let mut store = state.lock();
     store.faults.push(fault);
@@ -107,7 +107,7 @@ pub(super) async fn script_next_spend_request(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>> {
-    let script: SpendRequestScript = parse(&headers, &body)?;
+    let script: SpendRequestScript = parse_tagged(&headers, &body, &["/outcome"])?;
     let mut store = state.lock();
     store.spend_request_scripts.push_back(script);
     Ok(Json(scripts_json(&store)))

@@ -38,8 +38,28 @@ use spend_requests::{get_spend_request, script_spend_request, set_spt_delay, spe
 use tokens::{expire_token, issue_tokens, list_tokens, revoke_tokens};
 
 fn parse<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T> {
-    let object = parse_json_object(headers, body)?;
-    serde_json::from_value(Value::Object(object)).map_err(|error| {
+    parse_tagged(headers, body, &[])
+}
+
+/// As [`parse`], for a body holding internally tagged enums: each of `tags` (a JSON pointer
+/// such as `/outcome`) must be a string when present, since serde alone also reads a
+/// variant's index there (`"outcome": 0` would be `approve`).
+fn parse_tagged<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &Bytes,
+    tags: &[&str],
+) -> Result<T> {
+    let object = Value::Object(parse_json_object(headers, body)?);
+    for tag in tags {
+        if object.pointer(tag).is_some_and(|value| !value.is_string()) {
+            let param = tag.trim_start_matches('/').replace('/', ".");
+            return Err(Error::invalid_param(
+                &param,
+                "must be a string naming a variant",
+            ));
+        }
+    }
+    serde_json::from_value(object).map_err(|error| {
         Error::api(
             StatusCode::BAD_REQUEST,
             "parameter_invalid",
@@ -164,7 +184,7 @@ async fn ledger(State(state): State<AppState>) -> Json<Value> {
     post,
     path = "/__control/reset",
     tag = "control",
-    request_body(content = crate::openapi::EmptyObject, content_type = "application/json"),
+    request_body(content = Value, content_type = "application/json", description = "Ignored (send `{}`): control writes are JSON"),
     responses(
         (status = 200, description = "Everything but the seed forgotten", body = ResetAnswer),
     )

@@ -22,7 +22,7 @@ use crate::model::spend_request::state_machine::{Event, Resolution};
 use crate::model::spend_request::{Include, SpendRequest};
 use crate::model::store::Store;
 
-use super::{delay_seconds, parse};
+use super::{delay_seconds, parse, parse_tagged};
 
 /// The full spend request as the issuer sees it (credentials included once approved).
 fn spend_request_json(store: &Store, id: &str) -> Result<Value> {
@@ -253,7 +253,7 @@ pub(super) async fn script_spend_request(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>> {
-    let script: SpendRequestScript = parse(&headers, &body)?;
+    let script: SpendRequestScript = parse_tagged(&headers, &body, &["/outcome"])?;
     let mut store = state.lock();
     let request = store
         .spend_request_mut(&id)

@@ -28,6 +28,7 @@ pub struct DeviceScript {
     pub outcome: DeviceOutcome,
     /// Polls answered `authorization_pending` first (default 0: the first poll decides).
     #[serde(default)]
+    #[schema(value_type = u64, maximum = 4294967295.0)]
     pub after_polls: u32,
     /// Who approves (default: the seeded user).
     pub user_id: Option<String>,
@@ -64,6 +65,7 @@ pub struct SpendRequestScript {
     #[serde(flatten)]
     pub outcome: SpendOutcome,
     #[serde(default)]
+    #[schema(value_type = u64, maximum = 4294967295.0)]
     pub after_polls: u32,
 }
 
