@@ -15,6 +15,16 @@ use crate::model::AppState;
 /// `GET /payment-details` → `{payment_details, unavailable_count}`. A 1.x client's response
 /// validation needs the integer `unavailable_count` (methods Link cannot offer to agents); every
 /// mock-link method is usable, so it is 0. A 0.13.1 client reads only `payment_details`.
+#[utoipa::path(
+    get,
+    path = "/payment-details",
+    tag = "accounts",
+    security(("link_access_token" = [])),
+    responses(
+        (status = 200, description = "The caller's payment methods", body = PaymentDetailsList),
+        (status = 401, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn list_payment_details(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -27,10 +37,48 @@ pub async fn list_payment_details(
     })))
 }
 
+/// What [`list_payment_details`] answers.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct PaymentDetailsList {
+    payment_details: Vec<crate::model::accounts::PaymentMethod>,
+    /// Methods Link cannot offer to agents: always 0 here.
+    unavailable_count: u32,
+}
+
+/// What [`list_shipping_addresses`] answers.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct ShippingAddressList {
+    shipping_addresses: Vec<crate::model::accounts::ShippingAddress>,
+}
+
+/// The `POST /payment-details/{id}` body.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // The OpenAPI schema of a body read field by field.
+pub(crate) struct NicknameBody {
+    /// At most 100 characters; `""` clears the name.
+    nickname: String,
+}
+
 /// The longest payment-method nickname, in characters.
 pub const MAX_NICKNAME_CHARS: usize = 100;
 
 /// `GET /payment-details/{id}`: one of the caller's payment methods (404 otherwise).
+#[utoipa::path(
+    get,
+    path = "/payment-details/{id}",
+    tag = "accounts",
+    security(("link_access_token" = [])),
+    params(("id" = String, Path, description = "The payment method (`csmrpd_...`)", example = "csmrpd_default_visa")),
+    responses(
+        (status = 200, description = "The payment method", body = crate::model::accounts::PaymentMethod),
+        (status = 401, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn retrieve_payment_details(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -47,6 +95,20 @@ pub async fn retrieve_payment_details(
 }
 
 /// `POST /payment-details/{id}` `{nickname}`: renames a payment method; `""` clears the name.
+#[utoipa::path(
+    post,
+    path = "/payment-details/{id}",
+    tag = "accounts",
+    security(("link_access_token" = [])),
+    params(("id" = String, Path, description = "The payment method (`csmrpd_...`)", example = "csmrpd_default_visa")),
+    request_body(content = NicknameBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The renamed payment method", body = crate::model::accounts::PaymentMethod),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn update_payment_details(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -82,6 +144,17 @@ pub async fn update_payment_details(
 }
 
 /// `GET /approval-policy`: the caller's policy, or 404 `approval_policy_not_found`.
+#[utoipa::path(
+    get,
+    path = "/approval-policy",
+    tag = "accounts",
+    security(("link_access_token" = [])),
+    responses(
+        (status = 200, description = "The caller's approval policy", body = crate::openapi::ApprovalPolicy),
+        (status = 401, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn approval_policy(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -163,6 +236,16 @@ pub fn validate_approval_policy(policy: &Value) -> Result<Value> {
 }
 
 /// `GET /userinfo`
+#[utoipa::path(
+    get,
+    path = "/userinfo",
+    tag = "accounts",
+    security(("link_access_token" = [])),
+    responses(
+        (status = 200, description = "Who the token belongs to", body = crate::model::accounts::Userinfo),
+        (status = 401, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>> {
     let store = state.lock();
     let user = authenticate(&store, &headers)?;
@@ -170,6 +253,16 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resu
 }
 
 /// `GET /shipping_addresses`
+#[utoipa::path(
+    get,
+    path = "/shipping_addresses",
+    tag = "accounts",
+    security(("link_access_token" = [])),
+    responses(
+        (status = 200, description = "The caller's saved addresses", body = ShippingAddressList),
+        (status = 401, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn list_shipping_addresses(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -96,7 +96,47 @@ fn authorization_details(form: &Form) -> Result<Vec<Value>> {
     Ok(entries.into_iter().map(Value::Object).collect())
 }
 
+/// The `POST /device/code` form (RFC 8628 section 3.1).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // The OpenAPI schema of a form read field by field.
+pub(crate) struct DeviceCodeForm {
+    #[schema(min_length = 1)]
+    client_id: String,
+    /// Space-separated; default `userinfo:read payment_methods.agentic`.
+    scope: Option<String>,
+    connection_label: Option<String>,
+    client_hint: Option<String>,
+    /// A JSON array of objects (or the `authorization_details[][field]` bracket form).
+    authorization_details: Option<String>,
+}
+
+/// The device authorization response `device_code` answers (RFC 8628 section 3.2).
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct DeviceCodeResponse {
+    pub(crate) device_code: String,
+    /// The phrase the user confirms, e.g. `amber-otter-plum`.
+    pub(crate) user_code: String,
+    verification_uri: String,
+    verification_uri_complete: String,
+    /// Seconds.
+    expires_in: u64,
+    /// Seconds between polls.
+    interval: u64,
+}
+
 /// `POST /device/code`
+#[utoipa::path(
+    post,
+    path = "/device/code",
+    tag = "auth",
+    request_body(content = DeviceCodeForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "A device code to poll with", body = DeviceCodeResponse),
+        (status = 400, response = crate::error::OAuthErrorBody),
+    )
+)]
 pub async fn device_code(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -139,6 +179,25 @@ pub async fn device_code(
     tracing::info!(client_hint = ?code.client_hint, "device code issued");
     store.device_codes.insert(code.device_code.clone(), code);
     Ok(Json(body))
+}
+
+/// The token response [`issue_tokens`] builds (RFC 6749 section 5.1).
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct TokenResponse {
+    /// `link_at_...`
+    pub(crate) access_token: String,
+    /// `link_rt_...`; rotates on every refresh.
+    refresh_token: String,
+    /// Always `Bearer`.
+    token_type: String,
+    /// Seconds.
+    expires_in: u64,
+    scope: String,
+    /// The device code's `authorization_details`, when it had any.
+    #[serde(default)]
+    pub(crate) authorization_details: Option<Vec<Value>>,
 }
 
 /// Issues a fresh access/refresh pair in `grant_id` and returns the token response.
@@ -200,7 +259,28 @@ pub fn open_grant(
     issue_tokens(store, &grant_id)
 }
 
+/// The `POST /device/token` form: a device-code grant or a refresh.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // The OpenAPI schema of a form read field by field.
+pub(crate) struct TokenForm {
+    #[schema(pattern = "^(urn:ietf:params:oauth:grant-type:device_code|refresh_token)$")]
+    grant_type: String,
+    device_code: Option<String>,
+    client_id: Option<String>,
+    refresh_token: Option<String>,
+}
+
 /// `POST /device/token`
+#[utoipa::path(
+    post,
+    path = "/device/token",
+    tag = "auth",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "A fresh token pair", body = TokenResponse),
+        (status = 400, response = crate::error::OAuthErrorBody),
+    )
+)]
 pub async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -384,7 +464,26 @@ pub fn revoke_token(store: &mut Store, token: &str) -> bool {
     }
 }
 
+/// The `POST /device/revoke` form (RFC 7009).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // The OpenAPI schema of a form read field by field.
+pub(crate) struct RevokeForm {
+    /// An access or refresh token: its whole login session is revoked.
+    #[schema(min_length = 1)]
+    token: String,
+}
+
 /// `POST /device/revoke` (idempotent; unknown tokens also get 200, as RFC 7009 asks).
+#[utoipa::path(
+    post,
+    path = "/device/revoke",
+    tag = "auth",
+    request_body(content = RevokeForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Revoked (or unknown): an empty object", body = crate::openapi::EmptyObject),
+        (status = 400, response = crate::error::OAuthErrorBody),
+    )
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -204,26 +204,52 @@ impl Page {
 }
 
 /// `GET /sources`
+#[utoipa::path(
+    get,
+    path = "/sources",
+    tag = "balances",
+    security(("link_access_token" = [])),
+    params(crate::openapi::PageQuery),
+    responses(
+        (status = 200, description = "Cards and bank accounts", body = crate::openapi::ListPage),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn list_sources(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
-    let page = Page::from_query(&parse_query(query.as_deref())?)?;
+    // Who asks comes first: a request without a valid token is 401 whatever its query.
     let store = state.lock();
     let user = authenticate(&store, &headers)?;
+    let page = Page::from_query(&parse_query(query.as_deref())?)?;
     page.apply(sources(user)).map(Json)
 }
 
 /// `GET /balances`
+#[utoipa::path(
+    get,
+    path = "/balances",
+    tag = "balances",
+    security(("link_access_token" = [])),
+    params(crate::openapi::PageQuery),
+    responses(
+        (status = 200, description = "Each source's balance", body = crate::openapi::ListPage),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn list_balances(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
-    let page = Page::from_query(&parse_query(query.as_deref())?)?;
+    // Who asks comes first: a request without a valid token is 401 whatever its query.
     let store = state.lock();
     let user = authenticate(&store, &headers)?;
+    let page = Page::from_query(&parse_query(query.as_deref())?)?;
     let as_of = rfc3339(store.now());
     page.apply(balances(user, &as_of)).map(Json)
 }
@@ -263,13 +289,43 @@ fn parse_date(param: &str, text: &str) -> Result<i64> {
     ))
 }
 
+/// The filters of `GET /transactions`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // The OpenAPI parameters of a query read pair by pair.
+pub(crate) struct TransactionFilters {
+    /// Unix seconds or `YYYY-MM-DD` (also `start_date`).
+    date_start: Option<String>,
+    /// Unix seconds or `YYYY-MM-DD`, inclusive (also `end_date`).
+    date_end: Option<String>,
+    category: Option<String>,
+    /// `link` or `external_connection`.
+    origin: Option<String>,
+    /// Comma-separated source ids.
+    sources: Option<String>,
+}
+
 /// `GET /transactions` with `date_start`, `date_end` (inclusive day; `start_date` and
 /// `end_date` are accepted too), `category`, `origin`, `sources[]` filters and cursor pagination.
+#[utoipa::path(
+    get,
+    path = "/transactions",
+    tag = "balances",
+    security(("link_access_token" = [])),
+    params(crate::openapi::PageQuery, TransactionFilters),
+    responses(
+        (status = 200, description = "Transactions, newest first", body = crate::openapi::ListPage),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn list_transactions(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
+    let store = state.lock();
+    let user = authenticate(&store, &headers)?;
     let query = parse_query(query.as_deref())?;
     let page = Page::from_query(&query)?;
     let start_param = if query.get("date_start").is_some() {
@@ -324,8 +380,6 @@ pub async fn list_transactions(
         .flat_map(|(_, value)| value.split(','))
         .filter(|value| !value.is_empty())
         .collect();
-    let store = state.lock();
-    let user = authenticate(&store, &headers)?;
     let items: Vec<Value> = user
         .transactions
         .iter()

@@ -7,7 +7,9 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use utoipa::{ToResponse, ToSchema};
 
 /// Which wire shape an error takes; chosen by the host the path belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,5 +245,89 @@ impl IntoResponse for Error {
     }
 }
 
+/// The body of an API-host or control-API error, as [`Error::body`] renders it (the OpenAPI
+/// schema; a test checks every shape deserializes into it).
+#[derive(Debug, Deserialize, ToSchema, ToResponse)]
+#[response(description = "An error in the API host's shape")]
+#[allow(dead_code)] // Read by the tests; the document uses the schema.
+pub struct ApiErrorBody {
+    pub error: ApiErrorDetail,
+}
+
+/// The `error` object of [`ApiErrorBody`]; some errors add more members (e.g.
+/// `duplicate_spend_request`, `required_scope`, `verification_url`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(dead_code)] // Read by the tests; the document uses the schema.
+pub struct ApiErrorDetail {
+    pub message: String,
+    /// A stable machine-readable code (`parameter_invalid`, `invalid_token`, ...).
+    pub code: String,
+    /// The request field at fault, when one is.
+    #[serde(default)]
+    pub param: Option<String>,
+}
+
+/// The body of an auth-host (OAuth, RFC 6749 section 5.2) error.
+#[derive(Debug, Deserialize, ToSchema, ToResponse)]
+#[response(description = "An OAuth error (RFC 6749 section 5.2)")]
+#[allow(dead_code)] // Read by the tests; the document uses the schema.
+pub struct OAuthErrorBody {
+    /// `invalid_request`, `invalid_grant`, `authorization_pending`, `slow_down`, ...
+    pub error: String,
+    pub error_description: String,
+    /// What the account lacks, with `account_ineligible`.
+    #[serde(default)]
+    pub eligibility: Option<Value>,
+}
+
+/// The body of a Stripe-shaped error on `/v1`.
+#[derive(Debug, Deserialize, ToSchema, ToResponse)]
+#[response(description = "A Stripe error")]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // Read by the tests; the document uses the schema.
+pub struct StripeErrorBody {
+    pub error: StripeErrorDetail,
+}
+
+/// The `error` object of [`StripeErrorBody`].
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // Read by the tests; the document uses the schema.
+pub struct StripeErrorDetail {
+    /// `invalid_request_error`, `card_error`, `authentication_error`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub code: String,
+    pub message: String,
+    pub param: Option<String>,
+}
+
 /// The result type of every handler.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The OpenAPI error schemas match what every shape really renders.
+    #[test]
+    fn every_error_shape_deserializes_into_its_schema() {
+        let api = Error::invalid_param("amount", "must be positive")
+            .with_extra("duplicate_spend_request", json!({"id": "lsrq_1"}));
+        let body: ApiErrorBody = serde_json::from_value(api.body()).unwrap();
+        assert_eq!(body.error.param.as_deref(), Some("amount"));
+        let plain: ApiErrorBody = serde_json::from_value(Error::unauthorized("no").body()).unwrap();
+        assert_eq!(plain.error.code, "invalid_token");
+
+        let oauth = Error::oauth("account_ineligible", "no").with_extra("eligibility", json!({}));
+        let body: OAuthErrorBody = serde_json::from_value(oauth.body()).unwrap();
+        assert_eq!(body.error, "account_ineligible");
+        assert!(body.eligibility.is_some());
+
+        for param in [None, Some("amount")] {
+            let stripe = Error::stripe("parameter_missing", "amount is required", param);
+            let body: StripeErrorBody = serde_json::from_value(stripe.body()).unwrap();
+            assert_eq!(body.error.param.as_deref(), param);
+        }
+    }
+}

@@ -17,7 +17,7 @@ use crate::error::{Error, ErrorShape, Result};
 pub const MAX_LATENCY: Duration = Duration::from_secs(60);
 
 /// What goes wrong.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Fault {
     /// Answer with this status (400-599) and a JSON error in the route's shape.
@@ -31,7 +31,7 @@ pub enum Fault {
 }
 
 /// A fault armed for a route: `path` exact, or a prefix when it ends with `*`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArmedFault {
     /// Only this method (any when absent).
@@ -39,6 +39,7 @@ pub struct ArmedFault {
     pub path: String,
     /// How many matching calls fail (default 1).
     #[serde(default = "one")]
+    #[schema(value_type = u64, maximum = 4294967295.0)]
     pub count: u32,
     pub fault: Fault,
 }

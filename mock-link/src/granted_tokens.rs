@@ -117,6 +117,46 @@ fn payment_method_details(store: &Store, terms: &Terms) -> Value {
     card_details(brand, last4, name)
 }
 
+/// The `shared_payment.granted_token` object [`to_json`] builds.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct GrantedTokenObject {
+    /// `spt_...`
+    id: String,
+    /// Always `shared_payment.granted_token`.
+    object: String,
+    agent_details: Value,
+    /// Unix seconds.
+    created: i64,
+    deactivated_at: Option<i64>,
+    /// `consumed`, `expired` or `revoked`.
+    deactivated_reason: Option<String>,
+    livemode: bool,
+    payment_method_details: Value,
+    shared_metadata: Map<String, Value>,
+    usage_details: Value,
+    usage_limits: Value,
+}
+
+/// The `POST /v1/test_helpers/shared_payment/granted_tokens` form.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // The OpenAPI schema of a form read field by field.
+pub(crate) struct TestTokenForm {
+    /// A Stripe test PaymentMethod, `pm_...`.
+    #[schema(pattern = "^pm_")]
+    payment_method: String,
+    #[schema(rename = "usage_limits[currency]", pattern = "^[A-Za-z]{3}$")]
+    currency: String,
+    /// A positive integer.
+    #[schema(rename = "usage_limits[max_amount]", pattern = "^[1-9][0-9]{0,17}$")]
+    max_amount: String,
+    /// Unix seconds in the future.
+    /// Empty is the same as absent (the credential lifetime).
+    #[schema(rename = "usage_limits[expires_at]", pattern = "^([1-9][0-9]{0,17})?$")]
+    expires_at: Option<String>,
+}
+
 /// The `shared_payment.granted_token` object.
 pub fn to_json(store: &Store, terms: &Terms) -> Value {
     let deactivation = deactivation(store, terms);
@@ -166,6 +206,18 @@ fn visible_terms(store: &Store, merchant: &Merchant, id: &str) -> Result<Terms> 
 }
 
 /// `GET /v1/shared_payment/granted_tokens/{id}`
+#[utoipa::path(
+    get,
+    path = "/v1/shared_payment/granted_tokens/{id}",
+    tag = "stripe",
+    security(("stripe_secret_key" = []), ("stripe_secret_key_basic" = [])),
+    params(("id" = String, Path, description = "`spt_...`")),
+    responses(
+        (status = 200, description = "The token", body = GrantedTokenObject),
+        (status = 401, response = crate::error::StripeErrorBody),
+        (status = 404, response = crate::error::StripeErrorBody),
+    )
+)]
 pub async fn retrieve(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -246,6 +298,18 @@ fn new_test_token(store: &Store, merchant: &Merchant, form: &Form) -> Result<Tes
 
 /// `POST /v1/test_helpers/shared_payment/granted_tokens`: a token granted to the caller's
 /// network, redeemable once by the caller within `usage_limits`.
+#[utoipa::path(
+    post,
+    path = "/v1/test_helpers/shared_payment/granted_tokens",
+    tag = "stripe",
+    security(("stripe_secret_key" = []), ("stripe_secret_key_basic" = [])),
+    request_body(content = TestTokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "A new test token", body = GrantedTokenObject),
+        (status = 400, response = crate::error::StripeErrorBody),
+        (status = 401, response = crate::error::StripeErrorBody),
+    )
+)]
 pub async fn create_test_token(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -267,6 +331,18 @@ pub async fn create_test_token(
 
 /// `POST /v1/test_helpers/shared_payment/granted_tokens/{id}/revoke`: the token can no longer
 /// be redeemed. A token already deactivated (consumed, expired, revoked) is returned unchanged.
+#[utoipa::path(
+    post,
+    path = "/v1/test_helpers/shared_payment/granted_tokens/{id}/revoke",
+    tag = "stripe",
+    security(("stripe_secret_key" = []), ("stripe_secret_key_basic" = [])),
+    params(("id" = String, Path, description = "`spt_...`")),
+    responses(
+        (status = 200, description = "The revoked token", body = GrantedTokenObject),
+        (status = 401, response = crate::error::StripeErrorBody),
+        (status = 404, response = crate::error::StripeErrorBody),
+    )
+)]
 pub async fn revoke_test_token(
     State(state): State<AppState>,
     Path(id): Path<String>,

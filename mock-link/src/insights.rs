@@ -85,14 +85,27 @@ fn insight_data(id: &str, user: &User) -> Vec<Value> {
 }
 
 /// `GET /insights/available_types`
+#[utoipa::path(
+    get,
+    path = "/insights/available_types",
+    tag = "insights",
+    security(("link_access_token" = [])),
+    params(crate::openapi::PageQuery),
+    responses(
+        (status = 200, description = "The insight types", body = crate::openapi::ListPage),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn available_types(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
-    let page = Page::from_query(&parse_query(query.as_deref())?)?;
+    // Who asks comes first: a request without a valid token is 401 whatever its query.
     let store = state.lock();
     authenticate(&store, &headers)?;
+    let page = Page::from_query(&parse_query(query.as_deref())?)?;
     let types = INSIGHT_TYPES
         .iter()
         .map(|(id, description)| {
@@ -103,11 +116,25 @@ pub async fn available_types(
 }
 
 /// `GET /insights?insights[]=X&insights[]=Y` (every type when none is named).
+#[utoipa::path(
+    get,
+    path = "/insights",
+    tag = "insights",
+    security(("link_access_token" = [])),
+    params(crate::openapi::PageQuery, ("insights" = Option<String>, Query, description = "An insight type (repeatable, also `insights[]`); all when absent")),
+    responses(
+        (status = 200, description = "The insights asked for", body = crate::openapi::ListPage),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
+    let store = state.lock();
+    let user = authenticate(&store, &headers)?;
     let query = parse_query(query.as_deref())?;
     let page = Page::from_query(&query)?;
     let mut wanted = Vec::new();
@@ -125,8 +152,6 @@ pub async fn list(
             wanted.push(*id);
         }
     }
-    let store = state.lock();
-    let user = authenticate(&store, &headers)?;
     let as_of = unix_seconds(store.now());
     let insights = INSIGHT_TYPES
         .iter()

@@ -132,6 +132,7 @@
 //!   ([`DeviceOutcome`]) and [`SpendRequestScript`] ([`SpendOutcome`], [`Resolution`]);
 //!   armed faults [`ArmedFault`] ([`Fault`]).
 //! - [`SellerClient`]: the Stripe routes as a seller calls them.
+//! - [`openapi()`]: the OpenAPI 3.1 document of every route (also served at `/openapi.json`).
 //! - The seeded ids ([`DEFAULT_USER_ID`], [`DEFAULT_CARD_ID`], ...), the scopes
 //!   ([`DEFAULT_SCOPE`], [`APPROVE_SCOPE`]), [`passes_luhn`] and the bounds in [`limits`].
 //!
@@ -168,6 +169,7 @@ mod ids;
 mod insights;
 mod model;
 mod observations;
+mod openapi;
 mod pages;
 mod request_log;
 mod seller_client;
@@ -201,6 +203,13 @@ pub use model::spend_request::credentials::passes_luhn;
 pub use model::spend_request::state_machine::Resolution;
 pub use seller_client::{SellerClient, StripeAnswer};
 pub use spend_requests::APPROVE_SCOPE;
+
+/// The OpenAPI 3.1 document of mock-link's HTTP API (auth host, API host, Stripe subset and
+/// control API), as served at `GET /openapi.json` and committed as
+/// `docs/openapi/mock-link.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    openapi::document()
+}
 
 /// The bounds mock-link enforces, for tests that probe them.
 pub mod limits {

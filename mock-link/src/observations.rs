@@ -42,7 +42,57 @@ fn optional_string(body: &Map<String, Value>, key: &str) -> Result<Option<String
     }
 }
 
+/// The `POST /agent_observations` body.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // The OpenAPI schema of a body read field by field.
+pub(crate) struct ObservationBody {
+    /// A bare domain name.
+    #[schema(pattern = "^[^\\s/]*[^\\s/.][^\\s/]*$")]
+    domain: String,
+    #[schema(pattern = "^(success|blocked|abandoned)$")]
+    outcome: String,
+    spend_request_id: String,
+    tags: Option<Vec<String>>,
+    step: Option<String>,
+    /// Also accepted as `context`.
+    #[schema(max_length = 500)]
+    freeform_context: Option<String>,
+}
+
+/// The observation [`create`] answers.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct AgentObservation {
+    /// `aobs_...`
+    id: String,
+    /// Always `agent_observation`.
+    object: String,
+    domain: String,
+    outcome: String,
+    spend_request_id: String,
+    tags: Vec<String>,
+    step: Option<String>,
+    freeform_context: Option<String>,
+    /// Always `recorded`.
+    status: String,
+    /// RFC 3339.
+    created_at: String,
+}
+
 /// `POST /agent_observations`
+#[utoipa::path(
+    post,
+    path = "/agent_observations",
+    tag = "agent_observations",
+    security(("link_access_token" = [])),
+    request_body(content = ObservationBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The recorded observation", body = AgentObservation),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -11,8 +11,8 @@ use crate::body::MAX_BODY_BYTES;
 use crate::error::{Error, ErrorShape};
 use crate::model::{AppState, state_db};
 use crate::{
-    accounts, auth, balances, control, granted_tokens, insights, observations, pages, request_log,
-    spend_requests, stripe,
+    accounts, auth, balances, control, granted_tokens, insights, observations, openapi, pages,
+    request_log, spend_requests, stripe,
 };
 
 async fn not_found(uri: Uri) -> impl IntoResponse {
@@ -96,6 +96,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/test_helpers/shared_payment/granted_tokens/{id}/revoke",
             post(granted_tokens::revoke_test_token),
         )
+        .route("/openapi.json", get(openapi::serve))
         .merge(control::routes())
         .merge(pages::routes())
         .fallback(not_found)

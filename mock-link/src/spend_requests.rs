@@ -222,6 +222,20 @@ fn create_spend_request(
 }
 
 /// `POST /spend_requests`
+#[utoipa::path(
+    post,
+    path = "/spend_requests",
+    tag = "spend_requests",
+    security(("link_access_token" = [])),
+    request_body(content = crate::openapi::SpendRequestCreate, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The spend request", body = crate::model::spend_request::SpendRequestObject),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+        (status = 403, response = crate::error::ApiErrorBody),
+        (status = 429, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -231,6 +245,20 @@ pub async fn create(
 }
 
 /// `POST /spend_requests/create_delegated`
+#[utoipa::path(
+    post,
+    path = "/spend_requests/create_delegated",
+    tag = "spend_requests",
+    security(("link_access_token" = [])),
+    request_body(content = crate::openapi::SpendRequestCreate, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The spend request", body = crate::model::spend_request::SpendRequestObject),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+        (status = 403, response = crate::error::ApiErrorBody),
+        (status = 429, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn create_delegated(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -240,6 +268,20 @@ pub async fn create_delegated(
 }
 
 /// `POST /spend_requests/{id}`: changes fields while the request is not yet decided.
+#[utoipa::path(
+    post,
+    path = "/spend_requests/{id}",
+    tag = "spend_requests",
+    security(("link_access_token" = [])),
+    params(("id" = String, Path, description = "The spend request (`lsrq_...`)")),
+    request_body(content = crate::openapi::SpendRequestCreate, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The spend request", body = crate::model::spend_request::SpendRequestObject),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -251,6 +293,21 @@ pub async fn update(
 
 /// `POST /spend_requests/{id}/update_delegated`: an update that also approves on the user's
 /// behalf (`spend-request update --approve`); needs the scope `spend_requests:approve`.
+#[utoipa::path(
+    post,
+    path = "/spend_requests/{id}/update_delegated",
+    tag = "spend_requests",
+    security(("link_access_token" = [])),
+    params(("id" = String, Path, description = "The spend request (`lsrq_...`)")),
+    request_body(content = crate::openapi::SpendRequestCreate, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The spend request", body = crate::model::spend_request::SpendRequestObject),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+        (status = 403, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn update_delegated(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -313,12 +370,27 @@ fn update_spend_request(
 }
 
 /// `GET /spend_requests/{id}?include=card,shared_payment_token`
+#[utoipa::path(
+    get,
+    path = "/spend_requests/{id}",
+    tag = "spend_requests",
+    security(("link_access_token" = [])),
+    params(("id" = String, Path, description = "The spend request (`lsrq_...`)"), ("include" = Option<String>, Query, description = "Comma-separated: `card`, `shared_payment_token`, `link_pay_token`")),
+    responses(
+        (status = 200, description = "The spend request", body = crate::model::spend_request::SpendRequestObject),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn retrieve(
     State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
+    let mut store = state.lock();
+    let user_id = authenticated_user_id(&store, &headers)?;
     let query = parse_query(query.as_deref())?;
     let mut include = Include::default();
     for (key, value) in &query.pairs {
@@ -345,8 +417,6 @@ pub async fn retrieve(
             }
         }
     }
-    let mut store = state.lock();
-    let user_id = authenticated_user_id(&store, &headers)?;
     expire_due_requests(&mut store);
     let index = owned_request_index(&store, &user_id, &id)?;
     run_script_on_poll(&mut store, index);
@@ -357,11 +427,25 @@ pub async fn retrieve(
 /// `GET /spend_requests[?include_history=true&limit=N&starting_after=ID&ending_before=ID]`:
 /// newest first, a page of at most `limit` (1-100, default 100). The user's requests are
 /// indexed (all, and those not yet history), so a page costs its own requests, not the history.
+#[utoipa::path(
+    get,
+    path = "/spend_requests",
+    tag = "spend_requests",
+    security(("link_access_token" = [])),
+    params(("include_history" = Option<bool>, Query, description = "Also list decided requests"), crate::openapi::PageQuery),
+    responses(
+        (status = 200, description = "Newest first", body = SpendRequestList),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
+    let mut store = state.lock();
+    let user_id = authenticated_user_id(&store, &headers)?;
     let query = parse_query(query.as_deref())?;
     let include_history = match query.get("include_history") {
         None => false,
@@ -375,8 +459,6 @@ pub async fn list(
         }
     };
     let page = Page::from_query_or(&query, LIST_DEFAULT_LIMIT)?;
-    let mut store = state.lock();
-    let user_id = authenticated_user_id(&store, &headers)?;
     expire_due_requests(&mut store);
     let (positions, has_more) = store.spend_requests.page(
         &user_id,
@@ -396,6 +478,28 @@ pub async fn list(
     Ok(Json(
         json!({ "object": "list", "data": data, "has_more": has_more }),
     ))
+}
+
+/// A page of spend requests, as [`list`] answers it.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct SpendRequestList {
+    /// Always `list`.
+    object: String,
+    data: Vec<crate::model::spend_request::SpendRequestObject>,
+    has_more: bool,
+}
+
+/// What [`request_approval`] answers.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct ApprovalLinks {
+    id: String,
+    approval_url: String,
+    /// The same URL, under the contract's name.
+    approval_link: String,
 }
 
 /// Without `limit` a list page holds the most a page may (the contract's list has no
@@ -421,6 +525,19 @@ fn apply_owned_event(
 }
 
 /// `POST /spend_requests/{id}/cancel`
+#[utoipa::path(
+    post,
+    path = "/spend_requests/{id}/cancel",
+    tag = "spend_requests",
+    security(("link_access_token" = [])),
+    params(("id" = String, Path, description = "The spend request (`lsrq_...`)")),
+    responses(
+        (status = 200, description = "The spend request", body = crate::model::spend_request::SpendRequestObject),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -432,6 +549,19 @@ pub async fn cancel(
 
 /// `POST /spend_requests/{id}/request_approval` → `{id, approval_url, approval_link}`
 /// (the contract names `approval_link`, the public client reads `approval_url`).
+#[utoipa::path(
+    post,
+    path = "/spend_requests/{id}/request_approval",
+    tag = "spend_requests",
+    security(("link_access_token" = [])),
+    params(("id" = String, Path, description = "The spend request (`lsrq_...`)")),
+    responses(
+        (status = 200, description = "Where the user approves it", body = ApprovalLinks),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 401, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub async fn request_approval(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -437,7 +437,68 @@ fn decline(
     }
 }
 
+/// The `POST /v1/payment_intents` form.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // The OpenAPI schema of a form read field by field.
+pub(crate) struct PaymentIntentForm {
+    /// A positive integer, in the currency's smallest unit.
+    #[schema(pattern = "^[1-9][0-9]{0,17}$")]
+    amount: String,
+    #[schema(pattern = "^[A-Za-z]{3}$")]
+    currency: String,
+    /// mock-link supports only confirming at once.
+    #[schema(pattern = "^true$")]
+    confirm: String,
+    /// `spt_...` (or `payment_method_data[shared_payment_granted_token]`).
+    shared_payment_granted_token: Option<String>,
+    description: Option<String>,
+}
+
+/// The PaymentIntent [`create_payment_intent`] builds.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct PaymentIntentObject {
+    /// `pi_...`
+    id: String,
+    /// Always `payment_intent`.
+    object: String,
+    amount: i64,
+    amount_capturable: i64,
+    amount_received: i64,
+    capture_method: String,
+    confirmation_method: String,
+    /// Unix seconds.
+    created: i64,
+    currency: String,
+    description: Option<String>,
+    latest_charge: Option<String>,
+    livemode: bool,
+    metadata: Map<String, Value>,
+    /// `{type: use_stripe_sdk, ...}` when `requires_action`.
+    next_action: Option<Value>,
+    payment_method: String,
+    payment_method_types: Vec<String>,
+    shared_payment_granted_token: String,
+    /// `succeeded` or `requires_action`.
+    status: String,
+}
+
 /// `POST /v1/payment_intents`
+#[utoipa::path(
+    post,
+    path = "/v1/payment_intents",
+    tag = "stripe",
+    security(("stripe_secret_key" = []), ("stripe_secret_key_basic" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for the same parameters")),
+    request_body(content = PaymentIntentForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The confirmed PaymentIntent", body = PaymentIntentObject),
+        (status = 400, response = crate::error::StripeErrorBody),
+        (status = 401, response = crate::error::StripeErrorBody),
+        (status = 402, response = crate::error::StripeErrorBody),
+    )
+)]
 pub async fn payment_intents(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -525,6 +586,18 @@ pub async fn payment_intents(
 }
 
 /// `GET /v1/payment_intents/{id}`: a PaymentIntent the same secret key created.
+#[utoipa::path(
+    get,
+    path = "/v1/payment_intents/{id}",
+    tag = "stripe",
+    security(("stripe_secret_key" = []), ("stripe_secret_key_basic" = [])),
+    params(("id" = String, Path, description = "`pi_...`")),
+    responses(
+        (status = 200, description = "The PaymentIntent", body = PaymentIntentObject),
+        (status = 401, response = crate::error::StripeErrorBody),
+        (status = 404, response = crate::error::StripeErrorBody),
+    )
+)]
 pub async fn retrieve_payment_intent(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -449,3 +449,29 @@ async fn a_scripted_slow_down_holds_even_an_approved_code_and_raises_its_interva
     assert_eq!(status, StatusCode::OK, "{tokens}");
     assert!(tokens["access_token"].is_string());
 }
+
+/// Who asks is checked before what is asked: without a token every API-host read is 401,
+/// even with a query it would refuse (found by schemathesis: `/insights?insights=` was 400).
+#[tokio::test]
+async fn a_missing_token_is_401_before_any_query_check() {
+    let link = start().await;
+    let http = reqwest::Client::new();
+    for path in [
+        "/insights?insights=",
+        "/insights/available_types?limit=0",
+        "/sources?limit=0",
+        "/balances?starting_after=x&ending_before=y",
+        "/transactions?date_start=never",
+        "/spend_requests?include_history=maybe",
+        "/spend_requests/lsrq_missing?include=everything",
+    ] {
+        let response = http
+            .get(format!("{}{path}", link.base_url()))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = read(response).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_token", "{path}");
+    }
+}

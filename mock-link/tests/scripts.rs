@@ -333,3 +333,35 @@ async fn magic_pi_requires_action_uses_the_token_without_success() {
     let redeemed = ledger.iter().find(|e| e.event == "redeemed").unwrap();
     assert_eq!(redeemed.reason.as_deref(), Some("requires_action"));
 }
+
+/// A variant's index is not its name: serde alone would read `"outcome": 0` as `approve`
+/// (found by schemathesis), and `"kind": 0` as a status fault.
+#[tokio::test]
+async fn tagged_control_bodies_need_the_variant_name() {
+    let link = start().await;
+    for (path, body, param) in [
+        ("/scripts/spend_requests", json!({"outcome": 0}), "outcome"),
+        (
+            "/faults",
+            json!({"path": "/userinfo", "fault": {"kind": 0, "status": 503}}),
+            "fault.kind",
+        ),
+    ] {
+        match link.control().post(path, body).await {
+            Err(mock_link::ControlError::Status { status, body }) => {
+                assert_eq!(status, 400, "{path}: {body}");
+                assert!(
+                    body["error"]["message"].as_str().unwrap().contains(param),
+                    "{body}"
+                );
+            }
+            other => panic!("{path} accepted an index: {other:?}"),
+        }
+    }
+    let scripts = link.control().get("/scripts").await.unwrap();
+    assert_eq!(scripts["spend_requests"], json!([]));
+    assert_eq!(
+        link.control().get("/faults").await.unwrap()["data"],
+        json!([])
+    );
+}

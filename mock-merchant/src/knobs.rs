@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The knobs of one merchant; every one is off by default.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Knobs {
     /// A request without a credential to a route that already answered a 402
@@ -58,7 +58,7 @@ impl Knobs {
 pub const REDIRECT_STATUSES: [u16; 5] = [301, 302, 303, 307, 308];
 
 /// A redirect answered by a knob.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Redirect {
     /// Where it points.
@@ -77,7 +77,7 @@ impl Redirect {
 
 /// The destination of a knob's redirect: `/m/redirects/landing`, a paid route
 /// that answers a 402 of the same price, on this origin or the other one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Target {
     /// `http://127.0.0.1:<port>/m/redirects/landing`.
@@ -87,7 +87,7 @@ pub enum Target {
 }
 
 /// The one field a refreshed challenge changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
     /// `amount` rises by 500 with every later challenge.

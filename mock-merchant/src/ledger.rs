@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 /// One event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LedgerEntry {
     /// Position in the ledger, from 1.
     pub seq: u64,

@@ -114,6 +114,7 @@ mod catalogue;
 mod challenges;
 mod clock;
 mod control_access;
+mod control_openapi;
 mod hostile;
 mod issuer;
 mod knobs;
@@ -142,6 +143,13 @@ pub use ledger::LedgerEntry;
 pub use listen::Limits;
 pub use paid::{PAID, PaidSpec};
 pub use state::{Config, SettleStyle};
+
+/// The OpenAPI 3.1 document of the control API (`/__control`), as served at
+/// `GET /__control/openapi.json` and committed as `docs/openapi/mock-merchant-control.json`
+/// (`GET /openapi.json` is the MPP discovery document of the paid routes).
+pub fn control_openapi() -> utoipa::openapi::OpenApi {
+    control_openapi::document()
+}
 
 /// The bounds and names mock-merchant's routes use, for tests that probe them.
 pub mod limits {

@@ -9,6 +9,28 @@ use mpp_wire::{Problem, ProblemType};
 /// `application/problem+json`.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// A Problem Details body (RFC 9457) as every error of mock-merchant's control API renders it:
+/// the OpenAPI schema (a test checks real answers deserialize into it).
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema, utoipa::ToResponse)]
+#[response(
+    description = "Problem Details (RFC 9457)",
+    content_type = "application/problem+json"
+)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct ProblemBody {
+    /// `about:blank` for these.
+    #[serde(rename = "type")]
+    type_uri: String,
+    title: String,
+    status: u16,
+    #[serde(default)]
+    detail: Option<String>,
+    /// The control API's access refusals name their reason (`forbidden_host`, ...).
+    #[serde(default)]
+    code: Option<String>,
+}
+
 /// A problem that is not one of the Payment scheme's (404, 405, 422, 502...).
 pub fn plain_problem(status: StatusCode, detail: impl Into<String>) -> Response {
     let problem = Problem {

@@ -217,6 +217,10 @@ fn routes(state: AppState) -> Router {
         .route("/m/{shop}/agents.txt", get(shop::agents_txt))
         .route("/m/{shop}/llm.txt", get(shop::llm_txt))
         .route("/m/collector/collect", post(shop::collect))
+        .route(
+            "/__control/openapi.json",
+            get(crate::control_openapi::serve),
+        )
         .route("/__control/ledger", get(control_ledger))
         .route("/__control/clock", get(control_clock))
         .route("/__control/reset", post(control_reset))
@@ -353,7 +357,19 @@ async fn redirect_cross_origin(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /__control/ledger[?merchant=<id>]`.
-async fn control_ledger(State(state): State<AppState>, RawQuery(query): RawQuery) -> Json<Value> {
+#[utoipa::path(
+    get,
+    path = "/__control/ledger",
+    tag = "control",
+    params(("merchant" = Option<String>, Query, description = "Only this merchant's entries")),
+    responses(
+        (status = 200, description = "What every merchant saw and did, in order", body = crate::control_openapi::LedgerList),
+    )
+)]
+pub(crate) async fn control_ledger(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Json<Value> {
     let merchant =
         serde_urlencoded::from_str::<Vec<(String, String)>>(query.as_deref().unwrap_or(""))
             .unwrap_or_default()
@@ -378,12 +394,33 @@ fn no_knob_merchant(id: &str) -> Response {
 }
 
 /// `GET /__control/knobs`: `{"data": {"<merchant>": knobs}}` for merchants with knobs set.
-async fn control_all_knobs(State(state): State<AppState>) -> Json<Value> {
+#[utoipa::path(
+    get,
+    path = "/__control/knobs",
+    tag = "control",
+    responses(
+        (status = 200, description = "The knobs of every merchant that has some set", body = crate::control_openapi::KnobsByMerchant),
+    )
+)]
+pub(crate) async fn control_all_knobs(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "data": state.all_knobs() }))
 }
 
 /// `GET /__control/merchants/{id}/knobs`.
-async fn control_knobs(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+#[utoipa::path(
+    get,
+    path = "/__control/merchants/{id}/knobs",
+    tag = "control",
+    params(("id" = String, Path, description = "A merchant with paid HTTP routes", example = "api")),
+    responses(
+        (status = 200, description = "The merchant's knobs", body = crate::knobs::Knobs),
+        (status = 404, response = crate::respond::ProblemBody),
+    )
+)]
+pub(crate) async fn control_knobs(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Response {
     match knob_merchant(&id) {
         Some(merchant) => Json(state.knobs_of(merchant)).into_response(),
         None => no_knob_merchant(&id),
@@ -391,7 +428,19 @@ async fn control_knobs(State(state): State<AppState>, Path(id): Path<String>) ->
 }
 
 /// `PUT /__control/merchants/{id}/knobs` with the knobs as JSON (replacing the previous ones).
-async fn control_set_knobs(
+#[utoipa::path(
+    put,
+    path = "/__control/merchants/{id}/knobs",
+    tag = "control",
+    params(("id" = String, Path, description = "A merchant with paid HTTP routes", example = "api")),
+    request_body(content = crate::knobs::Knobs, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The merchant's knobs from now on", body = crate::knobs::Knobs),
+        (status = 404, response = crate::respond::ProblemBody),
+        (status = 422, response = crate::respond::ProblemBody),
+    )
+)]
+pub(crate) async fn control_set_knobs(
     State(state): State<AppState>,
     Path(id): Path<String>,
     body: axum::body::Bytes,
@@ -399,7 +448,10 @@ async fn control_set_knobs(
     let Some(merchant) = knob_merchant(&id) else {
         return no_knob_merchant(&id);
     };
-    let knobs = match serde_json::from_slice::<Knobs>(&body) {
+    // A JSON object only: serde would also read a struct from an array (`[null, null]`).
+    let knobs = match serde_json::from_slice::<serde_json::Map<String, Value>>(&body)
+        .and_then(|object| serde_json::from_value::<Knobs>(Value::Object(object)))
+    {
         Ok(knobs) => knobs,
         Err(error) => {
             return plain_problem(StatusCode::UNPROCESSABLE_ENTITY, format!("knobs: {error}"));
@@ -413,7 +465,20 @@ async fn control_set_knobs(
 }
 
 /// `DELETE /__control/merchants/{id}/knobs`: every knob off.
-async fn control_clear_knobs(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+#[utoipa::path(
+    delete,
+    path = "/__control/merchants/{id}/knobs",
+    tag = "control",
+    params(("id" = String, Path, description = "A merchant with paid HTTP routes", example = "api")),
+    responses(
+        (status = 200, description = "Every knob off", body = crate::knobs::Knobs),
+        (status = 404, response = crate::respond::ProblemBody),
+    )
+)]
+pub(crate) async fn control_clear_knobs(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Response {
     match knob_merchant(&id) {
         Some(merchant) => {
             state.set_knobs(merchant, Knobs::default());
@@ -424,12 +489,29 @@ async fn control_clear_knobs(State(state): State<AppState>, Path(id): Path<Strin
 }
 
 /// `POST /__control/reset`: forgets the ledger, claims, probes, charged cards and knobs.
-async fn control_reset(State(state): State<AppState>) -> Json<Value> {
+#[utoipa::path(
+    post,
+    path = "/__control/reset",
+    tag = "control",
+    request_body(content = serde_json::Value, content_type = "application/json", description = "Ignored (send `{}`): control writes are JSON"),
+    responses(
+        (status = 200, description = "Ledger, claims, probes, charged cards and knobs forgotten", body = crate::control_openapi::ResetAnswer),
+    )
+)]
+pub(crate) async fn control_reset(State(state): State<AppState>) -> Json<Value> {
     state.reset();
     Json(json!({ "reset": true }))
 }
 
-async fn control_clock(State(state): State<AppState>) -> Json<Value> {
+#[utoipa::path(
+    get,
+    path = "/__control/clock",
+    tag = "control",
+    responses(
+        (status = 200, description = "The merchants' clock", body = crate::control_openapi::ClockObject),
+    )
+)]
+pub(crate) async fn control_clock(State(state): State<AppState>) -> Json<Value> {
     Json(json!({
         "now": crate::clock::rfc3339(state.clock.now()),
         "offset_seconds": state.clock.offset_seconds(),
@@ -443,7 +525,20 @@ struct Advance {
 
 /// `POST /__control/clock/advance {"seconds": n}`: 422 unless `n` is a non-negative integer
 /// that keeps the clock at most 100 years ahead.
-async fn control_advance_clock(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+#[utoipa::path(
+    post,
+    path = "/__control/clock/advance",
+    tag = "control",
+    request_body(content = crate::control_openapi::AdvanceBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The clock after the jump", body = crate::control_openapi::ClockObject),
+        (status = 422, response = crate::respond::ProblemBody),
+    )
+)]
+pub(crate) async fn control_advance_clock(
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Response {
     let Ok(advance) = serde_json::from_slice::<Advance>(&body) else {
         return plain_problem(
             StatusCode::UNPROCESSABLE_ENTITY,

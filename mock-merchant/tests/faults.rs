@@ -338,6 +338,10 @@ async fn the_knob_control_api_validates_and_resets() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (status, _) = put_knobs(&env, "api", json!({"unknown_knob": true})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Knobs are an object: serde alone would read `[null, null]` as "every knob off"
+    // (found by schemathesis).
+    let (status, body) = put_knobs(&env, "api", json!([null, null])).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 
     put_knobs(
         &env,

@@ -16,6 +16,26 @@ use crate::model::seed::{NewPaymentMethod, Seed, SeedUser};
 
 use super::parse;
 
+/// What `POST /__control/seed` answers.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct SeedAnswer {
+    /// The users as stored.
+    users: Vec<crate::openapi::JsonObject>,
+    merchants: Vec<Merchant>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/__control/users",
+    tag = "control",
+    request_body(content = SeedUser, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The user as stored (replacing one with the same id)", body = crate::openapi::JsonObject),
+        (status = 400, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn create_user(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -30,6 +50,16 @@ pub(super) async fn create_user(
     Ok(Json(json))
 }
 
+#[utoipa::path(
+    post,
+    path = "/__control/seed",
+    tag = "control",
+    request_body(content = Seed, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The users and merchants added", body = SeedAnswer),
+        (status = 400, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn apply_seed(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -40,10 +70,30 @@ pub(super) async fn apply_seed(
     Ok(Json(json!({ "users": users, "merchants": seed.merchants })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/__control/users",
+    tag = "control",
+    responses(
+        (status = 200, description = "Every user", body = crate::openapi::DataList),
+    )
+)]
 pub(super) async fn list_users(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "data": state.lock().users }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/__control/users/{id}/payment_methods",
+    tag = "control",
+    params(("id" = String, Path, description = "The user (`usr_...`)", example = "usr_default")),
+    request_body(content = NewPaymentMethod, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The user with the new payment method", body = crate::openapi::JsonObject),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn add_payment_method(
     State(state): State<AppState>,
     Path(user_id): Path<String>,
@@ -60,6 +110,16 @@ pub(super) async fn add_payment_method(
     Ok(Json(serde_json::to_value(&*user).unwrap_or(Value::Null)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/__control/merchants",
+    tag = "control",
+    request_body(content = Merchant, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The merchant added", body = Merchant),
+        (status = 400, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn add_merchant(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -81,6 +141,18 @@ pub(super) async fn add_merchant(
 }
 
 /// `POST /__control/users/{id}/approval_policy`: the user's policy from now on.
+#[utoipa::path(
+    post,
+    path = "/__control/users/{id}/approval_policy",
+    tag = "control",
+    params(("id" = String, Path, description = "The user (`usr_...`)", example = "usr_default")),
+    request_body(content = crate::openapi::ApprovalPolicy, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The policy as stored", body = crate::openapi::ApprovalPolicy),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn set_approval_policy(
     State(state): State<AppState>,
     Path(user_id): Path<String>,
@@ -97,6 +169,16 @@ pub(super) async fn set_approval_policy(
 }
 
 /// `DELETE /__control/users/{id}/approval_policy`: the user has no policy again.
+#[utoipa::path(
+    delete,
+    path = "/__control/users/{id}/approval_policy",
+    tag = "control",
+    params(("id" = String, Path, description = "The user (`usr_...`)", example = "usr_default")),
+    responses(
+        (status = 200, description = "No policy any more", body = crate::openapi::EmptyObject),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn clear_approval_policy(
     State(state): State<AppState>,
     Path(user_id): Path<String>,

@@ -16,29 +16,66 @@ use crate::model::scripts::{
 };
 use crate::model::store::Store;
 
-use super::{delay_seconds, parse};
+use super::{delay_seconds, parse, parse_tagged};
 
+#[utoipa::path(
+    post,
+    path = "/__control/faults",
+    tag = "control",
+    request_body(content = ArmedFault, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The faults armed", body = FaultList),
+        (status = 400, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn arm_fault(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>> {
-    let fault: ArmedFault = parse(&headers, &body)?;
+    let fault: ArmedFault = parse_tagged(&headers, &body, &["/fault/kind"])?;
     fault.validate()?;
     let mut store = state.lock();
     store.faults.push(fault);
     Ok(Json(json!({ "data": store.faults })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/__control/faults",
+    tag = "control",
+    responses(
+        (status = 200, description = "The faults armed", body = FaultList),
+    )
+)]
 pub(super) async fn list_faults(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "data": state.lock().faults }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/__control/faults",
+    tag = "control",
+    responses(
+        (status = 200, description = "None armed any more", body = FaultList),
+    )
+)]
 pub(super) async fn clear_faults(State(state): State<AppState>) -> Json<Value> {
     state.lock().faults.clear();
     Json(json!({ "data": [] }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/__control/scripts/device_codes",
+    tag = "control",
+    request_body(content = DeviceScript, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The queued scripts", body = ScriptsObject),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn script_next_device_code(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -55,15 +92,61 @@ pub(super) async fn script_next_device_code(
     Ok(Json(scripts_json(&store)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/__control/scripts/spend_requests",
+    tag = "control",
+    request_body(content = SpendRequestScript, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The queued scripts", body = ScriptsObject),
+        (status = 400, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn script_next_spend_request(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>> {
-    let script: SpendRequestScript = parse(&headers, &body)?;
+    let script: SpendRequestScript = parse_tagged(&headers, &body, &["/outcome"])?;
     let mut store = state.lock();
     store.spend_request_scripts.push_back(script);
     Ok(Json(scripts_json(&store)))
+}
+
+/// The queued scripts as [`scripts_json`] shows them.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct ScriptsObject {
+    device_codes: Vec<DeviceScript>,
+    spend_requests: Vec<SpendRequestScript>,
+}
+
+/// The faults armed, in the order they apply.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct FaultList {
+    data: Vec<ArmedFault>,
+}
+
+/// One magic input of [`magic_inputs`].
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct MagicInput {
+    payment_details: String,
+    /// The amount that has the same effect, if one does.
+    amount: Option<i64>,
+    effect: String,
+}
+
+/// What `GET /__control/magic` answers.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct MagicInputList {
+    data: Vec<MagicInput>,
 }
 
 fn scripts_json(store: &Store) -> Value {
@@ -73,18 +156,35 @@ fn scripts_json(store: &Store) -> Value {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/__control/scripts",
+    tag = "control",
+    responses(
+        (status = 200, description = "The queued scripts", body = ScriptsObject),
+    )
+)]
 pub(super) async fn list_scripts(State(state): State<AppState>) -> Json<Value> {
     Json(scripts_json(&state.lock()))
 }
 
 /// Knobs that change how the API behaves from now on (until a reset).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SettingsBody {
     /// Replaces the OAuth client ids allowed to send `expires_at`.
     expires_at_clients: Option<Vec<String>>,
     /// Seconds after approval before an SPT shows (requests without their own delay).
     spt_delay_seconds: Option<f64>,
+}
+
+/// The settings as [`settings_json`] shows them.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct SettingsObject {
+    expires_at_clients: Vec<String>,
+    spt_delay_seconds: f64,
 }
 
 fn settings_json(store: &Store) -> Value {
@@ -94,10 +194,28 @@ fn settings_json(store: &Store) -> Value {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/__control/settings",
+    tag = "control",
+    responses(
+        (status = 200, description = "The settings", body = SettingsObject),
+    )
+)]
 pub(super) async fn get_settings(State(state): State<AppState>) -> Json<Value> {
     Json(settings_json(&state.lock()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/__control/settings",
+    tag = "control",
+    request_body(content = SettingsBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The settings from now on", body = SettingsObject),
+        (status = 400, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn change_settings(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -114,6 +232,14 @@ pub(super) async fn change_settings(
     Ok(Json(settings_json(&store)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/__control/magic",
+    tag = "control",
+    responses(
+        (status = 200, description = "Payment methods and amounts that script outcomes", body = MagicInputList),
+    )
+)]
 pub(super) async fn magic_inputs() -> Json<Value> {
     let data: Vec<Value> = MAGIC_PAYMENT_METHODS
         .iter()

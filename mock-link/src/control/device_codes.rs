@@ -16,7 +16,7 @@ use crate::model::store::DeviceCode;
 use super::parse;
 
 /// Names a device code by its phrase or its device code.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct DeviceCodeSelector {
     user_code: Option<String>,
     device_code: Option<String>,
@@ -51,6 +51,32 @@ async fn device_code_decision(
     Ok(Json(device_code_json(&code)))
 }
 
+/// A device code as [`device_code_json`] shows it to a test.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct DeviceCodeRecord {
+    user_code: String,
+    client_id: String,
+    scope: String,
+    connection_label: Option<String>,
+    client_hint: Option<String>,
+    authorization_details: Vec<Value>,
+    /// `{status: pending|approved|denied|redeemed}` (`user_id` when approved).
+    decision: Value,
+    polls: u32,
+    /// Unix seconds.
+    expires_at: i64,
+}
+
+/// What `GET /__control/device_codes` answers, newest first.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct DeviceCodeRecordList {
+    data: Vec<DeviceCodeRecord>,
+}
+
 fn device_code_json(code: &DeviceCode) -> Value {
     json!({
         "user_code": code.user_code,
@@ -65,6 +91,17 @@ fn device_code_json(code: &DeviceCode) -> Value {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/__control/device_codes/approve",
+    tag = "control",
+    request_body(content = DeviceCodeSelector, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The approved device code", body = DeviceCodeRecord),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn approve_device_code(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -73,6 +110,17 @@ pub(super) async fn approve_device_code(
     device_code_decision(state, headers, body, true).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/__control/device_codes/deny",
+    tag = "control",
+    request_body(content = DeviceCodeSelector, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The denied device code", body = DeviceCodeRecord),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn deny_device_code(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -81,6 +129,17 @@ pub(super) async fn deny_device_code(
     device_code_decision(state, headers, body, false).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/__control/device_codes/expire",
+    tag = "control",
+    request_body(content = DeviceCodeSelector, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The expired device code", body = DeviceCodeRecord),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn expire_device_code(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -94,6 +153,14 @@ pub(super) async fn expire_device_code(
     Ok(Json(device_code_json(code)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/__control/device_codes",
+    tag = "control",
+    responses(
+        (status = 200, description = "Every device code, newest first", body = DeviceCodeRecordList),
+    )
+)]
 pub(super) async fn list_device_codes(State(state): State<AppState>) -> Json<Value> {
     let store = state.lock();
     let data: Vec<Value> = store

@@ -22,7 +22,7 @@ use crate::model::spend_request::state_machine::{Event, Resolution};
 use crate::model::spend_request::{Include, SpendRequest};
 use crate::model::store::Store;
 
-use super::{delay_seconds, parse};
+use super::{delay_seconds, parse, parse_tagged};
 
 /// The full spend request as the issuer sees it (credentials included once approved).
 fn spend_request_json(store: &Store, id: &str) -> Result<Value> {
@@ -56,6 +56,20 @@ struct SpendRequestEventBody {
     resolution: Option<Resolution>,
     /// `succeed` and `fail` only.
     outcome: PaymentOutcomeBody,
+}
+
+/// The OpenAPI schema of [`SpendRequestEventBody`] (read member by member).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct SpendRequestEventSchema {
+    /// `require_action` only (required there).
+    resolution: Option<Resolution>,
+    /// `succeed` and `fail`: overrides `payment_status_details.code`.
+    code: Option<String>,
+    decline_code: Option<String>,
+    amount: Option<i64>,
+    currency: Option<String>,
+    refund_details: Option<Value>,
 }
 
 impl SpendRequestEventBody {
@@ -159,6 +173,18 @@ impl PaymentOutcomeBody {
 
 /// `POST /__control/spend_requests/{id}/{event}`: one state-machine event, as the human or the
 /// payment network would cause it.
+#[utoipa::path(
+    post,
+    path = "/__control/spend_requests/{id}/{event}",
+    tag = "control",
+    params(("id" = String, Path, description = "The spend request (`lsrq_...`)"), ("event" = String, Path, description = "`approve`, `deny`, `expire`, `require_action`, `complete_action`, `submit`, `succeed` or `fail`")),
+    request_body(content = SpendRequestEventSchema, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The spend request after the event", body = crate::model::spend_request::SpendRequestObject),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn spend_request_event(
     State(state): State<AppState>,
     Path((id, name)): Path<(String, String)>,
@@ -188,6 +214,16 @@ pub(super) async fn spend_request_event(
     spend_request_json(&store, &id).map(Json)
 }
 
+#[utoipa::path(
+    get,
+    path = "/__control/spend_requests/{id}",
+    tag = "control",
+    params(("id" = String, Path, description = "The spend request (`lsrq_...`)")),
+    responses(
+        (status = 200, description = "Any user's spend request, with its credentials", body = crate::model::spend_request::SpendRequestObject),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn get_spend_request(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -197,13 +233,25 @@ pub(super) async fn get_spend_request(
     spend_request_json(&store, &id).map(Json)
 }
 
+#[utoipa::path(
+    post,
+    path = "/__control/spend_requests/{id}/script",
+    tag = "control",
+    params(("id" = String, Path, description = "The spend request (`lsrq_...`)")),
+    request_body(content = SpendRequestScript, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The spend request with its script", body = crate::model::spend_request::SpendRequestObject),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn script_spend_request(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>> {
-    let script: SpendRequestScript = parse(&headers, &body)?;
+    let script: SpendRequestScript = parse_tagged(&headers, &body, &["/outcome"])?;
     let mut store = state.lock();
     let mut request = store
         .spend_request_mut(&id)
@@ -214,14 +262,27 @@ pub(super) async fn script_spend_request(
     spend_request_json(&store, &id).map(Json)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SptDelayBody {
+    #[schema(minimum = 0)]
     seconds: f64,
 }
 
 /// `POST /__control/spend_requests/{id}/spt_delay {seconds}`: its SPT shows that long after
 /// approval (after approval: it hides the minted token for `seconds` from now).
+#[utoipa::path(
+    post,
+    path = "/__control/spend_requests/{id}/spt_delay",
+    tag = "control",
+    params(("id" = String, Path, description = "The spend request (`lsrq_...`)")),
+    request_body(content = SptDelayBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The spend request with its SPT delay", body = crate::model::spend_request::SpendRequestObject),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn set_spt_delay(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -17,7 +17,9 @@ use crate::model::store::Store;
 
 use super::parse;
 
-#[derive(Debug, Deserialize)]
+/// `POST /__control/tokens`: a login without the device flow (defaults: the seeded user, the
+/// default scope, client `control`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct IssueTokensBody {
     user_id: Option<String>,
     scope: Option<String>,
@@ -25,6 +27,17 @@ struct IssueTokensBody {
     client_id: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/__control/tokens",
+    tag = "control",
+    request_body(content = IssueTokensBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "A fresh login session", body = crate::auth::TokenResponse),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn issue_tokens(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -50,7 +63,7 @@ pub(super) async fn issue_tokens(
 
 /// Which tokens a token control call acts on: one token by value, or every session of a
 /// user (so a suite outside this process, which never sees token values, can act too).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TokenSelector {
     token: Option<String>,
@@ -81,6 +94,51 @@ impl TokenSelector {
     }
 }
 
+/// What `POST /__control/tokens/revoke` answers.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct RevokedAnswer {
+    revoked: bool,
+    /// How many login sessions were revoked.
+    grants: usize,
+}
+
+/// What `POST /__control/tokens/expire` answers.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct ExpiredAnswer {
+    expired: bool,
+    /// How many tokens were expired.
+    tokens: usize,
+}
+
+/// One token as `GET /__control/tokens` shows it.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct TokenRecord {
+    token: String,
+    /// `access` or `refresh`.
+    kind: String,
+    user_id: Option<String>,
+    grant_id: String,
+    /// Unix seconds.
+    expires_at: i64,
+    expired: bool,
+    used: bool,
+    revoked: bool,
+}
+
+/// What `GET /__control/tokens` answers.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct TokenRecordList {
+    data: Vec<TokenRecord>,
+}
+
 /// The ids of the live (not revoked) grants of `user_id`.
 fn live_grants_of(store: &Store, user_id: &str) -> Vec<String> {
     store
@@ -91,6 +149,17 @@ fn live_grants_of(store: &Store, user_id: &str) -> Vec<String> {
         .collect()
 }
 
+#[utoipa::path(
+    post,
+    path = "/__control/tokens/revoke",
+    tag = "control",
+    request_body(content = TokenSelector, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The sessions revoked", body = RevokedAnswer),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn revoke_tokens(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -119,6 +188,17 @@ pub(super) async fn revoke_tokens(
 
 /// Expires one token (access or refresh) by value, or every access token of a user's live
 /// sessions (their refresh tokens stay valid, so a client can refresh).
+#[utoipa::path(
+    post,
+    path = "/__control/tokens/expire",
+    tag = "control",
+    request_body(content = TokenSelector, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The tokens expired", body = ExpiredAnswer),
+        (status = 400, response = crate::error::ApiErrorBody),
+        (status = 404, response = crate::error::ApiErrorBody),
+    )
+)]
 pub(super) async fn expire_token(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -160,6 +240,14 @@ pub(super) async fn expire_token(
 
 /// Every token issued, with its user and state: the control API is for tests, so values are
 /// shown in full (a suite checks that none of them leaks into a client's output).
+#[utoipa::path(
+    get,
+    path = "/__control/tokens",
+    tag = "control",
+    responses(
+        (status = 200, description = "Every token issued", body = TokenRecordList),
+    )
+)]
 pub(super) async fn list_tokens(State(state): State<AppState>) -> Json<Value> {
     let store = state.lock();
     let now = store.now();

@@ -90,7 +90,7 @@ impl Transaction {
 }
 
 /// Card details shown in `GET /payment-details` (never the full number).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CardDetails {
     pub brand: String,
     pub last4: String,
@@ -99,7 +99,7 @@ pub struct CardDetails {
 }
 
 /// A payment method in the user's wallet (`csmrpd_...`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PaymentMethod {
     pub id: String,
     #[serde(rename = "type")]
@@ -114,7 +114,7 @@ pub struct PaymentMethod {
 }
 
 /// A postal address in Link's shipping-address shape.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Address {
     pub name: String,
@@ -129,7 +129,7 @@ pub struct Address {
 }
 
 /// A saved shipping address.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ShippingAddress {
     pub id: String,
     pub is_default: bool,
@@ -138,7 +138,7 @@ pub struct ShippingAddress {
 }
 
 /// A merchant known to the Stripe subset: its secret key and its network id.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Merchant {
     pub secret_key: String,
     pub network_id: String,
@@ -355,7 +355,7 @@ impl User {
         Some(Value::Object(verdicts))
     }
 
-    /// `GET /userinfo` body.
+    /// `GET /userinfo` body ([`Userinfo`]).
     pub fn userinfo(&self) -> Value {
         json!({
             "email": self.email,
@@ -365,4 +365,16 @@ impl User {
             "phone": self.phone,
         })
     }
+}
+
+/// The object [`User::userinfo`] builds: its OpenAPI schema.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct Userinfo {
+    email: String,
+    name: String,
+    first_name: String,
+    last_name: String,
+    phone: String,
 }

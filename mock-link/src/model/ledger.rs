@@ -10,16 +10,19 @@ use crate::model::granted_token::Terms;
 use crate::model::spend_request::SpendRequest;
 
 /// One line of the issuer's record: a credential issued, redeemed, or a redemption refused.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LedgerEntry {
     pub at: i64,
     /// `issued`, `redeemed`, `redemption_refused` or `revoked` (test helper).
     /// (`Cow`: built from constants, read back from a `--state` database.)
+    #[schema(value_type = String)]
     pub event: Cow<'static, str>,
+    #[schema(value_type = String)]
     pub credential_type: Cow<'static, str>,
     /// The SPT id, or `card ending 1234` (never a full card number).
     pub credential: String,
     /// `spend_request` (Link minted it on approval) or `test_helper` (a seller made it).
+    #[schema(value_type = String)]
     pub source: Cow<'static, str>,
     /// The spend request it was issued for; `null` for a test-helper token.
     pub spend_request_id: Option<String>,

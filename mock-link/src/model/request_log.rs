@@ -22,7 +22,7 @@ pub const MAX_LOGGED_BODY_BYTES: usize = 8 * 1024;
 const MAX_LOGGED_TEXT_BYTES: usize = 2 * 1024;
 
 /// One logged request.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LoggedRequest {
     /// `req_<n>`, increasing: the cursor of `GET /__control/requests?starting_after=`.
     pub id: String,

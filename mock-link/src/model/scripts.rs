@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::spend_request::state_machine::{Event, Resolution};
 
 /// What happens to a device code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceOutcome {
     Approve,
@@ -22,19 +22,20 @@ pub enum DeviceOutcome {
 }
 
 /// A device-code outcome applied on the poll after `after_polls` polls.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceScript {
     pub outcome: DeviceOutcome,
     /// Polls answered `authorization_pending` first (default 0: the first poll decides).
     #[serde(default)]
+    #[schema(value_type = u64, maximum = 4294967295.0)]
     pub after_polls: u32,
     /// Who approves (default: the seeded user).
     pub user_id: Option<String>,
 }
 
 /// What happens to a spend request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum SpendOutcome {
     Approve,
@@ -59,11 +60,12 @@ impl SpendOutcome {
 
 /// A spend-request outcome applied on the retrieve after `after_polls` retrieves, once the
 /// request is in a state that allows it (an `approve` waits for `pending_approval`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SpendRequestScript {
     #[serde(flatten)]
     pub outcome: SpendOutcome,
     #[serde(default)]
+    #[schema(value_type = u64, maximum = 4294967295.0)]
     pub after_polls: u32,
 }
 

@@ -22,7 +22,7 @@ use crate::ids::random_id;
 use crate::model::accounts::{Address, Merchant, PaymentMethod, ShippingAddress, User};
 
 /// A payment method to seed (a card; only its brand and last four digits are known).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPaymentMethod {
     pub id: Option<String>,
@@ -59,7 +59,7 @@ impl NewPaymentMethod {
 }
 
 /// A user to seed.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeedUser {
     pub id: Option<String>,
@@ -114,7 +114,7 @@ impl SeedUser {
 }
 
 /// Everything a seed can add.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Seed {
     #[serde(default)]

@@ -219,6 +219,67 @@ impl SpendRequest {
     }
 }
 
+/// The spend request's wire object as [`SpendRequest::to_json`] builds it: the OpenAPI schema,
+/// kept here so it cannot drift (a test deserializes real objects into it, unknown members
+/// refused).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct SpendRequestObject {
+    /// `lsrq_...`
+    pub id: String,
+    /// Always `spend_request`.
+    pub object: String,
+    /// `created`, `pending_approval`, `requires_action`, `approved`, `submitted`, `denied`,
+    /// `expired`, `canceled`, `succeeded` or `failed`.
+    pub status: String,
+    pub merchant_name: Option<String>,
+    pub merchant_url: Option<String>,
+    pub context: String,
+    /// In the currency's smallest unit.
+    pub amount: i64,
+    pub currency: String,
+    pub line_items: Vec<Value>,
+    pub totals: Vec<Value>,
+    /// The payment method's id (`csmrpd_...`).
+    pub payment_details: String,
+    /// `card`, `shared_payment_token` or `link_pay_token`.
+    pub credential_type: String,
+    pub network_id: Option<String>,
+    pub card_brand: Option<String>,
+    pub card_last4: Option<String>,
+    pub approval_url: String,
+    /// `{requires_action: {next_action}}` while `requires_action`, else `null`.
+    pub status_details: Option<Value>,
+    /// The last payment attempt with the credential, or `null`.
+    pub payment_status_details: Option<Value>,
+    pub metadata: Map<String, Value>,
+    /// `{interval, interval_count}`, or `null`.
+    pub recurring: Option<Value>,
+    pub test: bool,
+    pub approval_details: Option<Value>,
+    pub execution_method: Option<String>,
+    pub merchant_account_id: Option<String>,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+    /// `ltxn_...` once succeeded.
+    pub link_transaction_id: Option<String>,
+    pub activity_url: Option<String>,
+    /// With `include=link_pay_token`, once approved.
+    #[serde(default)]
+    pub link_pay_token: Option<String>,
+    /// The issued card, with `include=card`, once approved.
+    #[serde(default)]
+    pub card: Option<Value>,
+    /// `{id, valid_until}`, with `include=shared_payment_token`, once approved.
+    #[serde(default)]
+    pub shared_payment_token: Option<Value>,
+}
+
 /// Which credentials a retrieve asks for (`include=card,shared_payment_token,link_pay_token`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Include {
