@@ -86,7 +86,7 @@ pub struct LinkWorld {
     pub refresh_tokens: Vec<String>,
     pub started: Instant,
     /// The property-based decoding run, if any.
-    pub decoding: Option<crate::steps::decoding::Decoding>,
+    pub decoding: Option<Decoding>,
     /// Helper servers of this scenario (e.g. an update feed), stopped with it.
     pub servers: Vec<AbortOnDrop>,
     /// Extra values steps keep (e.g. a first spend request id).
@@ -94,6 +94,16 @@ pub struct LinkWorld {
     /// The agent's last `spend-request retrieve --interval`, polled again
     /// when a client returns at a status change without a `_next`.
     pub polling: Option<Op>,
+}
+
+/// What a property-based decoding run checked (`steps/decoding.rs` fills it, its checks read
+/// it).
+#[derive(Debug, Default)]
+pub struct Decoding {
+    pub seed: u64,
+    pub checked: usize,
+    pub skipped: usize,
+    pub mismatches: Vec<String>,
 }
 
 impl std::fmt::Debug for LinkWorld {

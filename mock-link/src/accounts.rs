@@ -150,7 +150,7 @@ pub async fn update_payment_details(
     tag = "accounts",
     security(("link_access_token" = [])),
     responses(
-        (status = 200, description = "The caller's approval policy", body = crate::openapi::ApprovalPolicy),
+        (status = 200, description = "The caller's approval policy", body = crate::api_schemas::ApprovalPolicy),
         (status = 401, response = crate::error::ApiErrorBody),
         (status = 404, response = crate::error::ApiErrorBody),
     )

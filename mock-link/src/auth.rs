@@ -480,7 +480,7 @@ pub(crate) struct RevokeForm {
     tag = "auth",
     request_body(content = RevokeForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "Revoked (or unknown): an empty object", body = crate::openapi::EmptyObject),
+        (status = 200, description = "Revoked (or unknown): an empty object", body = crate::api_schemas::EmptyObject),
         (status = 400, response = crate::error::OAuthErrorBody),
     )
 )]

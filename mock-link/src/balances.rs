@@ -209,9 +209,9 @@ impl Page {
     path = "/sources",
     tag = "balances",
     security(("link_access_token" = [])),
-    params(crate::openapi::PageQuery),
+    params(crate::api_schemas::PageQuery),
     responses(
-        (status = 200, description = "Cards and bank accounts", body = crate::openapi::ListPage),
+        (status = 200, description = "Cards and bank accounts", body = crate::api_schemas::ListPage),
         (status = 400, response = crate::error::ApiErrorBody),
         (status = 401, response = crate::error::ApiErrorBody),
     )
@@ -234,9 +234,9 @@ pub async fn list_sources(
     path = "/balances",
     tag = "balances",
     security(("link_access_token" = [])),
-    params(crate::openapi::PageQuery),
+    params(crate::api_schemas::PageQuery),
     responses(
-        (status = 200, description = "Each source's balance", body = crate::openapi::ListPage),
+        (status = 200, description = "Each source's balance", body = crate::api_schemas::ListPage),
         (status = 400, response = crate::error::ApiErrorBody),
         (status = 401, response = crate::error::ApiErrorBody),
     )
@@ -312,9 +312,9 @@ pub(crate) struct TransactionFilters {
     path = "/transactions",
     tag = "balances",
     security(("link_access_token" = [])),
-    params(crate::openapi::PageQuery, TransactionFilters),
+    params(crate::api_schemas::PageQuery, TransactionFilters),
     responses(
-        (status = 200, description = "Transactions, newest first", body = crate::openapi::ListPage),
+        (status = 200, description = "Transactions, newest first", body = crate::api_schemas::ListPage),
         (status = 400, response = crate::error::ApiErrorBody),
         (status = 401, response = crate::error::ApiErrorBody),
     )

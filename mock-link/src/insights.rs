@@ -90,9 +90,9 @@ fn insight_data(id: &str, user: &User) -> Vec<Value> {
     path = "/insights/available_types",
     tag = "insights",
     security(("link_access_token" = [])),
-    params(crate::openapi::PageQuery),
+    params(crate::api_schemas::PageQuery),
     responses(
-        (status = 200, description = "The insight types", body = crate::openapi::ListPage),
+        (status = 200, description = "The insight types", body = crate::api_schemas::ListPage),
         (status = 400, response = crate::error::ApiErrorBody),
         (status = 401, response = crate::error::ApiErrorBody),
     )
@@ -121,9 +121,9 @@ pub async fn available_types(
     path = "/insights",
     tag = "insights",
     security(("link_access_token" = [])),
-    params(crate::openapi::PageQuery, ("insights" = Option<String>, Query, description = "An insight type (repeatable, also `insights[]`); all when absent")),
+    params(crate::api_schemas::PageQuery, ("insights" = Option<String>, Query, description = "An insight type (repeatable, also `insights[]`); all when absent")),
     responses(
-        (status = 200, description = "The insights asked for", body = crate::openapi::ListPage),
+        (status = 200, description = "The insights asked for", body = crate::api_schemas::ListPage),
         (status = 400, response = crate::error::ApiErrorBody),
         (status = 401, response = crate::error::ApiErrorBody),
     )

@@ -154,6 +154,7 @@
 //! See `docs/mock-link.md` for every endpoint and decision.
 
 mod accounts;
+mod api_schemas;
 mod auth;
 mod balances;
 mod body;

@@ -227,7 +227,7 @@ fn create_spend_request(
     path = "/spend_requests",
     tag = "spend_requests",
     security(("link_access_token" = [])),
-    request_body(content = crate::openapi::SpendRequestCreate, content_type = "application/json"),
+    request_body(content = crate::api_schemas::SpendRequestCreate, content_type = "application/json"),
     responses(
         (status = 200, description = "The spend request", body = crate::model::spend_request::SpendRequestObject),
         (status = 400, response = crate::error::ApiErrorBody),
@@ -250,7 +250,7 @@ pub async fn create(
     path = "/spend_requests/create_delegated",
     tag = "spend_requests",
     security(("link_access_token" = [])),
-    request_body(content = crate::openapi::SpendRequestCreate, content_type = "application/json"),
+    request_body(content = crate::api_schemas::SpendRequestCreate, content_type = "application/json"),
     responses(
         (status = 200, description = "The spend request", body = crate::model::spend_request::SpendRequestObject),
         (status = 400, response = crate::error::ApiErrorBody),
@@ -274,7 +274,7 @@ pub async fn create_delegated(
     tag = "spend_requests",
     security(("link_access_token" = [])),
     params(("id" = String, Path, description = "The spend request (`lsrq_...`)")),
-    request_body(content = crate::openapi::SpendRequestCreate, content_type = "application/json"),
+    request_body(content = crate::api_schemas::SpendRequestCreate, content_type = "application/json"),
     responses(
         (status = 200, description = "The spend request", body = crate::model::spend_request::SpendRequestObject),
         (status = 400, response = crate::error::ApiErrorBody),
@@ -299,7 +299,7 @@ pub async fn update(
     tag = "spend_requests",
     security(("link_access_token" = [])),
     params(("id" = String, Path, description = "The spend request (`lsrq_...`)")),
-    request_body(content = crate::openapi::SpendRequestCreate, content_type = "application/json"),
+    request_body(content = crate::api_schemas::SpendRequestCreate, content_type = "application/json"),
     responses(
         (status = 200, description = "The spend request", body = crate::model::spend_request::SpendRequestObject),
         (status = 400, response = crate::error::ApiErrorBody),
@@ -432,7 +432,7 @@ pub async fn retrieve(
     path = "/spend_requests",
     tag = "spend_requests",
     security(("link_access_token" = [])),
-    params(("include_history" = Option<bool>, Query, description = "Also list decided requests"), crate::openapi::PageQuery),
+    params(("include_history" = Option<bool>, Query, description = "Also list decided requests"), crate::api_schemas::PageQuery),
     responses(
         (status = 200, description = "Newest first", body = SpendRequestList),
         (status = 400, response = crate::error::ApiErrorBody),

@@ -7,18 +7,10 @@ use mpp_testkit::generate::{Sample, samples};
 
 use crate::op::Op;
 use crate::step_error::{StepResult, bail};
-use crate::world::LinkWorld;
+use crate::world::{Decoding, LinkWorld};
 
 /// Linux limits one argument to 128 KiB; larger samples cannot go on a command line.
 const MAX_ARGUMENT: usize = 100_000;
-
-#[derive(Debug, Default)]
-pub struct Decoding {
-    pub seed: u64,
-    pub checked: usize,
-    pub skipped: usize,
-    pub mismatches: Vec<String>,
-}
 
 #[when(expr = "the agent decodes {int} generated headers from seed {int}")]
 async fn decodes_generated(w: &mut LinkWorld, count: usize, seed: u64) -> StepResult {

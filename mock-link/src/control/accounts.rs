@@ -22,7 +22,7 @@ use super::parse;
 #[allow(dead_code)]
 pub(crate) struct SeedAnswer {
     /// The users as stored.
-    users: Vec<crate::openapi::JsonObject>,
+    users: Vec<crate::api_schemas::JsonObject>,
     merchants: Vec<Merchant>,
 }
 
@@ -32,7 +32,7 @@ pub(crate) struct SeedAnswer {
     tag = "control",
     request_body(content = SeedUser, content_type = "application/json"),
     responses(
-        (status = 200, description = "The user as stored (replacing one with the same id)", body = crate::openapi::JsonObject),
+        (status = 200, description = "The user as stored (replacing one with the same id)", body = crate::api_schemas::JsonObject),
         (status = 400, response = crate::error::ApiErrorBody),
     )
 )]
@@ -75,7 +75,7 @@ pub(super) async fn apply_seed(
     path = "/__control/users",
     tag = "control",
     responses(
-        (status = 200, description = "Every user", body = crate::openapi::DataList),
+        (status = 200, description = "Every user", body = crate::api_schemas::DataList),
     )
 )]
 pub(super) async fn list_users(State(state): State<AppState>) -> Json<Value> {
@@ -89,7 +89,7 @@ pub(super) async fn list_users(State(state): State<AppState>) -> Json<Value> {
     params(("id" = String, Path, description = "The user (`usr_...`)", example = "usr_default")),
     request_body(content = NewPaymentMethod, content_type = "application/json"),
     responses(
-        (status = 200, description = "The user with the new payment method", body = crate::openapi::JsonObject),
+        (status = 200, description = "The user with the new payment method", body = crate::api_schemas::JsonObject),
         (status = 400, response = crate::error::ApiErrorBody),
         (status = 404, response = crate::error::ApiErrorBody),
     )
@@ -146,9 +146,9 @@ pub(super) async fn add_merchant(
     path = "/__control/users/{id}/approval_policy",
     tag = "control",
     params(("id" = String, Path, description = "The user (`usr_...`)", example = "usr_default")),
-    request_body(content = crate::openapi::ApprovalPolicy, content_type = "application/json"),
+    request_body(content = crate::api_schemas::ApprovalPolicy, content_type = "application/json"),
     responses(
-        (status = 200, description = "The policy as stored", body = crate::openapi::ApprovalPolicy),
+        (status = 200, description = "The policy as stored", body = crate::api_schemas::ApprovalPolicy),
         (status = 400, response = crate::error::ApiErrorBody),
         (status = 404, response = crate::error::ApiErrorBody),
     )
@@ -175,7 +175,7 @@ pub(super) async fn set_approval_policy(
     tag = "control",
     params(("id" = String, Path, description = "The user (`usr_...`)", example = "usr_default")),
     responses(
-        (status = 200, description = "No policy any more", body = crate::openapi::EmptyObject),
+        (status = 200, description = "No policy any more", body = crate::api_schemas::EmptyObject),
         (status = 404, response = crate::error::ApiErrorBody),
     )
 )]

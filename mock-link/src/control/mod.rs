@@ -151,7 +151,7 @@ async fn get_clock(State(state): State<AppState>) -> Json<Value> {
     tag = "control",
     params(("limit" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "All when absent"), ("starting_after" = Option<String>, Query, description = "An entry id (`req_...`)")),
     responses(
-        (status = 200, description = "What clients sent, oldest first, secrets redacted", body = crate::openapi::RequestLogPage),
+        (status = 200, description = "What clients sent, oldest first, secrets redacted", body = crate::api_schemas::RequestLogPage),
         (status = 400, response = crate::error::ApiErrorBody),
     )
 )]
@@ -164,7 +164,7 @@ async fn request_log(State(state): State<AppState>, uri: axum::http::Uri) -> Res
     path = "/__control/ledger",
     tag = "control",
     responses(
-        (status = 200, description = "Every credential issued, redeemed, refused or revoked", body = crate::openapi::LedgerList),
+        (status = 200, description = "Every credential issued, redeemed, refused or revoked", body = crate::api_schemas::LedgerList),
     )
 )]
 async fn ledger(State(state): State<AppState>) -> Json<Value> {
@@ -191,7 +191,7 @@ async fn reset(State(state): State<AppState>) -> Json<Value> {
     path = "/__control/agent_observations",
     tag = "control",
     responses(
-        (status = 200, description = "Every observation agents reported, with its user", body = crate::openapi::DataList),
+        (status = 200, description = "Every observation agents reported, with its user", body = crate::api_schemas::DataList),
     )
 )]
 async fn agent_observations(State(state): State<AppState>) -> Json<Value> {
@@ -315,8 +315,10 @@ mod tests {
     use super::device_codes::{DeviceCodeRecord, DeviceCodeRecordList};
     use super::tokens::{ExpiredAnswer, RevokedAnswer, TokenRecordList};
     use super::{ClockObject, ResetAnswer};
+    use crate::api_schemas::{
+        DataList, EmptyObject, JsonObject, LedgerList, RequestLogPage, conforms,
+    };
     use crate::auth::TokenResponse;
-    use crate::openapi::{DataList, EmptyObject, JsonObject, LedgerList, RequestLogPage, conforms};
     use crate::{DEFAULT_USER_ID, MockLink};
 
     /// Every hand-built answer of the control API matches the schema the document gives it.
