@@ -6,6 +6,7 @@
 //! page cannot send JSON cross-site without a CORS preflight, never granted).
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -14,7 +15,6 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::respond::PROBLEM_JSON;
-use crate::state::AppState;
 
 /// The control API's path prefix.
 pub const PREFIX: &str = "/__control";
@@ -146,10 +146,14 @@ fn refuse(access: &ControlAccess, request: &Request) -> Option<Response> {
     None
 }
 
-/// The middleware guarding `/__control`.
-pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The middleware guarding `/__control`, with the server's access settings as its state.
+pub async fn guard(
+    State(access): State<Arc<ControlAccess>>,
+    request: Request,
+    next: Next,
+) -> Response {
     if request.uri().path().starts_with(PREFIX)
-        && let Some(refused) = refuse(&state.config.control, &request)
+        && let Some(refused) = refuse(&access, &request)
     {
         return refused;
     }

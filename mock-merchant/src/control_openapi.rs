@@ -1,71 +1,17 @@
 //! The OpenAPI 3.1 document of mock-merchant's control API (`/__control`), generated from the
-//! handlers' `#[utoipa::path]` annotations in `server.rs`. Served at
+//! handlers' `#[utoipa::path]` annotations in `control.rs`. Served at
 //! `GET /__control/openapi.json` (`/openapi.json` stays the MPP discovery document of the paid
 //! routes) and committed as `docs/openapi/mock-merchant-control.json`.
-
-use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::http::header;
 use axum::response::IntoResponse;
-use serde::Deserialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, Ref, RefOr};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
-use crate::knobs::Knobs;
-use crate::ledger::LedgerEntry;
-use crate::server::OPENAPI_CACHE_CONTROL;
-
-/// `POST /__control/clock/advance`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct AdvanceBody {
-    /// Whole seconds, not negative; the clock is at most 100 years ahead in all (422 past it).
-    #[schema(minimum = 0, maximum = 3_153_600_000_u64)]
-    seconds: u64,
-}
-
-/// The merchants' clock.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub(crate) struct ClockObject {
-    /// RFC 3339.
-    now: String,
-    /// How far the clock runs ahead of the real one, in whole seconds.
-    offset_seconds: u64,
-}
-
-/// What `POST /__control/reset` answers.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub(crate) struct ResetAnswer {
-    /// Always `true`.
-    reset: bool,
-}
-
-/// The ledger, oldest first.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub(crate) struct LedgerList {
-    data: Vec<LedgerEntry>,
-}
-
-/// The knobs of every merchant that has some set, by merchant id.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub(crate) struct KnobsByMerchant {
-    data: BTreeMap<String, Knobs>,
-}
-
-/// Any JSON object.
-#[derive(Debug, Deserialize, ToSchema)]
-#[schema(value_type = Object)]
-pub(crate) struct JsonObject(#[allow(dead_code)] serde_json::Map<String, serde_json::Value>);
+use crate::control::JsonObject;
+use crate::respond::OPENAPI_CACHE_CONTROL;
 
 /// `GET /__control/openapi.json`: this document.
 #[utoipa::path(
@@ -90,14 +36,14 @@ pub(crate) async fn serve() -> impl IntoResponse {
     ),
     paths(
         serve,
-        crate::server::control_ledger,
-        crate::server::control_clock,
-        crate::server::control_advance_clock,
-        crate::server::control_reset,
-        crate::server::control_all_knobs,
-        crate::server::control_knobs,
-        crate::server::control_set_knobs,
-        crate::server::control_clear_knobs,
+        crate::control::control_ledger,
+        crate::control::control_clock,
+        crate::control::control_advance_clock,
+        crate::control::control_reset,
+        crate::control::control_all_knobs,
+        crate::control::control_knobs,
+        crate::control::control_set_knobs,
+        crate::control::control_clear_knobs,
     ),
     components(responses(crate::respond::ProblemBody)),
     modifiers(&MiddlewareAnswers),
@@ -157,8 +103,9 @@ mod tests {
     use serde::de::DeserializeOwned;
     use serde_json::{Value, json};
 
-    use super::*;
     use crate::MockMerchant;
+    use crate::control::{ClockObject, KnobsByMerchant, LedgerList, ResetAnswer};
+    use crate::knobs::Knobs;
     use crate::respond::ProblemBody;
 
     /// A real answer, read into its schema type (so the schema cannot drift).

@@ -113,6 +113,7 @@
 mod catalogue;
 mod challenges;
 mod clock;
+mod control;
 mod control_access;
 mod control_openapi;
 mod hostile;

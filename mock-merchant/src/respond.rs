@@ -96,3 +96,6 @@ pub fn paid(body: &serde_json::Value, receipt: &str) -> Response {
     }
     response
 }
+
+/// How long `/openapi.json` may be cached: the catalogue changes only with a new build.
+pub const OPENAPI_CACHE_CONTROL: &str = "public, max-age=300";

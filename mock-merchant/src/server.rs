@@ -1,23 +1,20 @@
 //! The router: every merchant side by side on one listener, the control API
 //! under `/__control`, discovery at `/openapi.json`.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::catalogue::CATALOGUE;
-use crate::knobs::Knobs;
+use crate::control;
 use crate::ledger::LedgerEntry;
 use crate::paid::{self, PAID};
-use crate::respond::plain_problem;
+use crate::respond::{OPENAPI_CACHE_CONTROL, plain_problem};
 use crate::state::AppState;
 use crate::{hostile, shop};
 
@@ -40,7 +37,7 @@ pub fn router(state: AppState) -> Router {
             read_body,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            state_for_body,
+            std::sync::Arc::new(state_for_body.config.control.clone()),
             crate::control_access::guard,
         ))
 }
@@ -77,9 +74,6 @@ async fn read_body(State(state): State<AppState>, request: Request, next: Next) 
 /// `Retry-After` on every 402 (draft -02 SHOULD): a client may retry at
 /// once with a credential; one second keeps a loop without one polite.
 pub const RETRY_AFTER_SECONDS: &str = "1";
-
-/// How long `/openapi.json` may be cached: the catalogue changes only with a new build.
-pub const OPENAPI_CACHE_CONTROL: &str = "public, max-age=300";
 
 async fn retry_after_on_402(mut response: Response) -> Response {
     if response.status() == StatusCode::PAYMENT_REQUIRED {
@@ -221,16 +215,19 @@ fn routes(state: AppState) -> Router {
             "/__control/openapi.json",
             get(crate::control_openapi::serve),
         )
-        .route("/__control/ledger", get(control_ledger))
-        .route("/__control/clock", get(control_clock))
-        .route("/__control/reset", post(control_reset))
-        .route("/__control/clock/advance", post(control_advance_clock))
-        .route("/__control/knobs", get(control_all_knobs))
+        .route("/__control/ledger", get(control::control_ledger))
+        .route("/__control/clock", get(control::control_clock))
+        .route("/__control/reset", post(control::control_reset))
+        .route(
+            "/__control/clock/advance",
+            post(control::control_advance_clock),
+        )
+        .route("/__control/knobs", get(control::control_all_knobs))
         .route(
             "/__control/merchants/{id}/knobs",
-            get(control_knobs)
-                .put(control_set_knobs)
-                .delete(control_clear_knobs),
+            get(control::control_knobs)
+                .put(control::control_set_knobs)
+                .delete(control::control_clear_knobs),
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -354,204 +351,6 @@ async fn redirect_cross_origin(State(state): State<AppState>) -> Response {
         StatusCode::TEMPORARY_REDIRECT,
         &format!("{}/m/api/report", state.cross_origin),
     )
-}
-
-/// `GET /__control/ledger[?merchant=<id>]`.
-#[utoipa::path(
-    get,
-    path = "/__control/ledger",
-    tag = "control",
-    params(("merchant" = Option<String>, Query, description = "Only this merchant's entries")),
-    responses(
-        (status = 200, description = "What every merchant saw and did, in order", body = crate::control_openapi::LedgerList),
-    )
-)]
-pub(crate) async fn control_ledger(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-) -> Json<Value> {
-    let merchant =
-        serde_urlencoded::from_str::<Vec<(String, String)>>(query.as_deref().unwrap_or(""))
-            .unwrap_or_default()
-            .into_iter()
-            .find(|(name, _)| name == "merchant")
-            .map(|(_, value)| value);
-    Json(json!({ "data": state.ledger(merchant.as_deref()) }))
-}
-
-/// The merchant ids knobs apply to: those with paid HTTP routes.
-fn knob_merchant(id: &str) -> Option<&'static str> {
-    PAID.iter()
-        .map(|spec| spec.merchant)
-        .find(|merchant| *merchant == id)
-}
-
-fn no_knob_merchant(id: &str) -> Response {
-    plain_problem(
-        StatusCode::NOT_FOUND,
-        format!("no paid HTTP merchant {id:?}: knobs apply to merchants with paid routes"),
-    )
-}
-
-/// `GET /__control/knobs`: `{"data": {"<merchant>": knobs}}` for merchants with knobs set.
-#[utoipa::path(
-    get,
-    path = "/__control/knobs",
-    tag = "control",
-    responses(
-        (status = 200, description = "The knobs of every merchant that has some set", body = crate::control_openapi::KnobsByMerchant),
-    )
-)]
-pub(crate) async fn control_all_knobs(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "data": state.all_knobs() }))
-}
-
-/// `GET /__control/merchants/{id}/knobs`.
-#[utoipa::path(
-    get,
-    path = "/__control/merchants/{id}/knobs",
-    tag = "control",
-    params(("id" = String, Path, description = "A merchant with paid HTTP routes", example = "api")),
-    responses(
-        (status = 200, description = "The merchant's knobs", body = crate::knobs::Knobs),
-        (status = 404, response = crate::respond::ProblemBody),
-    )
-)]
-pub(crate) async fn control_knobs(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Response {
-    match knob_merchant(&id) {
-        Some(merchant) => Json(state.knobs_of(merchant)).into_response(),
-        None => no_knob_merchant(&id),
-    }
-}
-
-/// `PUT /__control/merchants/{id}/knobs` with the knobs as JSON (replacing the previous ones).
-#[utoipa::path(
-    put,
-    path = "/__control/merchants/{id}/knobs",
-    tag = "control",
-    params(("id" = String, Path, description = "A merchant with paid HTTP routes", example = "api")),
-    request_body(content = crate::knobs::Knobs, content_type = "application/json"),
-    responses(
-        (status = 200, description = "The merchant's knobs from now on", body = crate::knobs::Knobs),
-        (status = 404, response = crate::respond::ProblemBody),
-        (status = 422, response = crate::respond::ProblemBody),
-    )
-)]
-pub(crate) async fn control_set_knobs(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: axum::body::Bytes,
-) -> Response {
-    let Some(merchant) = knob_merchant(&id) else {
-        return no_knob_merchant(&id);
-    };
-    // A JSON object only: serde would also read a struct from an array (`[null, null]`).
-    let knobs = match serde_json::from_slice::<serde_json::Map<String, Value>>(&body)
-        .and_then(|object| serde_json::from_value::<Knobs>(Value::Object(object)))
-    {
-        Ok(knobs) => knobs,
-        Err(error) => {
-            return plain_problem(StatusCode::UNPROCESSABLE_ENTITY, format!("knobs: {error}"));
-        }
-    };
-    if let Err(reason) = knobs.validate() {
-        return plain_problem(StatusCode::UNPROCESSABLE_ENTITY, format!("knobs: {reason}"));
-    }
-    state.set_knobs(merchant, knobs);
-    Json(state.knobs_of(merchant)).into_response()
-}
-
-/// `DELETE /__control/merchants/{id}/knobs`: every knob off.
-#[utoipa::path(
-    delete,
-    path = "/__control/merchants/{id}/knobs",
-    tag = "control",
-    params(("id" = String, Path, description = "A merchant with paid HTTP routes", example = "api")),
-    responses(
-        (status = 200, description = "Every knob off", body = crate::knobs::Knobs),
-        (status = 404, response = crate::respond::ProblemBody),
-    )
-)]
-pub(crate) async fn control_clear_knobs(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Response {
-    match knob_merchant(&id) {
-        Some(merchant) => {
-            state.set_knobs(merchant, Knobs::default());
-            Json(state.knobs_of(merchant)).into_response()
-        }
-        None => no_knob_merchant(&id),
-    }
-}
-
-/// `POST /__control/reset`: forgets the ledger, claims, probes, charged cards and knobs.
-#[utoipa::path(
-    post,
-    path = "/__control/reset",
-    tag = "control",
-    request_body(content = serde_json::Value, content_type = "application/json", description = "Ignored (send `{}`): control writes are JSON"),
-    responses(
-        (status = 200, description = "Ledger, claims, probes, charged cards and knobs forgotten", body = crate::control_openapi::ResetAnswer),
-    )
-)]
-pub(crate) async fn control_reset(State(state): State<AppState>) -> Json<Value> {
-    state.reset();
-    Json(json!({ "reset": true }))
-}
-
-#[utoipa::path(
-    get,
-    path = "/__control/clock",
-    tag = "control",
-    responses(
-        (status = 200, description = "The merchants' clock", body = crate::control_openapi::ClockObject),
-    )
-)]
-pub(crate) async fn control_clock(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({
-        "now": crate::clock::rfc3339(state.clock.now()),
-        "offset_seconds": state.clock.offset_seconds(),
-    }))
-}
-
-#[derive(Debug, Deserialize)]
-struct Advance {
-    seconds: u64,
-}
-
-/// `POST /__control/clock/advance {"seconds": n}`: 422 unless `n` is a non-negative integer
-/// that keeps the clock at most 100 years ahead.
-#[utoipa::path(
-    post,
-    path = "/__control/clock/advance",
-    tag = "control",
-    request_body(content = crate::control_openapi::AdvanceBody, content_type = "application/json"),
-    responses(
-        (status = 200, description = "The clock after the jump", body = crate::control_openapi::ClockObject),
-        (status = 422, response = crate::respond::ProblemBody),
-    )
-)]
-pub(crate) async fn control_advance_clock(
-    State(state): State<AppState>,
-    body: axum::body::Bytes,
-) -> Response {
-    let Ok(advance) = serde_json::from_slice::<Advance>(&body) else {
-        return plain_problem(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "expected {\"seconds\": <non-negative integer>}",
-        );
-    };
-    match state
-        .clock
-        .try_advance(Duration::from_secs(advance.seconds))
-    {
-        Ok(()) => control_clock(State(state)).await.into_response(),
-        Err(refused) => plain_problem(StatusCode::UNPROCESSABLE_ENTITY, refused.to_string()),
-    }
 }
 
 #[cfg(test)]

@@ -157,6 +157,21 @@ impl Poller {
     }
 }
 
+/// An id safe to put in a path: letters, digits, `_` and `-` only.
+pub(crate) fn path_segment<'a>(id: &'a str, what: &str, prefix: &str) -> Result<&'a str> {
+    if !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        Ok(id)
+    } else {
+        Err(ClientError::invalid_input(format!(
+            "{id:?} is not a {what} id ({prefix}...)"
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

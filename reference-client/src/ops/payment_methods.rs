@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::args::{NoArgs, PaymentMethodArgs, PaymentMethodUpdateArgs};
 use crate::error::{ClientError, Result, codes};
 use crate::link::Link;
-use crate::ops::spend_requests::path_segment;
+use crate::ops::path_segment;
 use crate::output::Emit;
 
 /// The account's default payment method id (or the first one).

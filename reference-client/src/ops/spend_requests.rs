@@ -10,6 +10,7 @@ use crate::args::{CreateArgs, IdArgs, ListArgs, RetrieveArgs, UpdateArgs};
 use crate::error::{ClientError, Result, codes};
 use crate::link::Link;
 use crate::ops::Poller;
+use crate::ops::path_segment;
 use crate::ops::payment_methods::default_payment_method;
 use crate::output::{Emit, mask};
 
@@ -345,21 +346,6 @@ pub async fn update(link: &Link, args: UpdateArgs, out: &mut dyn Emit) -> Result
 /// A spend request id safe to put in a path.
 pub fn path_id(id: &str) -> Result<&str> {
     path_segment(id, "spend request", "lsrq_")
-}
-
-/// An id safe to put in a path: letters, digits, `_` and `-` only.
-pub(crate) fn path_segment<'a>(id: &'a str, what: &str, prefix: &str) -> Result<&'a str> {
-    if !id.is_empty()
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        Ok(id)
-    } else {
-        Err(ClientError::invalid_input(format!(
-            "{id:?} is not a {what} id ({prefix}...)"
-        )))
-    }
 }
 
 /// Fetches a spend request once.
