@@ -21,7 +21,6 @@ use crate::state::AppState;
 
 /// `POST /__control/clock/advance`.
 #[derive(Debug, Deserialize, ToSchema)]
-#[allow(dead_code)]
 pub(crate) struct AdvanceBody {
     /// Whole seconds, not negative; the clock is at most 100 years ahead in all (422 past it).
     #[schema(minimum = 0, maximum = 3_153_600_000_u64)]
@@ -231,11 +230,6 @@ pub(crate) async fn control_clock(State(state): State<AppState>) -> Json<Value> 
     }))
 }
 
-#[derive(Debug, Deserialize)]
-struct Advance {
-    seconds: u64,
-}
-
 /// `POST /__control/clock/advance {"seconds": n}`: 422 unless `n` is a non-negative integer
 /// that keeps the clock at most 100 years ahead.
 #[utoipa::path(
@@ -252,7 +246,7 @@ pub(crate) async fn control_advance_clock(
     State(state): State<AppState>,
     body: axum::body::Bytes,
 ) -> Response {
-    let Ok(advance) = serde_json::from_slice::<Advance>(&body) else {
+    let Ok(advance) = serde_json::from_slice::<AdvanceBody>(&body) else {
         return plain_problem(
             StatusCode::UNPROCESSABLE_ENTITY,
             "expected {\"seconds\": <non-negative integer>}",
